@@ -1,0 +1,48 @@
+"""The one interface every attack implements.
+
+An attack's settings are fixed at construction (no mode setters, no state that leaks between calls);
+a call maps ``(model, x, y, seeds)`` to adversarial x. ``seeds`` holds one int64 per point, derived from
+the evaluation seed and the point's canonical index, so random starts do not depend on batch size or
+on how points are sharded across processes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+
+from robench.threat import ThreatModel
+
+
+class Attack(ABC):
+    #: registry name of the attack family ("pgd", "fgsm", ...); ``spec`` is the full name ("pgd-50x10")
+    family: str = ""
+    #: whether the attack needs input gradients (black-box attacks set False)
+    uses_gradients: bool = True
+
+    def __init__(self, threat: ThreatModel, spec: str | None = None) -> None:
+        self.threat = threat
+        self.spec = spec or self.family
+
+    @abstractmethod
+    def perturb(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+        """Return x_adv (same shape as x). Must not modify x, y or the model."""
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor | None = None):
+        if seeds is None:
+            seeds = torch.arange(x.shape[0], dtype=torch.int64)
+        return self.perturb(model, x, y, seeds)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec!r}, {self.threat})"
+
+
+def point_noise(seeds: torch.Tensor, shape: tuple[int, ...], salt: int = 0) -> torch.Tensor:
+    """U[-1, 1] noise of ``shape`` per point, a pure function of (seed, salt): batch-size independent."""
+    rows = []
+    for seed in seeds.tolist():
+        generator = torch.Generator().manual_seed((int(seed) * 1_000_003 + salt) % (2**63 - 1))
+        rows.append(torch.rand(shape, generator=generator) * 2 - 1)
+    return torch.stack(rows) if rows else torch.empty((0, *shape))

@@ -1,0 +1,1 @@
+"""robench.diagnostics."""

@@ -1,0 +1,1 @@
+"""Architectures, one file each. Imported lazily through robench.models.ARCHITECTURES."""
