@@ -1,1 +1,112 @@
-"""robench.attacks."""
+"""Attacks: one small file each, registered by family name; ``build_attack(spec, threat)`` builds one.
+
+Spec grammar: a family name, optionally followed by counts: ``pgd-K`` / ``pgd-KxR`` (K steps, R restarts),
+``cw``, ``cw-K``, ``cw-KxR``, ``square-N`` (N queries); ``fgsm``, ``fgsm-rs``, ``autoattack`` and
+``autoattack-rand`` take no counts. ``package.module:attr`` names a user attack (a class or factory
+called as ``attr(threat, spec, **settings)``). Keyword settings override defaults, e.g.
+``build_attack("pgd-20", threat, step_size=0.01, eot_samples=10)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from robench.attacks.base import Attack, point_noise
+from robench.errors import AttackError
+from robench.registry import Registry
+from robench.threat import ThreatModel
+
+ATTACKS: Registry = Registry("attack", allow_user_code=True)
+ATTACKS.add("fgsm", "robench.attacks.fgsm:FGSM")
+ATTACKS.add("fgsm-rs", "robench.attacks.fgsm:FGSMRandomStart")
+ATTACKS.add("pgd", "robench.attacks.pgd:PGD")
+ATTACKS.add("cw", "robench.attacks.cw:cw_attack")
+ATTACKS.add("autoattack", "robench.attacks.autoattack:AutoAttack")
+ATTACKS.add("autoattack-rand", "robench.attacks.autoattack:AutoAttackRand")
+ATTACKS.add("square", "robench.attacks.square:Square")
+
+#: which settings the numbers in a spec fill, per family ("pgd-50x10" -> steps=50, restarts=10)
+SPEC_COUNTS: dict[str, tuple[str, ...]] = {
+    "pgd": ("steps", "restarts"),
+    "cw": ("steps", "restarts"),
+    "square": ("queries",),
+}
+EXAMPLES = ("fgsm", "fgsm-rs", "pgd-7", "pgd-20", "pgd-100", "pgd-50x10", "cw", "autoattack", "square")
+_COUNTED = re.compile(r"^(?P<family>[a-z][a-z0-9-]*?)-(?P<first>\d+)(?:x(?P<second>\d+))?$")
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """A parsed spec: the registered family and the settings its counts fill."""
+
+    text: str
+    family: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_spec(spec: str) -> AttackSpec:
+    """Parse and check an attack spec without building it (suites validate their files with this)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise AttackError(f"an attack spec must be a non-empty string, got {spec!r}")
+    text = spec.strip()
+    if ":" in text:
+        return AttackSpec(text, text)
+    name = text.lower()
+    if name in ATTACKS:
+        return AttackSpec(text, ATTACKS.canonical(name))
+    match = _COUNTED.match(name)
+    if match and match["family"] in ATTACKS:
+        family = ATTACKS.canonical(match["family"])
+        slots = SPEC_COUNTS.get(family, ())
+        counts = [int(match["first"])] + ([int(match["second"])] if match["second"] else [])
+        if len(counts) > len(slots):
+            form = {0: family, 1: f"{family}-N"}.get(len(slots), f"{family}-KxR")
+            raise AttackError(f"attack '{text}' is not valid: write it as '{form}'")
+        if min(counts) < 1:
+            raise AttackError(f"attack '{text}' is not valid: its counts must be at least 1")
+        return AttackSpec(text, family, dict(zip(slots, counts, strict=False)))
+    raise AttackError(_unknown_message(text))
+
+
+def _unknown_message(text: str) -> str:
+    known = sorted(set(ATTACKS.names()) | set(EXAMPLES))
+    close = difflib.get_close_matches(text.lower(), known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    forms = "fgsm, fgsm-rs, pgd-K[xR], cw[-K[xR]], autoattack, autoattack-rand, square[-N]"
+    return f"unknown attack '{text}'{hint} (known: {forms})"
+
+
+def build_attack(spec: str, threat: ThreatModel, **settings: Any) -> Attack:
+    """Build the attack named by ``spec`` for ``threat``; keyword settings override its defaults."""
+    parsed = parse_spec(spec)
+    factory = ATTACKS.get(parsed.family)
+    clash = set(parsed.settings) & set(settings)
+    if clash:
+        raise AttackError(
+            f"attack '{parsed.text}' sets {', '.join(sorted(clash))} in its name and as a setting"
+        )
+    arguments = {**parsed.settings, **settings}
+    try:
+        inspect.signature(factory).bind(threat, parsed.text, **arguments)
+    except TypeError:
+        allowed = [
+            p.name
+            for p in list(inspect.signature(factory).parameters.values())[2:]
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        unknown = sorted(set(arguments) - set(allowed))
+        raise AttackError(
+            f"attack '{parsed.text}' has no setting {', '.join(map(repr, unknown)) or 'of that form'}"
+            f" (settings: {', '.join(allowed) or 'none'})"
+        ) from None
+    attack = factory(threat, parsed.text, **arguments)
+    if not isinstance(attack, Attack):
+        raise AttackError(f"'{parsed.text}' did not build a robench Attack (got {type(attack).__name__})")
+    return attack
+
+
+__all__ = ["ATTACKS", "Attack", "AttackSpec", "build_attack", "parse_spec", "point_noise"]

@@ -27,7 +27,9 @@ class Attack(ABC):
         self.spec = spec or self.family
 
     @abstractmethod
-    def perturb(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+    def perturb(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
+    ) -> torch.Tensor:
         """Return x_adv (same shape as x). Must not modify x, y or the model."""
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor | None = None):

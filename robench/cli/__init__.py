@@ -25,6 +25,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Robustness evaluation for PyTorch image classifiers."""  # keeps subcommands even when only one exists
+
+
 def _register_commands() -> None:
     for name in COMMANDS:
         try:

@@ -1,4 +1,8 @@
-"""Dataset registry. Loaders read a local root and never download; ``digits`` ships with scikit-learn."""
+"""Dataset registry. Loaders read a local root and never download; ``digits`` ships with scikit-learn.
+
+``mnist``, ``cifar10``, ``cifar100`` and ``svhn`` read torchvision's on-disk layout under the data root
+(``root`` argument, else ``ROBENCH_DATA``); see robench.data.torchvision_sets.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from robench.registry import Registry
 
 DATASETS: Registry = Registry("dataset")
 DATASETS.add("digits", "robench.data.digits:load_digits_dataset")
+for _name in ("mnist", "cifar10", "cifar100", "svhn"):
+    DATASETS.add(_name, f"robench.data.torchvision_sets:load_{_name}")
 
 
 def data_root(root: str | None = None) -> str | None:

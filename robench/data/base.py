@@ -33,7 +33,10 @@ class ImageDataset:
     def take(self, positions: torch.Tensor) -> ImageDataset:
         """The samples at these positions (not canonical indices) of this dataset."""
         return replace(
-            self, images=self.images[positions], labels=self.labels[positions], indices=self.indices[positions]
+            self,
+            images=self.images[positions],
+            labels=self.labels[positions],
+            indices=self.indices[positions],
         )
 
     def subset(self, n: int | None, seed: int = 0) -> ImageDataset:

@@ -1,0 +1,60 @@
+"""AutoAttack (Croce & Hein 2020) through pyautoattack, not re-implemented.
+
+``autoattack``: version 'standard' (APGD-CE, APGD-T, FAB-T, Square); ``autoattack-rand``: version 'rand'
+(APGD-CE and APGD-DLR with EOT over 20 samples) for randomised models. It runs on exactly the points
+given, as one pyautoattack batch, and returns pyautoattack's x_adv. Its seed is ``batch_seed(seeds)``:
+AutoAttack's randomness is per batch, so unlike robench's own attacks its result for a point can depend
+on which points share its batch (fixed batches reproduce exactly). Its log is kept as text in
+``last_log`` and re-emitted at DEBUG level on the ``robench.attacks`` logger.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from robench.attacks.base import Attack
+from robench.attacks.external import batch_seed, quiet_external
+from robench.errors import AttackError
+from robench.threat import ThreatModel
+
+AA_NORMS = {"linf": "Linf", "l2": "L2"}
+VERSIONS = ("standard", "rand")
+
+
+class AutoAttack(Attack):
+    family = "autoattack"
+
+    def __init__(self, threat: ThreatModel, spec: str | None = None, *, version: str = "standard") -> None:
+        super().__init__(threat, spec)
+        if version not in VERSIONS:
+            raise AttackError(f"autoattack version must be one of {', '.join(VERSIONS)}, not '{version}'")
+        self.version = version
+        self.last_log = ""
+
+    def perturb(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
+    ) -> torch.Tensor:
+        from pyautoattack import AutoAttack as PyAutoAttack
+
+        if x.shape[0] == 0:
+            return x.clone()
+        with quiet_external(x.device) as log:
+            runner = PyAutoAttack(
+                model,
+                norm=AA_NORMS[self.threat.norm],
+                eps=self.threat.eps,
+                version=self.version,
+                seed=batch_seed(seeds),
+                device=x.device,
+            )
+            x_adv, _ = runner.run_standard_evaluation(x.detach(), y.detach(), batch_size=x.shape[0])
+        self.last_log = log.getvalue()
+        return x_adv.detach()
+
+
+class AutoAttackRand(AutoAttack):
+    family = "autoattack-rand"
+
+    def __init__(self, threat: ThreatModel, spec: str | None = None) -> None:
+        super().__init__(threat, spec, version="rand")

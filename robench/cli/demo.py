@@ -1,0 +1,42 @@
+"""``robench demo``: evaluate the digits zoo, regenerate the digits leaderboard and reports, summarise."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def demo_command(
+    force: Annotated[bool, typer.Option(help="re-run evaluations even if the store holds them")] = False,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    store: Annotated[Path | None, typer.Option(help="results store (default: $ROBENCH_STORE or ~/.local/share)")] = None,
+    leaderboards: Annotated[Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")] = None,
+    reports: Annotated[Path | None, typer.Option(help="reports folder (default: ./reports)")] = None,
+) -> None:
+    """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS) and build its leaderboard."""
+    from rich.console import Console
+
+    from robench.engine.evaluate import resolve_device
+    from robench.leaderboard.demo import run_demo, summary_table
+
+    start = time.perf_counter()
+    demo = run_demo(store=store, leaderboards=leaderboards, reports=reports, force=force, device=resolve_device(device))
+    console = Console()
+    console.print(summary_table(demo))
+    console.print(
+        "robust % is the worst case per point over every stage; an UNRELIABLE verdict means robench's own "
+        "checks caught the evaluation overstating robustness (see the flag in the report)."
+    )
+    board = demo.submissions[0].board
+    report_dir = demo.submissions[0].report.md.parent
+    console.print(f"leaderboard: {board.md}  {board.csv.name}  {board.html.name}  {board.scatter.name}", markup=False)
+    console.print(f"reports:     {report_dir}/<model>.md and .html (with plots)", markup=False)
+    console.print(f"store:       {demo.store}", markup=False)
+    console.print(f"done in {time.perf_counter() - start:.0f} s", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)

@@ -1,0 +1,1 @@
+"""One module per diagnostic check; each exposes ``run(ctx) -> list[Flag]``."""

@@ -1,0 +1,48 @@
+"""``black_box_stronger``: a gradient-free attack breaks points that every gradient attack missed.
+
+Square (through pyautoattack) attacks the final survivors: ``square-500`` on up to 32 of them when the
+gradients look healthy (a cheap check), the full ``square-5000`` on up to 512 when an earlier check found
+them masked (then it is the attack that still works, and the number should be as low as it can make
+it). Points broken by the suite's own black-box stages count too. Every break is verified and folded
+into the worst case.
+"""
+
+from __future__ import annotations
+
+from robench.attacks import build_attack
+from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
+from robench.diagnostics.tools import attack_breaks
+from robench.engine.record import Flag
+
+CODE = "black_box_stronger"
+CHEAP, FULL = ("square-500", ATTACK_SAMPLE_SIZE), ("square-5000", 512)
+MIN_DROP = 0.01  # estimated robust-accuracy drop (fraction of all points) that flags ...
+MIN_POINTS = 2  # ... with at least this many points
+
+
+def run(ctx) -> list[Flag]:
+    spec, limit = FULL if ctx.masking_suspected else CHEAP
+    survivors = int(ctx.robust.sum())
+    positions = ctx.sample(ctx.robust, limit=limit, salt=23)
+    broken = 0
+    if positions.numel():
+        breaks = attack_breaks(ctx, build_attack(spec, ctx.threat), positions, ctx.salted_seeds(positions, 23))
+        broken = ctx.mark_broken(positions, breaks, spec)
+    black_box_stages = {s for s in ctx.suite_attacks if not build_attack(s, ctx.threat).uses_gradients}
+    in_suite = sum(1 for by in ctx.broken_by if by in black_box_stages)
+    drop = broken / max(positions.numel(), 1) * survivors / ctx.n + in_suite / ctx.n
+    if broken + in_suite < MIN_POINTS or drop < MIN_DROP:
+        return []
+    message = (
+        f"Black-box attacks broke points every gradient attack missed ({spec}: {broken} of "
+        f"{positions.numel()} sampled survivors; the suite's black-box stages: {in_suite}): gradients are "
+        "masked or misleading. Those points now count as broken; gradient attacks cannot vouch for the rest."
+    )
+    evidence = {
+        "attack": spec,
+        "attacked": int(positions.numel()),
+        "broken": broken,
+        "suite_black_box_broken": in_suite,
+        "estimated_drop": drop,
+    }
+    return [Flag(CODE, "error", message, evidence)]

@@ -1,0 +1,47 @@
+"""``incomplete_optimization``: more effort than the whole suite still lowers the final number.
+
+On a sample of the final survivors (up to 32, after every other check folded its breaks in): new
+restarts with new seeds of the strongest gradient attacks, ``cw-100x2`` (margin loss, the loss behind
+AutoAttack's targeted stage) then ``pgd-100`` (cross-entropy, one restart) on what is left. Only the suite's final
+number is judged, never an intermediate stage: a PGD ladder that AutoAttack later beats is expected.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from robench.attacks import build_attack
+from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
+from robench.diagnostics.tools import attack_breaks
+from robench.engine.record import Flag
+
+CODE = "incomplete_optimization"
+SPECS = ("cw-100x2", "pgd-100")
+MIN_DROP = 0.01  # estimated robust-accuracy drop (fraction of all points) that flags ...
+MIN_POINTS = 2  # ... with at least this many points
+
+
+def run(ctx) -> list[Flag]:
+    survivors = int(ctx.robust.sum())
+    positions = ctx.sample(ctx.robust, limit=ATTACK_SAMPLE_SIZE, salt=29)
+    if positions.numel() == 0:
+        return []
+    broken = torch.zeros(positions.numel(), dtype=torch.bool)
+    per_attack = {}
+    for salt, spec in enumerate(SPECS, start=30):
+        todo = (~broken).nonzero().flatten()
+        attack = build_attack(spec, ctx.threat, **ctx.attack_settings)
+        breaks = attack_breaks(ctx, attack, positions[todo], ctx.salted_seeds(positions[todo], salt))
+        per_attack[spec] = int(breaks.sum())
+        broken[todo[breaks]] = True
+    count = ctx.mark_broken(positions, broken, "extra-restarts")
+    drop = count / positions.numel() * survivors / ctx.n
+    if count < MIN_POINTS or drop < MIN_DROP:
+        return []
+    message = (
+        f"Extra restarts and iterations ({', '.join(SPECS)}) broke {count} of {positions.numel()} sampled "
+        f"survivors of the whole suite (about {drop:.1%} of robust accuracy): its optimisation had not "
+        "converged. Those points now count as broken; use a stronger suite (more restarts, AutoAttack)."
+    )
+    evidence = {"attacks": per_attack, "attacked": int(positions.numel()), "broken": count, "estimated_drop": drop}
+    return [Flag(CODE, "error", message, evidence)]

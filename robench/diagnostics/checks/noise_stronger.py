@@ -1,0 +1,37 @@
+"""``noise_stronger``: uniform random noise in the eps ball breaks points every attack missed.
+
+Forward passes only: ``DRAWS`` noise draws per survivor (all survivors up to ``MAX_POINTS``). Every
+break is verified and folded into the worst case.
+"""
+
+from __future__ import annotations
+
+from robench.attacks.base import point_noise
+from robench.diagnostics.tools import verified_breaks
+from robench.engine.record import Flag
+
+CODE = "noise_stronger"
+DRAWS = 16
+MAX_POINTS = 512
+
+
+def run(ctx) -> list[Flag]:
+    positions = ctx.sample(ctx.robust, limit=MAX_POINTS, salt=13)
+    attacked, total = int(positions.numel()), 0
+    shape = tuple(ctx.x.shape[1:])
+    for draw in range(DRAWS):
+        positions = positions[ctx.robust[positions]]
+        if positions.numel() == 0:
+            break
+        dev = positions.to(ctx.x.device)
+        noise = point_noise(ctx.salted_seeds(positions, 13), shape, salt=draw).to(ctx.x.device, ctx.x.dtype)
+        x_noisy = ctx.threat.random_start(ctx.x[dev], noise)
+        total += ctx.mark_broken(positions, verified_breaks(ctx, positions, x_noisy), "uniform-noise")
+    if total == 0:
+        return []
+    message = (
+        f"Uniform random noise in the eps ball ({DRAWS} draws per point) broke {total} of {attacked} points that "
+        "every attack of the suite missed: the attacks are failing here (masked gradients or a randomised "
+        "model). Those points now count as broken."
+    )
+    return [Flag(CODE, "error", message, {"attacked": attacked, "broken": total, "draws": DRAWS})]

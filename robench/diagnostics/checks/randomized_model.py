@@ -1,0 +1,33 @@
+"""``randomized_model``: repeated forward passes on the same input disagree (test-time dropout, random
+transforms). The suite must then use EOT (AutoAttack ``rand``, PGD gradient averaging), and even so its
+number is an estimate of a random variable, not a reproducible measurement."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from robench.diagnostics.randomness import probe_randomness
+from robench.engine.record import Flag
+
+CODE = "randomized_model"
+
+
+def run(ctx) -> list[Flag]:
+    probe = ctx.randomness
+    if probe is None:
+        probe = probe_randomness(ctx.model, ctx.x[ctx.clean_correct.to(ctx.x.device)][: ctx.sample_size])
+        ctx.randomness = probe
+    if not probe.randomized:
+        return []
+    how = (
+        "the suite switched to EOT (AutoAttack 'rand', PGD gradient averaging)"
+        if ctx.eot
+        else "the suite ran WITHOUT EOT, so its gradient attacks saw a single random draw"
+    )
+    message = (
+        f"Repeated forward passes disagree ({probe.prediction_disagreement:.0%} of {probe.points} points change "
+        f"class over {probe.repeats} passes; logits differ by up to {probe.max_logit_difference:.3g}); {how}. "
+        "Make the model deterministic at test time (model.eval(), no test-time dropout or random transforms) "
+        "for a reproducible number."
+    )
+    return [Flag(CODE, "error", message, {**asdict(probe), "eot": ctx.eot})]

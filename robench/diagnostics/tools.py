@@ -1,0 +1,127 @@
+"""Small helpers the checks share: batched forwards, input-gradient status, and running any attack on
+a subset with every output verified on the real model before it counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from robench.engine.verify import verify
+from robench.threat import ThreatModel
+
+
+def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, y, reduction="none")
+
+
+def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Best other logit minus the true one (the C&W margin; invariant to the logits' scale)."""
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    others = logits.scatter(1, y[:, None], float("-inf"))
+    return others.amax(1) - true
+
+
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "ce": cross_entropy,
+    "margin": margin,
+}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Logits (CPU) of a batched forward pass."""
+    outputs = [model(x[i : i + batch_size]).detach().float().cpu() for i in range(0, x.shape[0], batch_size)]
+    return torch.cat(outputs) if outputs else torch.empty(0)
+
+
+def input_gradient(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "ce"
+) -> torch.Tensor | None:
+    """Gradient of the per-point loss w.r.t. the input; None when the forward broke the graph."""
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        out = model(x)
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            return None
+        (grad,) = torch.autograd.grad(LOSSES[loss](out.float(), y).sum(), x, allow_unused=True)
+    return grad
+
+
+@dataclass
+class GradientStatus:
+    """Per point (bool, CPU): the input gradient of a loss is missing, non-finite or exactly zero."""
+
+    missing: torch.Tensor
+    nonfinite: torch.Tensor
+    zero: torch.Tensor
+
+    @property
+    def unusable(self) -> torch.Tensor:
+        return self.missing | self.nonfinite | self.zero
+
+
+def gradient_status(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, loss: str
+) -> GradientStatus:
+    n = x.shape[0]
+    missing, nonfinite, zero = (torch.zeros(n, dtype=torch.bool) for _ in range(3))
+    for i in range(0, n, batch_size):
+        part = slice(i, i + batch_size)
+        grad = input_gradient(model, x[part], y[part], loss)
+        if grad is None:
+            missing[part] = True
+            continue
+        flat = grad.detach().flatten(1).cpu()
+        finite = torch.isfinite(flat).all(1)
+        nonfinite[part] = ~finite
+        zero[part] = finite & (flat == 0).all(1)
+    return GradientStatus(missing, nonfinite, zero)
+
+
+def verified_breaks(ctx, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatModel | None = None):
+    """Bool per position (CPU): x_adv is a legal point of the threat model and misclassified by the real model."""
+    if positions.numel() == 0:
+        return torch.zeros(0, dtype=torch.bool)
+    dev = positions.to(ctx.x.device)
+    return verify(ctx.model, ctx.x[dev], x_adv, ctx.y[dev], threat or ctx.threat).broken
+
+
+def attack_breaks(
+    ctx, attack, positions: torch.Tensor, seeds: torch.Tensor, model: nn.Module | None = None
+) -> torch.Tensor:
+    """Run an attack (on ``model``, e.g. a BPDA wrapper; default the real one) at these positions and
+    verify its outputs on the real model, in the attack's threat model: verified breaks per position."""
+    if positions.numel() == 0:
+        return torch.zeros(0, dtype=torch.bool)
+    dev = positions.to(ctx.x.device)
+    x, y = ctx.x[dev], ctx.y[dev]
+    outputs = []
+    for i in range(0, x.shape[0], ctx.batch_size):
+        part = slice(i, i + ctx.batch_size)
+        outputs.append(attack(model or ctx.model, x[part], y[part], seeds[part]).detach())
+    return verified_breaks(ctx, positions, torch.cat(outputs), attack.threat)
+
+
+def clean_logits(ctx) -> torch.Tensor:
+    """Logits of all n points on clean input (computed once per evaluation)."""
+    if "clean_logits" not in ctx.cache:
+        ctx.cache["clean_logits"] = predict(ctx.model, ctx.x, ctx.batch_size)
+    return ctx.cache["clean_logits"]
+
+
+def gradients(ctx, loss: str = "ce") -> GradientStatus:
+    """Input-gradient status of every clean-correct point for ``loss`` (others: all False); cached."""
+    key = f"gradients:{loss}"
+    if key not in ctx.cache:
+        positions = ctx.clean_correct.nonzero().flatten()
+        dev = positions.to(ctx.x.device)
+        part = gradient_status(ctx.model, ctx.x[dev], ctx.y[dev], ctx.batch_size, loss)
+        full = GradientStatus(*(torch.zeros(ctx.n, dtype=torch.bool) for _ in range(3)))
+        for name in ("missing", "nonfinite", "zero"):
+            getattr(full, name)[positions] = getattr(part, name)
+        ctx.cache[key] = full
+    return ctx.cache[key]

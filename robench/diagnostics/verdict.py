@@ -1,0 +1,13 @@
+"""The computed reliability verdict: any flag of severity "error" makes an evaluation unreliable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from robench.engine.record import Flag
+
+SEVERITIES = ("error", "warning", "info")
+
+
+def verdict(flags: Iterable[Flag]) -> str:
+    return "unreliable" if any(flag.severity == "error" for flag in flags) else "reliable"

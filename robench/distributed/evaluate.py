@@ -1,0 +1,154 @@
+"""Sharded evaluation: every rank runs the cascade on its shard, rank 0 merges and returns the record.
+
+Each rank calls the engine's ``evaluate_shard`` on its strided shard. The per-point outcomes are
+gathered on rank 0 only after every rank has reported success (``run_and_gather``); a failing rank makes
+every rank raise, so nothing is written or stored. Per-point seeds make the merged per-sample outcomes
+identical to a single-process run for any world size. In the merged record, pass counts (forward,
+backward, attacked, broken, rejected) are summed over ranks, and ``seconds`` (per stage, clean pass and
+total) is the maximum over ranks: the wall clock of the slowest rank. Diagnostics run on rank 0, on the
+whole evaluation subset, once the record is merged.
+
+Resume is per shard: each rank keeps its own state (``run.rank1-of-4.json`` for ``state=run.json``), kept
+until every rank has finished, so a rerun after any failure continues every shard where it stopped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from robench.data.base import ImageDataset
+from robench.distributed.collect import run_and_gather
+from robench.distributed.runtime import DistContext, rank_device, setup
+from robench.distributed.sharding import shard_state_path
+from robench.engine import evaluate as engine
+from robench.engine.outcome import Outcome
+from robench.engine.record import EvaluationResult
+from robench.engine.state import EvaluationState, FileState
+from robench.errors import RobenchError
+from robench.threat import ThreatModel
+
+
+class _KeptUntilAllDone:
+    """An EvaluationState whose clear() waits: a shard's progress is dropped only once all ranks succeeded."""
+
+    def __init__(self, inner: EvaluationState) -> None:
+        self.inner = inner
+
+    def load(self) -> dict[str, Any] | None:
+        return self.inner.load()
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.inner.save(state)
+
+    def clear(self) -> None:
+        pass
+
+
+def rank_state(state: Any, ctx: DistContext) -> EvaluationState | None:
+    """This rank's resume state: a per-rank file for a path, ``state.for_shard(rank, world)`` for a store."""
+    if state is None:
+        return None
+    if isinstance(state, (str, Path)):
+        return FileState(shard_state_path(state, ctx.rank, ctx.world_size))
+    if hasattr(state, "for_shard"):
+        return state.for_shard(ctx.rank, ctx.world_size)
+    if not ctx.distributed:
+        return state
+    raise RobenchError(
+        f"{type(state).__name__} cannot hold per-rank progress: pass a state file path to a distributed run"
+    )
+
+
+def evaluate_distributed(
+    model: nn.Module,
+    dataset: ImageDataset,
+    threat: ThreatModel,
+    *,
+    suite: Any = "standard",
+    n: int | None = None,
+    seed: int = 0,
+    batch_size: int | None = None,
+    device: str = "cpu",
+    independent: bool = False,
+    diagnostics: bool = True,
+    model_name: str = "model",
+    checkpoint_sha256: str | None = None,
+    state: Any = None,
+) -> EvaluationResult | None:
+    """``robench.evaluate`` across the ranks of a torchrun launch (same arguments, same record).
+
+    Returns the merged record on rank 0 and None on every other rank (only rank 0 writes or stores).
+    """
+    ctx = setup(device)
+    device = rank_device(device)
+    shard_state = rank_state(state, ctx)
+    settings = dict(
+        suite=suite,
+        n=n,
+        seed=seed,
+        batch_size=batch_size,
+        device=device,
+        independent=independent,
+        model_name=model_name,
+        checkpoint_sha256=checkpoint_sha256,
+    )
+
+    def run_shard() -> dict[str, Any]:
+        kept = _KeptUntilAllDone(shard_state) if shard_state is not None else None
+        outcome = engine.evaluate_shard(
+            model, dataset, threat, rank=ctx.rank, world=ctx.world_size, state=kept, **settings
+        )
+        return outcome.to_dict()
+
+    gathered = run_and_gather(run_shard, "the evaluation")
+    if shard_state is not None:
+        shard_state.clear()
+    if gathered is None:
+        return None
+    outcomes = [Outcome.from_dict(o) for o in gathered]
+    result = engine.merge_shards(outcomes, device=device)
+    _use_wall_clock(result, outcomes)
+    result.extra["distributed"] = {
+        "world_size": ctx.world_size,
+        "sharding": "strided",
+        "shard_sizes": [len(o.indices) for o in outcomes],
+        "seconds_per_rank": [round(_total_seconds(o), 4) for o in outcomes],
+    }
+    if diagnostics:
+        _diagnose(result, model, dataset, threat, settings)
+    return result
+
+
+def _total_seconds(outcome: Outcome) -> float:
+    return outcome.clean_cost.seconds + sum(cost.seconds for cost in outcome.stage_cost)
+
+
+def _use_wall_clock(result: EvaluationResult, outcomes: list[Outcome]) -> None:
+    """Seconds as wall clock: the slowest rank's, not the sum over ranks that merging adds up."""
+    for k, stage in enumerate(result.stages):
+        stage.seconds = round(max(o.stage_cost[k].seconds for o in outcomes), 4)
+    if isinstance(result.extra.get("clean_cost"), dict):
+        result.extra["clean_cost"]["seconds"] = max(o.clean_cost.seconds for o in outcomes)
+    if isinstance(result.extra.get("total_cost"), dict):
+        result.extra["total_cost"]["seconds"] = max(_total_seconds(o) for o in outcomes)
+
+
+def _diagnose(result, model, dataset, threat, settings: dict[str, Any]) -> None:
+    """The engine's own diagnostics step, on rank 0, over the whole evaluation subset."""
+    prepared = engine._Prepared(
+        model,
+        dataset,
+        threat,
+        settings["suite"],
+        settings["n"],
+        settings["seed"],
+        settings["batch_size"],
+        settings["device"],
+        settings["independent"],
+        settings["model_name"],
+        settings["checkpoint_sha256"],
+    )
+    engine._diagnose(result, prepared)

@@ -1,0 +1,93 @@
+"""What the shared training loop asks of the process group, as one object that is a no-op alone.
+
+``ranks = TrainingRanks.join(config.device, sync_bn=...)`` in the loop, then:
+
+- ``ranks.device``: ``cuda:LOCAL_RANK`` under torchrun (one GPU per process), else the configured device;
+- ``ranks.wrap(model)``: DistributedDataParallel (gradients averaged over ranks; ``sync_bn`` converts
+  BatchNorm to SyncBatchNorm, CUDA only). Inner attack steps take input gradients only
+  (``torch.autograd.grad``), which never fire DDP's gradient all-reduce;
+- ``ranks.steps_per_epoch(n, batch_size)`` and ``ranks.batch(global_batch)``: every rank draws the same
+  shuffled order (same seed) and trains on its equal, contiguous chunk of each global batch, so one DDP
+  step sees the same samples as one single-process step (``--batch-size`` is the global batch). A final
+  partial batch is trimmed to a multiple of the world size (at most world_size - 1 samples skipped per
+  epoch, different ones each epoch); no sample is ever repeated;
+- ``ranks.noise(generator, global_step)``: the generator for augmentation and random starts. Alone it is
+  the run's generator; under torchrun each rank gets its own, seeded from (run seed draw, step, rank), so
+  ranks do not share noise and a resumed run redraws exactly the same;
+- ``ranks.sum(*numbers)``: per-step totals (loss, correct, seen) summed over ranks, for the logs;
+- ``ranks.decide(fn)``: ``fn()`` on rank 0 (validation, guards), its value on every rank, so all ranks
+  stop together; ``ranks.is_main``: only rank 0 writes checkpoints, logs, cards and resume state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from robench.distributed.collect import broadcast_from_main
+from robench.distributed.ddp import unwrap, wrap_model
+from robench.distributed.runtime import DistContext, rank_device, setup
+from robench.distributed.sharding import local_batch, usable_epoch_length
+
+T = TypeVar("T")
+
+
+class TrainingRanks:
+    def __init__(self, ctx: DistContext, device: str, sync_bn: bool = False) -> None:
+        self.ctx, self.device, self.sync_bn = ctx, device, sync_bn
+
+    @classmethod
+    def join(cls, device: str, *, sync_bn: bool = False) -> TrainingRanks:
+        """Join the torchrun process group, if any (a single process gets the no-op version)."""
+        ctx = setup(device)
+        return cls(ctx, rank_device(device), sync_bn)
+
+    @property
+    def is_main(self) -> bool:
+        return self.ctx.is_main
+
+    @property
+    def world_size(self) -> int:
+        return self.ctx.world_size
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        if not self.ctx.distributed:
+            return model
+        return wrap_model(model, self.device, sync_bn=self.sync_bn)
+
+    @staticmethod
+    def unwrap(model: nn.Module) -> nn.Module:
+        return unwrap(model)
+
+    def steps_per_epoch(self, num_samples: int, batch_size: int) -> int:
+        return math.ceil(usable_epoch_length(num_samples, batch_size, self.ctx.world_size) / batch_size)
+
+    def batch(self, global_batch: torch.Tensor) -> torch.Tensor:
+        """This rank's chunk of a global batch (a final partial batch trimmed to split evenly)."""
+        world = self.ctx.world_size
+        keep = global_batch.shape[0] - global_batch.shape[0] % world
+        return local_batch(global_batch[:keep], self.ctx.rank, world)
+
+    def noise(self, generator: torch.Generator, global_step: int) -> torch.Generator:
+        if not self.ctx.distributed:
+            return generator
+        base = int(generator.initial_seed())
+        return torch.Generator().manual_seed(hash((base, global_step, self.ctx.rank)) % (2**63 - 1))
+
+    def sum(self, *numbers: float) -> tuple[float, ...]:
+        if not self.ctx.distributed:
+            return tuple(float(v) for v in numbers)
+        tensor = torch.tensor([float(v) for v in numbers], dtype=torch.float64)
+        if dist.get_backend() == "nccl":
+            tensor = tensor.to(self.device)
+        dist.all_reduce(tensor)
+        return tuple(tensor.cpu().tolist())
+
+    def decide(self, fn: Callable[[], T]) -> T:
+        """fn() on rank 0 only; every rank returns rank 0's value."""
+        return broadcast_from_main(fn() if self.ctx.is_main else None)

@@ -1,0 +1,201 @@
+"""The batch loops: the clean pass (with a gradient probe) and the cascade of attack stages.
+
+After every batch the outcome is saved through the evaluation state, so an interrupted run resumes at
+the next unfinished batch. Batches are formed from the points a stage still has to attack, in canonical
+order; every random choice comes from per-point seeds, so results do not depend on the batch size.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from robench.attacks.base import Attack
+from robench.data.base import ImageDataset
+from robench.engine.counting import CountingModel
+from robench.engine.outcome import BROKEN, FAILED, REJECTED, SURVIVED, Outcome, point_seed
+from robench.engine.state import EvaluationState
+from robench.engine.verify import verify
+from robench.errors import RobenchError
+from robench.progress import progress_bar
+from robench.threat import ThreatModel
+
+
+class _Batches:
+    """Hands out batches of positions; halves the batch size when CUDA runs out of memory."""
+
+    def __init__(self, positions: list[int], batch_size: int) -> None:
+        self.positions, self.batch_size, self.start = positions, batch_size, 0
+
+    def run(self, work: Callable[[list[int]], None], on_done: Callable[[int], None]) -> None:
+        while self.start < len(self.positions):
+            batch = self.positions[self.start : self.start + self.batch_size]
+            try:
+                work(batch)
+            except torch.cuda.OutOfMemoryError:
+                if self.batch_size == 1:
+                    raise
+                self.batch_size = max(1, self.batch_size // 2)
+                torch.cuda.empty_cache()
+                warnings.warn(f"CUDA out of memory: batch size lowered to {self.batch_size}", stacklevel=2)
+                continue
+            self.start += len(batch)
+            on_done(len(batch))
+
+
+def _check_logits(logits, num_classes: int, dataset: str) -> None:
+    if not isinstance(logits, torch.Tensor):
+        raise RobenchError(f"the model returned {type(logits).__name__}, not a tensor of logits")
+    if logits.dim() != 2 or logits.shape[1] != num_classes:
+        got = logits.shape[1] if logits.dim() == 2 else f"shape {tuple(logits.shape)}"
+        raise RobenchError(f"the model outputs {got} classes but {dataset} has {num_classes} classes")
+
+
+def run_clean(
+    model: CountingModel,
+    data: ImageDataset,
+    outcome: Outcome,
+    batch_size: int,
+    device: str,
+    state: EvaluationState | None,
+) -> None:
+    """Clean predictions plus one input-gradient probe per point (graph broken or gradient exactly zero)."""
+    correct: list[bool] = [False] * len(data)
+
+    def work(batch: list[int]) -> None:
+        x = data.images[batch].to(device).requires_grad_(True)
+        y = data.labels[batch].to(device)
+        model.eval()
+        with torch.enable_grad():
+            logits = model(x)
+            _check_logits(logits, data.num_classes, data.name)
+            finite = torch.isfinite(logits.detach()).all(1)
+            if not finite.all():
+                bad = data.indices[batch][~finite.cpu()].tolist()
+                raise RobenchError(
+                    f"the model returns NaN or inf logits on {len(bad)} clean images "
+                    f"(first: index {bad[0]}); "
+                    "check the checkpoint and its normalisation"
+                )
+            grad = None
+            if logits.requires_grad:
+                loss = F.cross_entropy(logits, y, reduction="sum")
+                (grad,) = torch.autograd.grad(loss, x, allow_unused=True)
+        for pos, ok in zip(batch, (logits.detach().argmax(1) == y).cpu().tolist(), strict=True):
+            correct[pos] = ok
+        indices = data.indices[batch].tolist()
+        if grad is None:
+            outcome.no_graph += indices
+        else:
+            dead = (grad.detach().flatten(1).abs().amax(1) == 0).cpu().tolist()
+            outcome.zero_grad += [i for i, d in zip(indices, dead, strict=True) if d]
+
+    start, count0 = time.perf_counter(), model.count()
+    with progress_bar("clean", total=len(data)) as bar:
+        _Batches(list(range(len(data))), batch_size).run(work, bar.advance)
+    used = model.count() - count0
+    outcome.clean_cost.add(used.forward, used.backward, time.perf_counter() - start)
+    outcome.clean_correct = correct
+    if state is not None:
+        state.save(outcome.to_dict())
+
+
+def run_stage(
+    model: CountingModel,
+    data: ImageDataset,
+    threat: ThreatModel,
+    attack: Attack,
+    stage: int,
+    outcome: Outcome,
+    *,
+    seed: int,
+    batch_size: int,
+    device: str,
+    state: EvaluationState | None,
+) -> None:
+    """Attack every point this stage still has to attack; verify each output; save after every batch."""
+    name = outcome.stage_names[stage]
+    todo = [p for p in range(len(data)) if outcome.needs_attack(stage, p)]
+    grad_trouble = set(outcome.no_graph) | set(outcome.zero_grad)
+
+    def work(batch: list[int]) -> None:
+        indices = data.indices[batch].tolist()
+        x = data.images[batch].to(device)
+        y = data.labels[batch].to(device)
+        seeds = torch.tensor([point_seed(seed, i, stage) for i in indices], dtype=torch.int64)
+        start, count0 = time.perf_counter(), model.count()
+        try:
+            x_adv = attack(model, x.clone(), y.clone(), seeds)
+            error = None
+        except RuntimeError as exc:
+            if not (attack.uses_gradients and grad_trouble.intersection(indices)):
+                raise
+            x_adv, error = None, f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if error is None:
+            check = verify(model, x, x_adv, y, threat)
+        used, seconds = model.count() - count0, time.perf_counter() - start
+        outcome.stage_cost[stage].add(used.forward, used.backward, seconds)
+        column = outcome.status[stage]
+        if error is not None:
+            for pos in batch:
+                column[pos] = FAILED
+            outcome.attack_errors.append({"stage": name, "indices": indices, "error": error})
+            warnings.warn(
+                f"{name} failed on {len(batch)} points with unusable gradients: {error}", stacklevel=2
+            )
+        else:
+            for j, pos in enumerate(batch):
+                if check.reasons[j] is not None:
+                    column[pos] = REJECTED
+                    outcome.rejected.append({"stage": name, "index": indices[j], "reason": check.reasons[j]})
+                else:
+                    column[pos] = BROKEN if check.broken[j] else SURVIVED
+                    if check.nonfinite[j]:
+                        outcome.nonfinite.append({"stage": name, "index": indices[j]})
+            if not check.valid.all():
+                first = next(r for r in check.reasons if r is not None)
+                warnings.warn(
+                    f"{name} returned {int((~check.valid).sum())} invalid adversarial examples ({first}); "
+                    "they were rejected, not counted",
+                    stacklevel=2,
+                )
+        if state is not None:
+            state.save(outcome.to_dict())
+
+    total = len(outcome.stage_names)
+    with progress_bar(f"{stage + 1}/{total} {name}", total=len(todo)) as bar:
+        _Batches(todo, batch_size).run(work, bar.advance)
+
+
+def run_all(
+    model: CountingModel,
+    data: ImageDataset,
+    threat: ThreatModel,
+    attacks: Sequence[Attack],
+    outcome: Outcome,
+    *,
+    seed: int,
+    batch_size: int,
+    device: str,
+    state: EvaluationState | None,
+) -> Outcome:
+    if outcome.clean_correct is None:
+        run_clean(model, data, outcome, batch_size, device, state)
+    for stage, attack in enumerate(attacks):
+        run_stage(
+            model,
+            data,
+            threat,
+            attack,
+            stage,
+            outcome,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            state=state,
+        )
+    return outcome

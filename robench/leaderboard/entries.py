@@ -1,0 +1,95 @@
+"""Leaderboard entries: ``leaderboards/<dataset>/<threat>/entries/<name>.json``, one file per model.
+
+An entry is the results record without per-sample data (numbers as numbers), plus ``card`` (the model
+card's metadata) and ``entry_version``. The boards (.md/.csv/.html) are regenerated from these files only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robench.engine.record import EvaluationResult
+from robench.errors import RobenchError
+
+ENTRY_VERSION = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def leaderboards_root(root: str | os.PathLike | None = None) -> Path:
+    """The explicit folder, else ``$ROBENCH_LEADERBOARDS``, else ``./leaderboards``."""
+    return Path(root or os.environ.get("ROBENCH_LEADERBOARDS") or "leaderboards")
+
+
+def board_dir(dataset: str, threat: str, root: str | os.PathLike | None = None) -> Path:
+    return leaderboards_root(root) / dataset / threat
+
+
+@dataclass
+class Entry:
+    name: str
+    result: EvaluationResult  # samples empty
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"entry_version": ENTRY_VERSION, "name": self.name, **self.result.to_dict(samples=False)} | {
+            "card": self.card
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entry:
+        result = EvaluationResult.from_dict({k: v for k, v in data.items() if k not in ("card", "name")})
+        result.samples = []
+        return cls(name=data["name"], result=result, card=dict(data.get("card", {})))
+
+
+def card_metadata(card: Any) -> dict[str, Any]:
+    """The card's fields for an entry (a ModelCard or a plain dict); the local path is left out."""
+    data = card.to_dict() if hasattr(card, "to_dict") else dict(card)
+    data.pop("path", None)
+    return data
+
+
+def make_entry(name: str, result: EvaluationResult, card: Any = None) -> Entry:
+    if not _NAME.match(name):
+        raise RobenchError(f"entry name '{name}' may only use letters, digits and . _ + -")
+    slim = EvaluationResult.from_dict(result.to_dict(samples=False))
+    return Entry(name=name, result=slim, card=card_metadata(card) if card is not None else {})
+
+
+def write_entry(entry: Entry, root: str | os.PathLike | None = None) -> Path:
+    """Write (atomically replace) the entry file; returns its path."""
+    result = entry.result
+    path = board_dir(result.dataset, result.threat, root) / "entries" / f"{entry.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(entry.to_dict(), indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_entries(dataset: str, threat: str, root: str | os.PathLike | None = None) -> list[Entry]:
+    """All entries of one board, by file name; a malformed file is a one-line error naming it."""
+    folder = board_dir(dataset, threat, root) / "entries"
+    entries = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            entry = Entry.from_dict(json.loads(path.read_text()))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise RobenchError(f"leaderboard entry {path} is not a valid entry ({exc})") from None
+        if (entry.result.dataset, entry.result.threat) != (dataset, threat):
+            raise RobenchError(
+                f"leaderboard entry {path} is for {entry.result.dataset}/{entry.result.threat}, not {dataset}/{threat}"
+            )
+        entries.append(entry)
+    return entries
+
+
+def list_boards(root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+    """(dataset, threat) of every folder holding entries."""
+    base = leaderboards_root(root)
+    return sorted((p.parent.parent.name, p.parent.name) for p in base.glob("*/*/entries") if p.is_dir())

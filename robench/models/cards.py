@@ -1,0 +1,195 @@
+"""Model cards: one TOML (or YAML) file per model, ``models/<dataset>/<threat>/<name>.toml``.
+
+The card, not the checkpoint, says what a model is: architecture, classes, normalisation, threat model,
+and the sha256 of its checkpoint. Its id is ``<dataset>/<threat>/<name>``. Format: docs/DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from robench.errors import RobenchError
+from robench.threat import NORMS, parse_eps
+
+CARD_SUFFIXES = (".toml", ".yaml", ".yml")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_OPTIONAL_TEXT = ("recipe", "source", "paper")
+
+
+@dataclass
+class ModelCard:
+    name: str
+    architecture: str
+    dataset: str
+    num_classes: int
+    threat: str
+    eps: float
+    mean: list[float]
+    std: list[float]
+    checkpoint: str
+    sha256: str
+    recipe: str = "external"
+    source: str = ""
+    paper: str = ""
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = field(default=None, compare=False)  # where the card was read from
+
+    @property
+    def id(self) -> str:
+        return f"{self.dataset}/{self.threat}/{self.name}"
+
+    @property
+    def in_channels(self) -> int:
+        return len(self.mean)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The checkpoint file, relative to the card's folder."""
+        base = self.path.parent if self.path is not None else Path.cwd()
+        return base / self.checkpoint
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "path"}
+        for key in ("arch_kwargs", "training"):
+            if not data[key]:
+                del data[key]
+        return data
+
+
+def _fail(where: str, message: str) -> RobenchError:
+    return RobenchError(f"model card {where}: {message}")
+
+
+def _number_list(where: str, key: str, value: Any) -> list[float]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, int | float) for v in value):
+        raise _fail(where, f"'{key}' must be a non-empty list of numbers, got {value!r}")
+    return [float(v) for v in value]
+
+
+def card_from_dict(data: dict[str, Any], where: str = "<dict>", path: Path | None = None) -> ModelCard:
+    """Validate a card's fields; each problem is one sentence naming the card and the field."""
+    known = [f.name for f in fields(ModelCard) if f.name != "path"]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise _fail(where, f"unknown field '{unknown[0]}'{hint}")
+    required = [f.name for f in fields(ModelCard) if f.name in known and f.name not in
+                (*_OPTIONAL_TEXT, "arch_kwargs", "training")]  # fmt: skip
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise _fail(where, f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    for key in ("name", "architecture", "dataset", "threat", "checkpoint", "sha256", *_OPTIONAL_TEXT):
+        if key in data and not isinstance(data[key], str):
+            raise _fail(where, f"'{key}' must be a string, got {data[key]!r}")
+    num_classes = data["num_classes"]
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise _fail(where, f"'num_classes' must be an integer >= 2, got {num_classes!r}")
+    if data["threat"] not in NORMS:
+        raise _fail(where, f"'threat' must be one of {', '.join(NORMS)}, got {data['threat']!r}")
+    try:
+        eps = parse_eps(data["eps"])
+    except (RobenchError, TypeError, ValueError):
+        raise _fail(where, f"'eps' must be a number such as 0.3 or '8/255', got {data['eps']!r}") from None
+    mean, std = _number_list(where, "mean", data["mean"]), _number_list(where, "std", data["std"])
+    if len(mean) != len(std):
+        raise _fail(where, f"'mean' has {len(mean)} values but 'std' has {len(std)}")
+    if any(s <= 0 for s in std):
+        raise _fail(where, f"'std' values must be positive, got {std}")
+    sha = data["sha256"].lower()
+    if not _SHA256.match(sha):
+        raise _fail(where, f"'sha256' must be 64 hexadecimal digits, got {data['sha256']!r}")
+    for key in ("arch_kwargs", "training"):
+        if not isinstance(data.get(key, {}), dict):
+            raise _fail(where, f"'[{key}]' must be a table")
+    if path is not None and data["name"] != path.stem:
+        raise _fail(where, f"'name' is {data['name']!r} but must equal the file name {path.stem!r}")
+    values = {**data, "eps": eps, "mean": mean, "std": std, "sha256": sha}
+    return ModelCard(**values, path=path)
+
+
+def load_card(path: str | os.PathLike) -> ModelCard:
+    path = Path(path)
+    if not path.is_file():
+        raise RobenchError(f"model card {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix not in CARD_SUFFIXES:
+        raise RobenchError(f"model card {path} must be a .toml or .yaml file")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        reason = " ".join(str(exc).split())
+        raise RobenchError(f"model card {path} is not valid {path.suffix[1:].upper()} ({reason})") from None
+    if not isinstance(data, dict):
+        raise _fail(str(path), "must be a table of fields")
+    return card_from_dict(data, str(path), path.resolve())
+
+
+def write_card(card: ModelCard, path: str | os.PathLike | None = None) -> Path:
+    """Write the card (TOML, or YAML for a .yaml path); returns the path written. ``card`` is not changed."""
+    target = Path(path) if path is not None else card.path
+    if target is None:
+        raise RobenchError(f"no path given to write the card of {card.id}")
+    card_from_dict(card.to_dict(), str(target), target)  # refuse to write an invalid card
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix in (".yaml", ".yml"):
+        target.write_text(yaml.safe_dump(card.to_dict(), sort_keys=False), encoding="utf-8")
+    else:
+        import tomli_w
+
+        target.write_text(tomli_w.dumps(card.to_dict()), encoding="utf-8")
+    return target
+
+
+def models_root() -> Path:
+    """``ROBENCH_MODELS`` if set, else ``./models`` when it exists, else the repository's ``models/``."""
+    if os.environ.get("ROBENCH_MODELS"):
+        return Path(os.environ["ROBENCH_MODELS"])
+    if Path("models").is_dir():
+        return Path("models")
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def list_cards(root: str | os.PathLike | None = None) -> list[ModelCard]:
+    """Every card under the models root, sorted by id; a card in the wrong folder is an error."""
+    base = Path(root) if root is not None else models_root()
+    if not base.is_dir():
+        return []
+    cards = []
+    for path in sorted(p for p in base.glob("*/*/*") if p.suffix in CARD_SUFFIXES and p.is_file()):
+        card = load_card(path)
+        if (path.parent.parent.name, path.parent.name) != (card.dataset, card.threat):
+            raise _fail(
+                str(path), f"says {card.dataset}/{card.threat} but lies in {path.parent.parent.name}/"
+                f"{path.parent.name}; move it to {card.dataset}/{card.threat}/",
+            )  # fmt: skip
+        cards.append(card)
+    return sorted(cards, key=lambda c: c.id)
+
+
+def find_card(name: str, root: str | os.PathLike | None = None) -> ModelCard:
+    """A card by id ``<dataset>/<threat>/<name>``, by bare name when unambiguous, or by file path."""
+    if Path(name).suffix in CARD_SUFFIXES and Path(name).is_file():
+        return load_card(name)
+    cards = list_cards(root)
+    matches = [c for c in cards if c.id == name] if "/" in name else [c for c in cards if c.name == name]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise RobenchError(
+            f"model '{name}' is ambiguous: {', '.join(c.id for c in matches)}; give the full id"
+        )
+    known = [c.id for c in cards] + [c.name for c in cards]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    where = root if root is not None else models_root()
+    raise RobenchError(f"no model card '{name}' among the {len(cards)} cards under {where}{hint}")

@@ -1,0 +1,200 @@
+"""Checkpoints are untrusted input: read tensors only, never run code from a file.
+
+``read_state_dict`` accepts safetensors files and ``torch.save``'d state dicts, the latter only through
+``torch.load(weights_only=True)`` (no fallback to unsafe unpickling, ever). Accepted variants: a
+``module.`` (DataParallel) or ``_orig_mod.`` (torch.compile) prefix, a state dict nested under
+``state_dict`` / ``model`` / ``model_state_dict``. Every bad file is one CheckpointError sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from robench.errors import CheckpointError
+from robench.models.wrapper import Normalized
+
+NESTING_KEYS = ("state_dict", "model", "model_state_dict")
+PREFIXES = ("module.", "_orig_mod.")
+SHOWN = 3  # keys named per kind of mismatch
+_SAFETENSORS_SUFFIX = ".safetensors"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sniff(path: Path, head: bytes) -> str:
+    """'safetensors', 'zip' (torch.save), 'pickle' (legacy torch.save); HTML/LFS pages raise."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml", b"<!--")):
+        raise CheckpointError(
+            f"{path}: this looks like an HTML page, not a checkpoint (a download link that returned a web "
+            "page or a login/redirect page?); fetch the real file"
+        )
+    if text.startswith(b"version https://git-lfs"):
+        raise CheckpointError(
+            f"{path} is a Git LFS pointer, not the checkpoint; run 'git lfs pull' to fetch it"
+        )
+    if len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size:
+        return "safetensors"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head[:1] == b"\x80":
+        return "pickle"
+    return "unknown"
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is a truncated or corrupt safetensors file ({exc})") from None
+
+
+def _load_torch(path: Path) -> object:
+    try:
+        with open(path, "rb") as handle:  # a file object: torch.load may not re-dispatch on the file name
+            return torch.load(handle, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
+            raise CheckpointError(
+                f"{path} holds pickled Python objects, not just tensors (unpickling them could run code, "
+                "e.g. a whole model saved with torch.save(model)); robench loads only tensors: save "
+                "model.state_dict() or a safetensors file instead"
+            ) from None
+        raise CheckpointError(f"{path} is a corrupt checkpoint (unpickling failed: {exc})") from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path} is a truncated or corrupt checkpoint file ({reason})") from None
+
+
+def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
+    """Find the state dict inside a loaded object and check it holds tensors only."""
+    for _ in range(3):
+        if isinstance(obj, Mapping):
+            nested = next((obj[k] for k in NESTING_KEYS if isinstance(obj.get(k), Mapping)), None)
+            if nested is not None and not all(isinstance(v, torch.Tensor) for v in obj.values()):
+                obj = nested
+                continue
+        break
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state dict (a mapping of tensors)")
+    bad = [str(k) for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(
+            f"{path}: entries {', '.join(bad[:SHOWN])} are not tensors; expected a state dict "
+            f"(possibly nested under {' / '.join(NESTING_KEYS)})"
+        )
+    if not obj:
+        raise CheckpointError(f"{path} holds an empty state dict")
+    return {str(k): v for k, v in obj.items()}
+
+
+def _strip_prefixes(state: dict[str, torch.Tensor], expected: set[str]) -> dict[str, torch.Tensor]:
+    changed = True
+    while changed:
+        changed = False
+        for prefix in PREFIXES:
+            if all(k.startswith(prefix) for k in state) and not any(k.startswith(prefix) for k in expected):
+                state = {k[len(prefix) :]: v for k, v in state.items()}
+                changed = True
+    return state
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors of a checkpoint file, read safely; the file's format is detected from its bytes."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint file {path} does not exist")
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} is not a file")
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if not head:
+        raise CheckpointError(f"checkpoint file {path} is empty")
+    kind = _sniff(path, head)
+    if kind == "safetensors" or (kind == "unknown" and path.suffix == _SAFETENSORS_SUFFIX):
+        return _unwrap(_load_safetensors(path), path)
+    if kind == "unknown":
+        raise CheckpointError(
+            f"{path} is neither a safetensors file nor a torch.save checkpoint (corrupt or another format)"
+        )
+    return _unwrap(_load_torch(path), path)
+
+
+def _shape(t: torch.Tensor) -> str:
+    return "x".join(str(d) for d in t.shape) or "scalar"
+
+
+def _sample(keys: list[str]) -> str:
+    keys = sorted(keys, key=lambda k: k.endswith("num_batches_tracked"))  # stable: informative keys first
+    more = f", … {len(keys) - SHOWN} more" if len(keys) > SHOWN else ""
+    return ", ".join(keys[:SHOWN]) + more
+
+
+def fit_state_dict(
+    model: nn.Module, state: dict[str, torch.Tensor], *, arch: str, num_classes: int, source: str
+) -> None:
+    """Load ``state`` into ``model`` strictly; a mismatch is one sentence naming the offending keys."""
+    expected = model.state_dict()
+    state = _strip_prefixes(state, set(expected))
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [k for k in state if k in expected and state[k].shape != expected[k].shape]
+    head = [k for k in mismatched if expected[k].ndim >= 1 and expected[k].shape[0] == num_classes]
+    if mismatched and not missing and not unexpected and head == mismatched:
+        found = {int(state[k].shape[0]) for k in head}
+        raise CheckpointError(
+            f"{source} has {'/'.join(map(str, sorted(found)))} output classes but the model is built "
+            f"for {num_classes} (num_classes in the card or --num-classes; {_sample(head)})"
+        )
+    if missing or unexpected or mismatched:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys ({_sample(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys ({_sample(unexpected)})")
+        if mismatched:
+            shapes = [f"{k} {_shape(state[k])} vs {_shape(expected[k])}" for k in mismatched]
+            parts.append(f"{len(mismatched)} shape mismatches (checkpoint vs model: {_sample(shapes)})")
+        raise CheckpointError(
+            f"{source} does not fit architecture '{arch}': {'; '.join(parts)}; is the architecture right?"
+        )
+    model.load_state_dict(state, strict=True)
+
+
+def save_checkpoint(
+    model_or_state_dict: nn.Module | Mapping[str, torch.Tensor], path: str | os.PathLike
+) -> str:
+    """Write a safetensors checkpoint (atomically) and return its sha256.
+
+    A ``Normalized`` wrapper is unwrapped: checkpoints hold the bare network, normalisation lives in the card.
+    """
+    obj = model_or_state_dict
+    if isinstance(obj, Normalized):
+        obj = obj.net
+    state = obj.state_dict() if isinstance(obj, nn.Module) else dict(obj)
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    save_file(tensors, str(partial), metadata={"format": "pt", "writer": "robench"})
+    os.replace(partial, path)
+    return sha256_file(path)

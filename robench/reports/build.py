@@ -1,0 +1,146 @@
+"""Per-model reports: ``reports/<dataset>/<threat>/<name>.md`` and ``.html`` (self-contained) with plots
+``<name>.ladder.png``, ``<name>.eps.png`` and, for models robench trained, ``<name>.training.png``."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from robench.leaderboard.entries import Entry
+from robench.leaderboard.formatting import count_text, eps_text, pct
+from robench.leaderboard.table import evaluation_cost, stage_label
+from robench.reports import plots
+from robench.reports.eps_sweep import SWEEP_N, curve_from_record, sweep
+from robench.reports.explain import explain
+
+TRAINING_COLUMNS = (("val_clean_acc", "clean"), ("val_fgsm_acc", "FGSM"), ("val_pgd_acc", "PGD"))
+
+
+def reports_root(root: str | os.PathLike | None = None) -> Path:
+    """The explicit folder, else ``$ROBENCH_REPORTS``, else ``./reports``."""
+    return Path(root or os.environ.get("ROBENCH_REPORTS") or "reports")
+
+
+@dataclass
+class ReportFiles:
+    md: Path
+    html: Path
+    figures: dict[str, Path] = field(default_factory=dict)
+
+
+def reproduce_command(entry: Entry) -> str:
+    """The evaluate command that re-runs this record (used when the caller has no better one)."""
+    result = entry.result
+    return (
+        f"robench evaluate --model {result.dataset}/{result.threat}/{entry.name} --suite {result.suite.get('name')}"
+        f" --n {result.n} --seed {result.seed} --eps {result.eps!r}"
+    )
+
+
+def _stage_rows(entry: Entry) -> list[dict[str, str]]:
+    result = entry.result
+    rows = [{"stage": "clean", "acc": pct(result.clean_acc), "attacked": str(result.n), "broken": "",
+             "rejected": "", "passes": "", "seconds": ""}]  # fmt: skip
+    for s in result.stages:
+        rows.append(
+            {
+                "stage": stage_label(s.attack),
+                "acc": pct(s.robust_acc),
+                "attacked": str(s.attacked),
+                "broken": str(s.broken),
+                "rejected": str(s.rejected),
+                "passes": f"{count_text(s.forward)} fwd + {count_text(s.backward)} bwd",
+                "seconds": f"{s.seconds:.1f}",
+            }
+        )
+    return rows
+
+
+def _training_log(entry: Entry, card_dir: Path | None) -> pd.DataFrame | None:
+    log_name = (entry.card.get("training") or {}).get("log")
+    if not log_name or card_dir is None:
+        return None
+    path = card_dir / log_name
+    if not path.is_file():
+        return None
+    log = pd.read_csv(path)
+    if "epoch" not in log.columns or not any(c in log.columns for c, _ in TRAINING_COLUMNS):
+        return None
+    return log
+
+
+def _figures(entry: Entry, folder: Path, model: Any, card_dir: Path | None) -> tuple[dict[str, Path], str]:
+    result, name = entry.result, entry.name
+    figures = {"ladder": plots.ladder_plot(result, folder / f"{name}.ladder.png")}
+    curve = curve_from_record(result)
+    if curve is None and model is not None:
+        curve = sweep(model, result)
+    eps_note = ""
+    if curve is not None:
+        figures["eps"] = plots.eps_plot(curve.eps, curve.robust_acc, result.eps, folder / f"{name}.eps.png", curve.source)
+        eps_note = curve.source
+    else:
+        (folder / f"{name}.eps.png").unlink(missing_ok=True)
+    log = _training_log(entry, card_dir)
+    if log is not None:
+        columns = [(c, label) for c, label in TRAINING_COLUMNS if c in log.columns]
+        title = f"{name}: validation accuracy per epoch (robench train, recipe {entry.card.get('recipe', '?')})"
+        figures["training"] = plots.training_plot(log, columns, folder / f"{name}.training.png", title)
+    return figures, eps_note
+
+
+def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str | None) -> dict[str, Any]:
+    result, card = entry.result, entry.card
+    forward, backward, seconds = evaluation_cost(result)
+    flags = [
+        {"code": f.code, "severity": f.severity, "message": f.message, "meaning": explain(f.code, f.message).meaning,
+         "action": explain(f.code, f.message).action}
+        for f in result.flags
+    ]  # fmt: skip
+    return {
+        "name": entry.name,
+        "result": result,
+        "card": card,
+        "eps": eps_text(result.eps),
+        "clean": pct(result.clean_acc),
+        "robust": pct(result.robust_acc),
+        "passes": count_text(forward + backward),
+        "per_point": count_text((forward + backward) / max(result.n, 1)),
+        "seconds": f"{seconds:.1f}",
+        "stages": _stage_rows(entry),
+        "flags": flags,
+        "figures": {key: path.name for key, path in figures.items()},
+        "eps_note": eps_note,
+        "sweep_n": SWEEP_N,
+        "command": command or reproduce_command(entry),
+    }
+
+
+def write_report(
+    entry: Entry,
+    *,
+    model: Any = None,
+    card_dir: str | os.PathLike | None = None,
+    command: str | None = None,
+    root: str | os.PathLike | None = None,
+) -> ReportFiles:
+    """Write one model's report. ``model`` (evaluation-ready) lets it run the report-time eps sweep when the
+    record has none; ``card_dir`` is where the card (and its training log) lives; ``command`` reproduces the result."""
+    result = entry.result
+    folder = reports_root(root) / result.dataset / result.threat
+    folder.mkdir(parents=True, exist_ok=True)
+    figures, eps_note = _figures(entry, folder, model, Path(card_dir) if card_dir is not None else None)
+    context = _context(entry, figures, eps_note, command)
+    env = Environment(loader=PackageLoader("robench.reports", "templates"), autoescape=select_autoescape(("html.j2",)))
+    md = folder / f"{entry.name}.md"
+    md.write_text(env.get_template("report.md.j2").render(**context) + "\n", encoding="utf-8")
+    images = {key: base64.b64encode(path.read_bytes()).decode() for key, path in figures.items()}
+    html = folder / f"{entry.name}.html"
+    html.write_text(env.get_template("report.html.j2").render(**context, images=images) + "\n", encoding="utf-8")
+    return ReportFiles(md=md, html=html, figures=figures)

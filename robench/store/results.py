@@ -1,0 +1,179 @@
+"""The results store: every evaluation run with its record, per-stage costs and per-sample outcomes.
+
+Runs are only ever added (``--force`` adds a newer run, it never overwrites); a lookup by key returns the
+newest run. Each run is written in one transaction together with clearing its resume state.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from robench.engine.record import EvaluationResult, SampleResult
+from robench.store.db import connect, default_store_path, transaction
+from robench.store.key import ResultKey
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One row of ``runs``: enough to list runs without loading per-sample data."""
+
+    id: int
+    key: str
+    model: str
+    dataset: str
+    threat: str
+    eps: float
+    suite: str
+    n: int
+    clean_acc: float
+    robust_acc: float
+    verdict: str
+    created: str
+
+
+class ResultsStore:
+    """``ResultsStore(path=None)``: ``None`` means :func:`default_store_path`."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def put(self, result: EvaluationResult) -> int:
+        """Store one run (record, stages, samples) and clear its resume state, all in one transaction."""
+        key = ResultKey.of(result)
+        digest = key.digest()
+        record = result.to_json(samples=False)
+        with transaction(self.conn) as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs (key, checkpoint_sha256, dataset, threat, eps, suite_name, suite_version,"
+                " subset_sha256, seed, mode, model, n, clean_acc, robust_acc, verdict, created, record)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    digest,
+                    key.checkpoint_sha256,
+                    key.dataset,
+                    key.threat,
+                    key.eps,
+                    key.suite_name,
+                    key.suite_version,
+                    key.subset_sha256,
+                    key.seed,
+                    key.mode,
+                    result.model,
+                    result.n,
+                    result.clean_acc,
+                    result.robust_acc,
+                    result.verdict,
+                    result.created,
+                    record,
+                ),
+            )
+            run_id = int(cursor.lastrowid)
+            conn.executemany(
+                "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (run_id, i, s.attack, s.robust_acc, s.attacked, s.broken, s.rejected)
+                    + (s.forward, s.backward, s.seconds)
+                    for i, s in enumerate(result.stages)
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (run_id, i, s.index, s.label, int(s.clean_correct), int(s.robust), s.broken_by)
+                    for i, s in enumerate(result.samples)
+                ),
+            )
+            conn.execute("DELETE FROM states WHERE key = ?", (digest,))
+        return run_id
+
+    def lookup(self, key: ResultKey, *, require_verdict: bool = False) -> EvaluationResult | None:
+        """The newest stored result for this key (None if none, or if the key has no checkpoint hash).
+
+        ``require_verdict`` skips runs made without diagnostics (verdict "unchecked").
+        """
+        if not key.reusable:
+            return None
+        query = "SELECT id FROM runs WHERE key = ?"
+        if require_verdict:
+            query += " AND verdict != 'unchecked'"
+        row = self.conn.execute(query + " ORDER BY id DESC LIMIT 1", (key.digest(),)).fetchone()
+        return None if row is None else self.get(row[0])
+
+    def get(self, run_id: int) -> EvaluationResult:
+        """The full record of a stored run, per-sample outcomes included."""
+        conn = self.conn
+        row = conn.execute("SELECT record FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(run_id)
+        data = json.loads(row[0])
+        rows = conn.execute(
+            "SELECT sample_index, label, clean_correct, robust, broken_by FROM samples"
+            " WHERE run_id = ? ORDER BY position",
+            (run_id,),
+        )
+        data["samples"] = []
+        result = EvaluationResult.from_dict(data)
+        result.samples = [
+            SampleResult(index=i, label=y, clean_correct=bool(c), robust=bool(r), broken_by=b)
+            for i, y, c, r, b in rows
+        ]
+        return result
+
+    def runs(self, *, dataset: str | None = None, model: str | None = None) -> list[StoredRun]:
+        """All stored runs, oldest first, optionally for one dataset and/or model name."""
+        query = (
+            "SELECT id, key, model, dataset, threat, eps, suite_name || '@' || suite_version, n,"
+            " clean_acc, robust_acc, verdict, created FROM runs WHERE 1 = 1"
+        )
+        params: list[str] = []
+        if dataset is not None:
+            query += " AND dataset = ?"
+            params.append(dataset)
+        if model is not None:
+            query += " AND model = ?"
+            params.append(model)
+        return [StoredRun(*row) for row in self.conn.execute(query + " ORDER BY id", params)]
+
+    def stage_costs(self, run_id: int) -> list[dict[str, float | int | str]]:
+        """Per-stage rows of a run (attack, robust_acc, attacked, broken, rejected, forward, backward, seconds)."""
+        cursor = self.conn.execute(
+            "SELECT attack, robust_acc, attacked, broken, rejected, forward, backward, seconds FROM stages"
+            " WHERE run_id = ? ORDER BY position",
+            (run_id,),
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def integrity_problems(self) -> list[str]:
+        """Consistency check: SQLite's own, plus every run has exactly n samples. Empty when all is well."""
+        conn = self.conn
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        problems += [
+            f"run {run_id} has {count} samples, expected {n}"
+            for run_id, n, count in conn.execute(
+                "SELECT r.id, r.n, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) FROM runs r"
+            )
+            if count != n
+        ]
+        return problems

@@ -1,0 +1,73 @@
+"""A run killed mid-epoch resumes to exactly the weights of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from robench.errors import RobenchError
+from robench.training import TrainConfig, train
+
+# pgd-2 uses random starts (generator state), adam has per-parameter state, cyclic lr depends on the
+# global step: all three must come back exactly. 11 steps per epoch (1,294 train points / 128).
+CONFIG = TrainConfig(
+    recipe="pgd", epochs=2, batch_size=128, attack_steps=2, optimizer="adam", lr=3e-3,
+    schedule="cyclic", monitor_n=64, seed=3,
+)  # fmt: skip
+
+
+class Killed(Exception):
+    pass
+
+
+def kill_at(epoch: int, step: int):
+    def callback(event):
+        if event.kind == "step" and (event.epoch, event.step) == (epoch, step):
+            raise Killed
+
+    return callback
+
+
+def weights(path):
+    return load_file(str(path))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    return train(CONFIG, out, "run")
+
+
+@pytest.mark.parametrize("save_every", [0, 4])
+def test_killed_mid_epoch_resumes_to_identical_weights(tmp_path, uninterrupted, save_every):
+    config = TrainConfig.from_dict({**CONFIG.to_dict(), "save_every": save_every})
+    with pytest.raises(Killed):
+        train(config, tmp_path, "run", callbacks=[kill_at(epoch=2, step=6)])
+    assert (tmp_path / "run.resume.json").exists() and not (tmp_path / "run.toml").exists()
+    saved = json.loads((tmp_path / "run.resume.json").read_text())["progress"]
+    assert (saved["epoch"], saved["step"]) == ((1, 5) if save_every else (1, 0))  # global step 16 = epoch 2, step 5
+
+    with pytest.raises(RobenchError, match="--resume"):
+        train(config, tmp_path, "run")
+    resumed = train(config, tmp_path, "run", resume=True)
+
+    full, again = weights(uninterrupted.paths.final), weights(resumed.paths.final)
+    assert full.keys() == again.keys()
+    assert all(torch.equal(full[k], again[k]) for k in full)
+    assert torch.equal(weights(uninterrupted.paths.best)["0.weight"], weights(resumed.paths.best)["0.weight"])
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in resumed.rows]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in uninterrupted.rows]
+    assert not (tmp_path / "run.resume.json").exists()  # cleared once the run is complete
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    changed = TrainConfig.from_dict({**CONFIG.to_dict(), "save_every": 1, "lr": 0.1})
+    with pytest.raises(Killed):
+        train(changed, tmp_path, "run", callbacks=[kill_at(epoch=1, step=2)])
+    with pytest.raises(RobenchError, match="different settings \\(lr\\)"):
+        train(CONFIG, tmp_path, "run", resume=True)
+    with pytest.raises(RobenchError, match="no interrupted run 'missing'"):
+        train(CONFIG, tmp_path, "missing", resume=True)
