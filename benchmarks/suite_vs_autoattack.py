@@ -24,6 +24,7 @@ from robench.engine.evaluate import auto_batch_size, evaluate
 from robench.threat import ThreatModel
 
 TARGET = 1.10
+WIDTHS = (12, 11, 9, 7, 11, 10, 9)
 
 
 def load_or_train(card_id: str):
@@ -75,9 +76,8 @@ def main() -> None:
     threat = ThreatModel.parse(card.threat if card else "linf", args.eps or (card.eps if card else 0.3))
     data = load_dataset(card.dataset if card else "digits").subset(args.n, args.seed)
     batch = auto_batch_size(data.input_shape, "cpu", len(data))
-    print(
-        f"model {loaded.name} · {threat} · n={len(data)} · batch {batch} · torch threads {torch.get_num_threads()}"
-    )
+    threads = torch.get_num_threads()
+    print(f"model {loaded.name} · {threat} · n={len(data)} · batch {batch} · torch threads {threads}")
 
     start = time.perf_counter()
     ours = evaluate(loaded.module, data, threat, suite=args.suite, seed=args.seed, diagnostics=False)
@@ -89,8 +89,12 @@ def main() -> None:
     )
     aa_acc = aa_robust.float().mean().item()
 
+    header = ("stage", "robust acc", "attacked", "broken", "forward", "backward", "seconds")
     print(
-        f"\n{'stage':<12}{'robust acc':>11}{'attacked':>9}{'broken':>7}{'forward':>11}{'backward':>10}{'seconds':>9}"
+        "\n"
+        + "".join(
+            f"{h:>{w}}" if i else f"{h:<12}" for i, (h, w) in enumerate(zip(header, WIDTHS, strict=True))
+        )
     )
     clean = ours.extra["clean_cost"]
     print(f"{'clean':<12}{ours.clean_acc:>11.3f}{ours.n:>9}{'':>7}{clean['forward']:>11,}{clean['backward']:>10,}"
@@ -110,13 +114,17 @@ def main() -> None:
     pass_ratio, time_ratio = ours_passes / aa_passes, ours_seconds / aa_seconds
     print(f"\nratio passes  {pass_ratio:.3f}  ({'ok' if pass_ratio <= TARGET else 'ABOVE'} target {TARGET})")
     print(f"ratio seconds {time_ratio:.3f}  ({'ok' if time_ratio <= TARGET else 'ABOVE'} target {TARGET})")
-    print(
-        f"ladder before AutoAttack: {ladder_passes:,} passes = {ladder_passes / aa_passes:.3f} x AutoAttack alone"
-    )
+    share = ladder_passes / aa_passes
+    print(f"ladder before AutoAttack: {ladder_passes:,} passes = {share:.3f} x AutoAttack alone")
+    for s in ladder:
+        passes = s.forward + s.backward
+        per_point = passes / max(s.attacked, 1)
+        print(f"  {s.attack:<10} {passes / aa_passes:.3f} x AutoAttack, {per_point:,.0f} passes/point")
+    robust_aa = int(aa_robust.sum())
+    print(f"AutoAttack alone: {aa_passes / max(robust_aa, 1):,.0f} passes per point it leaves robust")
     ok = ours.robust_acc <= aa_acc
-    print(
-        f"robust accuracy: robench {ours.robust_acc:.3f} vs AutoAttack {aa_acc:.3f} ({'ok' if ok else 'HIGHER'})"
-    )
+    verdict = "ok" if ok else "HIGHER"
+    print(f"robust accuracy: robench {ours.robust_acc:.3f} vs AutoAttack {aa_acc:.3f} ({verdict})")
     ours_robust = torch.tensor([s.robust for s in ours.samples])
     print(
         f"points AutoAttack breaks but robench does not: {int((~aa_robust.cpu() & ours_robust).sum())}; "

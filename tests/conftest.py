@@ -66,7 +66,7 @@ def train_tiny_digits(train, *, epochs: int = 8, seed: int = TINY_SEED) -> torch
 
 @pytest.fixture(scope="session")
 def tiny_digits_card(tmp_path_factory, digits_train):
-    from robench.models.cards import ModelCard, write_card
+    from robench.models.cards import ModelCard, load_card, write_card
     from robench.models.checkpoint import save_checkpoint
 
     folder = tmp_path_factory.mktemp("tiny_digits")
@@ -87,8 +87,7 @@ def tiny_digits_card(tmp_path_factory, digits_train):
         arch_kwargs={"width": TINY_WIDTH},
         training={"epochs": 8, "seed": TINY_SEED, "optimizer": "adam"},
     )
-    write_card(card, folder / "tiny.toml")
-    return card
+    return load_card(write_card(card, folder / "tiny.toml"))
 
 
 @pytest.fixture(scope="session")

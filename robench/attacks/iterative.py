@@ -69,7 +69,7 @@ class IterativeAttack(Attack):
     def _start(self, x: torch.Tensor, seeds: torch.Tensor, restart: int) -> torch.Tensor:
         if not self.random_start:
             return x.clone()
-        salt = zlib.crc32(self.spec.encode()) + restart  # different stages start from different points
+        salt = zlib.crc32(self.spec.lower().encode()) + restart  # different stages start from different points
         noise = point_noise(seeds, tuple(x.shape[1:]), salt=salt).to(device=x.device, dtype=x.dtype)
         return self.threat.random_start(x, noise)
 

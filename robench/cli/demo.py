@@ -12,8 +12,12 @@ import typer
 def demo_command(
     force: Annotated[bool, typer.Option(help="re-run evaluations even if the store holds them")] = False,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
-    store: Annotated[Path | None, typer.Option(help="results store (default: $ROBENCH_STORE or ~/.local/share)")] = None,
-    leaderboards: Annotated[Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="results store (default: $ROBENCH_STORE or ~/.local/share)")
+    ] = None,
+    leaderboards: Annotated[
+        Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")
+    ] = None,
     reports: Annotated[Path | None, typer.Option(help="reports folder (default: ./reports)")] = None,
 ) -> None:
     """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS) and build its leaderboard."""
@@ -23,7 +27,9 @@ def demo_command(
     from robench.leaderboard.demo import run_demo, summary_table
 
     start = time.perf_counter()
-    demo = run_demo(store=store, leaderboards=leaderboards, reports=reports, force=force, device=resolve_device(device))
+    demo = run_demo(
+        store=store, leaderboards=leaderboards, reports=reports, force=force, device=resolve_device(device)
+    )
     console = Console()
     console.print(summary_table(demo))
     console.print(
@@ -32,7 +38,9 @@ def demo_command(
     )
     board = demo.submissions[0].board
     report_dir = demo.submissions[0].report.md.parent
-    console.print(f"leaderboard: {board.md}  {board.csv.name}  {board.html.name}  {board.scatter.name}", markup=False)
+    console.print(
+        f"leaderboard: {board.md}  {board.csv.name}  {board.html.name}  {board.scatter.name}", markup=False
+    )
     console.print(f"reports:     {report_dir}/<model>.md and .html (with plots)", markup=False)
     console.print(f"store:       {demo.store}", markup=False)
     console.print(f"done in {time.perf_counter() - start:.0f} s", markup=False)

@@ -67,7 +67,9 @@ def evaluate_command(
     threat: Annotated[str | None, typer.Option(help="linf or l2 (default: the card's)")] = None,
     eps: Annotated[str | None, typer.Option(help="radius, e.g. 0.3 or 8/255 (default: the card's)")] = None,
     suite: Annotated[str, typer.Option(help="suite name or TOML/YAML file")] = "standard",
-    n: Annotated[int | None, typer.Option("--n", help="number of points (default: the whole split)")] = None,
+    n: Annotated[
+        int | None, typer.Option("--n", "-n", help="number of points (default: the whole split)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the subset and of every random start")] = 0,
     out: Annotated[Path | None, typer.Option(help="results JSON to write")] = None,
     independent: Annotated[bool, typer.Option(help="run every attack on every point (no cascade)")] = False,
@@ -86,7 +88,9 @@ def evaluate_command(
 
     if (model is None) == (checkpoint is None and arch is None):
         raise RobenchError("give either --model CARD or --checkpoint PATH --arch ARCH")
-    device = resolve_device(device)
+    from robench.distributed import launched_distributed, rank_device, rank_state_path
+
+    device = rank_device(resolve_device(device))  # cuda -> cuda:LOCAL_RANK under torchrun
     card = None
     if model is not None:
         from robench.models.cards import find_card
@@ -116,10 +120,13 @@ def evaluate_command(
         )
     state = None
     if out is not None:
-        state = FileState(out.with_name(out.name + ".state"))
+        state = FileState(rank_state_path(out.with_name(out.name + ".state")))  # per rank under torchrun
         if not resume:
             state.clear()
-    result = evaluate(
+    run = evaluate
+    if launched_distributed():  # torchrun: shard the points over the ranks, rank 0 gets the record
+        from robench.distributed import evaluate_distributed as run
+    result = run(
         loaded.module,
         data,
         threat_model,
@@ -134,6 +141,8 @@ def evaluate_command(
         checkpoint_sha256=loaded.sha256,
         state=state,
     )
+    if result is None:  # another rank of a torchrun launch: rank 0 prints and writes the results
+        return
     if card is not None:
         result.extra["card"] = {
             "id": card.id,

@@ -13,7 +13,9 @@ from robench.errors import RobenchError
 def leaderboard_command(
     dataset: Annotated[str | None, typer.Option(help="only this dataset's boards")] = None,
     threat: Annotated[str | None, typer.Option(help="only this threat model's boards")] = None,
-    leaderboards: Annotated[Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")] = None,
+    leaderboards: Annotated[
+        Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")
+    ] = None,
 ) -> None:
     """Regenerate leaderboards from leaderboards/<dataset>/<threat>/entries/*.json."""
     from robench.leaderboard.entries import leaderboards_root, list_boards

@@ -11,10 +11,14 @@ from robench.errors import RobenchError
 
 
 def report_command(
-    names: Annotated[list[str] | None, typer.Argument(help="entry names (default: every entry of the board)")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="entry names (default: every entry of the board)")
+    ] = None,
     dataset: Annotated[str, typer.Option(help="dataset of the board")] = "digits",
     threat: Annotated[str, typer.Option(help="threat model of the board")] = "linf",
-    leaderboards: Annotated[Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")] = None,
+    leaderboards: Annotated[
+        Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")
+    ] = None,
     reports: Annotated[Path | None, typer.Option(help="reports folder (default: ./reports)")] = None,
 ) -> None:
     """Write reports/<dataset>/<threat>/<name>.md and .html with their plots."""

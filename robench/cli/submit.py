@@ -1,4 +1,4 @@
-"""``robench submit CHECKPOINT --card CARD`` (or the card's fields as flags): evaluate, store, add the entry."""
+"""``robench submit CHECKPOINT --card CARD`` (or the card's fields as flags): evaluate, store, add entry."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ def _floats(text: str | None, option: str) -> list[float] | None:
     try:
         return [float(v) for v in text.split(",")]
     except ValueError:
-        raise RobenchError(f"{option} must be comma-separated numbers such as 0.5,0.5,0.5, got '{text}'") from None
+        raise RobenchError(
+            f"{option} must be comma-separated numbers such as 0.5,0.5,0.5, got '{text}'"
+        ) from None
 
 
 def card_from_flags(checkpoint: Path | None, fields: dict):
@@ -50,8 +52,12 @@ def card_from_flags(checkpoint: Path | None, fields: dict):
 
 
 def submit_command(
-    checkpoint: Annotated[Path | None, typer.Argument(help="checkpoint (.safetensors or .pt); default: the card's")] = None,
-    card: Annotated[Path | None, typer.Option(help="model card (TOML/YAML) describing the checkpoint")] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Argument(help="checkpoint (.safetensors or .pt); default: the card's")
+    ] = None,
+    card: Annotated[
+        Path | None, typer.Option(help="model card (TOML/YAML) describing the checkpoint")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="entry name (without --card)")] = None,
     arch: Annotated[str | None, typer.Option(help="architecture (without --card)")] = None,
     dataset: Annotated[str | None, typer.Option(help="dataset (without --card)")] = None,
@@ -66,11 +72,15 @@ def submit_command(
     force: Annotated[bool, typer.Option(help="re-run even if the store holds this result")] = False,
     seed: Annotated[int, typer.Option(help="seed of the subset and every random start")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
-    store: Annotated[Path | None, typer.Option(help="results store (default: $ROBENCH_STORE or ~/.local/share)")] = None,
-    leaderboards: Annotated[Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="results store (default: $ROBENCH_STORE or ~/.local/share)")
+    ] = None,
+    leaderboards: Annotated[
+        Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")
+    ] = None,
     reports: Annotated[Path | None, typer.Option(help="reports folder (default: ./reports)")] = None,
 ) -> None:
-    """Evaluate a checkpoint with the standard suite and diagnostics, store it and add its leaderboard entry."""
+    """Evaluate a checkpoint (standard suite + diagnostics), store the result, add its leaderboard entry."""
     from robench.engine.evaluate import resolve_device
     from robench.leaderboard.submit import submit
     from robench.models.cards import load_card
@@ -100,7 +110,8 @@ def submit_command(
     result = done.entry.result
     how = "reused the stored result (use --force to re-run)" if done.reused else "evaluated and stored"
     typer.echo(
-        f"{model_card.id}: {how}; clean {100 * result.clean_acc:.1f} %, robust {100 * result.robust_acc:.1f} % "
+        f"{model_card.id}: {how}; clean {100 * result.clean_acc:.1f} %, "
+        f"robust {100 * result.robust_acc:.1f} % "
         f"(worst case, n={result.n}), verdict {result.verdict}"
         + (f" [{', '.join(sorted({f.code for f in result.flags}))}]" if result.flags else "")
     )

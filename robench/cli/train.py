@@ -63,6 +63,7 @@ def train_command(
     data_root: Annotated[Path | None, Opt(help="local data root (default $ROBENCH_DATA)")] = None,
     resume: Annotated[bool, Opt(help="continue the interrupted run of this name in --out")] = False,
     overwrite: Annotated[bool, Opt(help="replace an existing model or interrupted run of this name")] = False,
+    sync_bn: Annotated[bool, Opt(help="under torchrun: SyncBatchNorm across ranks (CUDA only)")] = False,
 ) -> None:
     """Train a model (PGD-AT, TRADES, FGSM variants or standard) and write checkpoint, card and log."""
     from robench.threat import parse_eps
@@ -83,7 +84,15 @@ def train_command(
         ro_gap=ro_gap, seed=seed, device=device, amp=amp, save_every=save_every,
         data_root=str(data_root) if data_root else None, arch_kwargs=kwargs,
     )  # fmt: skip
-    result = train(config, out, name, resume=resume, overwrite=overwrite, callbacks=[_print_epoch])
+    from robench.distributed import current
+
+    main = current().is_main  # under torchrun only rank 0 prints; it also writes every file
+    callbacks = [_print_epoch] if main else []
+    result = train(
+        config, out, name, resume=resume, overwrite=overwrite, callbacks=callbacks, sync_bn=sync_bn
+    )
+    if not main:
+        return
     summary = result.summary
     flags = [k for k in ("catastrophic_overfitting", "robust_overfitting") if summary["flags"][k]]
     typer.echo(

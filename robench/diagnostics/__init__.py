@@ -1,13 +1,11 @@
 """Diagnostics: does the evaluation deserve trust? One small module per check, a computed verdict.
 
-The engine calls, after the suite::
+Before the suite the engine calls ``probe_randomness(model, x)`` (a randomised model needs EOT); after
+it::
 
-    ctx = DiagnosticContext.from_result(result, counting_model, threat, x, y, seeds, device=..., batch_size=...,
-                                        randomness=probe, eot=used_eot)
-    report = run_diagnostics(ctx)
-    report.apply_to(result)   # folds extra breaks into the worst case, adds flags, cost and verdict
-
-and, before the suite, ``probe_randomness(model, x)`` to decide whether the suite needs EOT.
+    ctx = DiagnosticContext(model=counting_model, data=points, threat=threat, result=result,
+                            device=device, seed=seed, batch_size=batch_size, randomness=probe, eot=used_eot)
+    report = run_diagnostics(ctx)  # folds extra breaks, the cost row, flags and verdict into result
 """
 
 from robench.diagnostics.context import (

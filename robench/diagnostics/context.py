@@ -25,7 +25,7 @@ from robench.threat import ThreatModel
 #: default bound on the points an expensive check attacks (documented in the README)
 SAMPLE_SIZE = 64
 ATTACK_SAMPLE_SIZE = 32  # the costliest checks (black-box, extra restarts) on honest-looking models
-EOT_SAMPLES = 20  # gradient averaging for randomised models, as AutoAttack's rand version
+EOT_SAMPLES = 5  # at most this many EOT samples in the diagnostics' own attacks (cost: that many x)
 MASKING_CODES = ("zero_gradients", "unbounded_attack_fails", "probabilities_output", "randomized_model")
 SEED_STAGE = 1000  # diagnostics' seeds use stage positions from here on, far beyond any suite's
 
@@ -62,7 +62,7 @@ class DiagnosticContext:
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, CountingModel):
-            self.model = CountingModel(self.model)
+            self.model = CountingModel(self.model).train(self.model.training)
         samples = self.result.samples
         self.indices = self.data.indices.cpu()
         if [s.index for s in samples] != self.indices.tolist():
@@ -78,8 +78,16 @@ class DiagnosticContext:
 
     @property
     def attack_settings(self) -> dict[str, Any]:
-        """Settings for gradient attacks: EOT over the suite's number of samples for a randomised model."""
-        return {"eot_samples": int(self.result.extra.get("eot_samples") or EOT_SAMPLES)} if self.eot else {}
+        """Settings for gradient attacks: EOT (capped at EOT_SAMPLES) when the suite used it."""
+        return (
+            {"eot_samples": min(int(self.result.extra.get("eot_samples") or EOT_SAMPLES), EOT_SAMPLES)}
+            if self.eot
+            else {}
+        )
+
+    @property
+    def randomized(self) -> bool:
+        return self.randomness is not None and self.randomness.randomized
 
     @property
     def masking_suspected(self) -> bool:

@@ -1,8 +1,9 @@
 """The registry of checks, in the order they run (lazy entries: nothing is imported until used).
 
 A check is ``run(ctx: DiagnosticContext) -> list[Flag]``; a check that breaks extra points records them
-with ``ctx.mark_broken`` after verification. Cheap sanity checks run first, then gradient checks and
-BPDA, then the extra attacks that lower the worst case (noise, black-box, more restarts) last.
+with ``ctx.mark_broken`` after verification. The randomness probe runs first (others depend on it),
+then the cheap sanity checks, the gradient checks and BPDA, and last the extra attacks that lower the
+worst case (noise, black-box, more restarts).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from robench.registry import Registry
 
 #: the default run order
 DEFAULT_CHECKS = (
+    "randomized_model",
     "robust_above_clean",
     "non_finite_outputs",
     "probabilities_output",
-    "randomized_model",
     "zero_gradients",
     "catastrophic_overfitting",
     "unbounded_attack_fails",

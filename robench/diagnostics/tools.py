@@ -83,7 +83,7 @@ def gradient_status(
 
 
 def verified_breaks(ctx, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatModel | None = None):
-    """Bool per position (CPU): x_adv is a legal point of the threat model and misclassified by the real model."""
+    """Bool per position (CPU): x_adv is legal in the threat model and misclassified by the real model."""
     if positions.numel() == 0:
         return torch.zeros(0, dtype=torch.bool)
     dev = positions.to(ctx.x.device)

@@ -8,9 +8,22 @@ size. ``robench train`` under torchrun trains with DistributedDataParallel.
 
 from __future__ import annotations
 
-from robench.distributed.collect import PeerFailedError, barrier, broadcast_from_main, check_all_ok, run_and_gather
-from robench.distributed.runtime import DistContext, current, launched_distributed, rank_device, setup, teardown
-from robench.distributed.sharding import shard_state_key, shard_state_path
+from robench.distributed.collect import (
+    PeerFailedError,
+    barrier,
+    broadcast_from_main,
+    check_all_ok,
+    run_and_gather,
+)
+from robench.distributed.runtime import (
+    DistContext,
+    current,
+    launched_distributed,
+    rank_device,
+    setup,
+    teardown,
+)
+from robench.distributed.sharding import rank_state_path, shard_state_key, shard_state_path
 
 __all__ = [
     "DistContext",
@@ -22,6 +35,7 @@ __all__ = [
     "evaluate_distributed",
     "launched_distributed",
     "rank_device",
+    "rank_state_path",
     "run_and_gather",
     "setup",
     "shard_state_key",

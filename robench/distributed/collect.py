@@ -23,7 +23,6 @@ class PeerFailedError(RobenchError):
     """Another rank of a distributed run failed; this rank stops too, without writing anything."""
 
 
-
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, RobenchError):
@@ -52,7 +51,8 @@ def check_all_ok(error: BaseException | None, what: str = "the run") -> None:
         rank, message = failed[0]
         others = f" (and {len(failed) - 1} more rank(s))" if len(failed) > 1 else ""
         raise PeerFailedError(
-            f"{what} failed on rank {rank} of {ctx.world_size}{others}: {message}; nothing was written or stored"
+            f"{what} failed on rank {rank} of {ctx.world_size}{others}: {message}; "
+            "nothing was written or stored"
         )
 
 

@@ -51,8 +51,9 @@ def rank_state(state: Any, ctx: DistContext) -> EvaluationState | None:
     """This rank's resume state: a per-rank file for a path, ``state.for_shard(rank, world)`` for a store."""
     if state is None:
         return None
-    if isinstance(state, (str, Path)):
-        return FileState(shard_state_path(state, ctx.rank, ctx.world_size))
+    if isinstance(state, (str, Path, FileState)):
+        path = state.path if isinstance(state, FileState) else state
+        return FileState(shard_state_path(path, ctx.rank, ctx.world_size))
     if hasattr(state, "for_shard"):
         return state.for_shard(ctx.rank, ctx.world_size)
     if not ctx.distributed:

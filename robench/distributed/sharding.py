@@ -16,7 +16,7 @@ from robench.errors import RobenchError
 
 
 def shard_state_path(state_path: str | Path | None, rank: int, world_size: int) -> Path | None:
-    """Per-rank resume file: ``run.json`` -> ``run.rank1-of-4.json``.
+    """Per-rank resume file: ``run.json`` -> ``run.rank1-of-4.json`` (a per-rank path is kept as it is).
 
     The world size is part of the name because it decides the shards: a run resumed with another
     number of ranks starts its shards afresh instead of mixing up progress.
@@ -24,9 +24,18 @@ def shard_state_path(state_path: str | Path | None, rank: int, world_size: int) 
     if state_path is None:
         return None
     path = Path(state_path)
-    if world_size <= 1:
+    tag = f".rank{rank}-of-{world_size}"
+    if world_size <= 1 or path.stem.endswith(tag):
         return path
-    return path.with_name(f"{path.stem}.rank{rank}-of-{world_size}{path.suffix}")
+    return path.with_name(f"{path.stem}{tag}{path.suffix}")
+
+
+def rank_state_path(state_path: str | Path) -> Path:
+    """``shard_state_path`` for this process, from torchrun's environment (the path itself alone)."""
+    from robench.distributed.runtime import current
+
+    ctx = current()
+    return shard_state_path(state_path, ctx.rank, ctx.world_size)
 
 
 def shard_state_key(key: str, rank: int, world_size: int) -> str:

@@ -11,9 +11,9 @@
   step sees the same samples as one single-process step (``--batch-size`` is the global batch). A final
   partial batch is trimmed to a multiple of the world size (at most world_size - 1 samples skipped per
   epoch, different ones each epoch); no sample is ever repeated;
-- ``ranks.noise(generator, global_step)``: the generator for augmentation and random starts. Alone it is
-  the run's generator; under torchrun each rank gets its own, seeded from (run seed draw, step, rank), so
-  ranks do not share noise and a resumed run redraws exactly the same;
+- ``ranks.noise(rng, global_step)``: the RecipeRandom for augmentation and random starts. Alone it is the
+  run's own; under torchrun each rank gets its own per step, seeded from (run seed, step, rank), so ranks
+  do not share noise and a resumed run redraws exactly the same (the shared generator keeps the order);
 - ``ranks.sum(*numbers)``: per-step totals (loss, correct, seen) summed over ranks, for the logs;
 - ``ranks.decide(fn)``: ``fn()`` on rank 0 (validation, guards), its value on every rank, so all ranks
   stop together; ``ranks.is_main``: only rank 0 writes checkpoints, logs, cards and resume state.
@@ -29,7 +29,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from robench.distributed.collect import broadcast_from_main
+from robench.distributed.collect import broadcast_from_main, check_all_ok
 from robench.distributed.ddp import unwrap, wrap_model
 from robench.distributed.runtime import DistContext, rank_device, setup
 from robench.distributed.sharding import local_batch, usable_epoch_length
@@ -73,11 +73,14 @@ class TrainingRanks:
         keep = global_batch.shape[0] - global_batch.shape[0] % world
         return local_batch(global_batch[:keep], self.ctx.rank, world)
 
-    def noise(self, generator: torch.Generator, global_step: int) -> torch.Generator:
+    def noise(self, rng, global_step: int):
+        """The RecipeRandom for this step's augmentation and random starts (``rng`` itself alone)."""
         if not self.ctx.distributed:
-            return generator
-        base = int(generator.initial_seed())
-        return torch.Generator().manual_seed(hash((base, global_step, self.ctx.rank)) % (2**63 - 1))
+            return rng
+        from robench.training.recipes.base import RecipeRandom
+
+        seed = hash((int(rng.generator.initial_seed()), int(global_step), self.ctx.rank)) % (2**63 - 1)
+        return RecipeRandom(torch.Generator().manual_seed(seed))
 
     def sum(self, *numbers: float) -> tuple[float, ...]:
         if not self.ctx.distributed:
@@ -89,5 +92,12 @@ class TrainingRanks:
         return tuple(tensor.cpu().tolist())
 
     def decide(self, fn: Callable[[], T]) -> T:
-        """fn() on rank 0 only; every rank returns rank 0's value."""
-        return broadcast_from_main(fn() if self.ctx.is_main else None)
+        """fn() on rank 0 only; every rank returns rank 0's value (every rank raises if fn does)."""
+        value, error = None, None
+        if self.ctx.is_main:
+            try:
+                value = fn()
+            except Exception as exc:  # re-raised by check_all_ok after the peers have been told
+                error = exc
+        check_all_ok(error, "a rank-0 decision")
+        return broadcast_from_main(value)

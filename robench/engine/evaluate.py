@@ -273,6 +273,27 @@ def merge_shards(outcomes: Sequence[Outcome | dict[str, Any]], *, device: str = 
     return merged.to_record(environment(device))
 
 
+def diagnose(
+    result: EvaluationResult,
+    model: nn.Module,
+    dataset: ImageDataset,
+    threat: ThreatModel,
+    *,
+    suite: SuiteLike = "standard",
+    n: int | None = None,
+    seed: int = 0,
+    batch_size: int | None = None,
+    device: str = "cpu",
+    independent: bool = False,
+) -> EvaluationResult:
+    """Run the diagnostics on a finished record (e.g. one merged from shards), as ``evaluate`` does."""
+    prepared = _Prepared(
+        model, dataset, threat, suite, n, seed, batch_size, device, independent, result.model, None
+    )
+    _diagnose(result, prepared)
+    return result
+
+
 def _diagnose(result: EvaluationResult, prepared: _Prepared) -> None:
     """Run robench.diagnostics after the suite; it folds extra breaks, flags and the verdict into result."""
     from robench.diagnostics import DiagnosticContext, run_diagnostics

@@ -4,10 +4,13 @@ Schema (a public contract; see README "Results JSON"):
   model, checkpoint_sha256, dataset, split, threat, eps, n, seed, subset_sha256,
   suite {name, version, attacks}, mode ("cascade" | "independent"),
   clean_acc, robust_acc (worst case over all stages, fraction in [0, 1]),
-  stages: [{attack, robust_acc (cumulative after this stage), attacked, broken, forward, backward, seconds}],
+  stages: [{attack, robust_acc (cumulative after this stage; in independent mode the attack's own accuracy),
+            attacked, broken, forward, backward, seconds, rejected (outputs that failed verification)}],
   samples: [{index (canonical dataset index), label, clean_correct, robust, broken_by}],
   flags: [{code, severity, message, evidence}], verdict ("reliable" | "unreliable" | "unchecked"),
-  env {robench, torch, pyautoattack, device, git, python}, created (ISO-8601 UTC), schema_version.
+  env {robench, torch, pyautoattack, device, git, python}, created (ISO-8601 UTC), schema_version,
+  extra {batch_size, eot_samples, clean_cost, total_cost, gradient_problems {no_graph, zero_grad},
+         rejected, nonfinite_logits, attack_errors, randomness_probe, card?, diagnostics?}.
 """
 
 from __future__ import annotations

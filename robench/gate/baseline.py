@@ -1,5 +1,5 @@
 """Load a regression baseline: a results JSON, a leaderboard entry JSON (a record without samples),
-or a leaderboard entry id ``<dataset>/<threat>/<name>`` looked up under ``leaderboards/``."""
+or a leaderboard entry id ``<dataset>/<threat>/<name>`` (under $ROBENCH_LEADERBOARDS or ./leaderboards)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,16 @@ from pathlib import Path
 
 from robench.engine.record import EvaluationResult
 from robench.errors import RobenchError
+from robench.leaderboard.entries import board_dir
 
 _REQUIRED = ("dataset", "threat", "eps", "n", "robust_acc")
-
-
-def leaderboards_root() -> Path:
-    """``./leaderboards`` when it exists, else the repository's."""
-    local = Path("leaderboards")
-    return local if local.is_dir() else Path(__file__).resolve().parents[2] / "leaderboards"
 
 
 def load_baseline(spec: str | Path) -> EvaluationResult:
     path = Path(spec)
     if not path.is_file():
         parts = str(spec).split("/")
-        entry = (
-            leaderboards_root().joinpath(parts[0], parts[1], "entries", f"{parts[2]}.json")
-            if len(parts) == 3
-            else None
-        )
+        entry = board_dir(parts[0], parts[1]) / "entries" / f"{parts[2]}.json" if len(parts) == 3 else None
         if entry is not None and entry.is_file():
             path = entry
         else:
@@ -44,6 +35,9 @@ def load_baseline(spec: str | Path) -> EvaluationResult:
         raise RobenchError(
             f"baseline {path} is not a results record or leaderboard entry (missing {', '.join(missing)})"
         )
+    accuracy = data["robust_acc"]
+    if isinstance(accuracy, bool) or not isinstance(accuracy, int | float) or not 0 <= accuracy <= 1:
+        raise RobenchError(f"baseline {path}: robust_acc must be a fraction in [0, 1], got {accuracy!r}")
     try:
         return EvaluationResult.from_dict(_with_defaults(data))
     except (TypeError, ValueError) as exc:

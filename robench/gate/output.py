@@ -35,6 +35,12 @@ def format_summary(report: GateReport) -> str:
     t = report.thresholds
     lines = [_header(report)]
     lines += [c.summary_line() for c in report.criteria]
+    errors = sorted({f.code for f in report.result.flags if f.severity == "error"})
+    if errors and not t.require_reliable:
+        lines.append(
+            f"NOTE  diagnostics call this evaluation unreliable ({', '.join(errors)}); "
+            "the accuracies may be too high. --require-reliable gates on it."
+        )
     outcome = "PASSED" if report.passed else f"FAILED ({len(report.failures())} of {len(report.criteria)})"
     lines.append(
         f"gate {outcome}; intervals: {t.method} at {t.level:.0%}, thresholds compared with the "
@@ -61,6 +67,7 @@ def summary_dict(report: GateReport) -> dict[str, Any]:
         "clean_acc": r.clean_acc,
         "robust_acc": r.robust_acc,
         "verdict": r.verdict,
+        "flags": [{"code": f.code, "severity": f.severity, "message": f.message} for f in r.flags],
         "reused": report.reused,
         "baseline": report.baseline,
         "thresholds": report.thresholds.to_dict(),

@@ -34,7 +34,9 @@ def zoo_cards(train_missing: bool = True) -> tuple[list, list[str]]:
     folder = default_zoo_dir()
     missing = [name for name in ZOO if not (folder / f"{name}.toml").is_file()]
     if missing and train_missing:
-        print(f"robench demo: training the missing zoo models ({', '.join(missing)}) into {folder}", flush=True)
+        print(
+            f"robench demo: training the missing zoo models ({', '.join(missing)}) into {folder}", flush=True
+        )
         train_zoo(folder, missing)
     return [load_card(folder / f"{name}.toml") for name in ZOO], missing
 
@@ -53,7 +55,14 @@ def run_demo(
         for card in cards:
             bar.describe(f"demo: {card.name}")
             submissions.append(
-                submit(card, store=results, force=force, device=device, leaderboards=leaderboards, reports=reports)
+                submit(
+                    card,
+                    store=results,
+                    force=force,
+                    device=device,
+                    leaderboards=leaderboards,
+                    reports=reports,
+                )
             )
             bar.advance()
         path = results.path
@@ -65,8 +74,20 @@ def summary_table(demo: DemoResult):
     from rich.table import Table
 
     first = demo.submissions[0].entry.result
-    table = Table(title=f"{DATASET} {THREAT} eps {first.eps:g}, n={first.n} test images, suite {first.suite['name']}")
-    for column in ("model", "recipe", "clean %", "robust %", "FGSM %", "PGD-20 %", "verdict", "flags", "result"):
+    table = Table(
+        title=f"{DATASET} {THREAT} eps {first.eps:g}, n={first.n} test images, suite {first.suite['name']}"
+    )
+    for column in (
+        "model",
+        "recipe",
+        "clean %",
+        "robust %",
+        "FGSM %",
+        "PGD-20 %",
+        "verdict",
+        "flags",
+        "result",
+    ):
         table.add_column(column, justify="right" if "%" in column else "left")
     for sub in demo.submissions:
         r = sub.entry.result

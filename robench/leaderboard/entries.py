@@ -83,7 +83,8 @@ def load_entries(dataset: str, threat: str, root: str | os.PathLike | None = Non
             raise RobenchError(f"leaderboard entry {path} is not a valid entry ({exc})") from None
         if (entry.result.dataset, entry.result.threat) != (dataset, threat):
             raise RobenchError(
-                f"leaderboard entry {path} is for {entry.result.dataset}/{entry.result.threat}, not {dataset}/{threat}"
+                f"leaderboard entry {path} is for {entry.result.dataset}/{entry.result.threat}, "
+                f"not {dataset}/{threat}"
             )
         entries.append(entry)
     return entries

@@ -30,7 +30,11 @@ class BoardFiles:
 
 def _display_columns(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(frame column, heading, type) for the human-readable tables."""
-    stages = [(c, stage_label(c[len(STAGE_PREFIX) :]), "number") for c in frame.columns if c.startswith(STAGE_PREFIX)]
+    stages = [
+        (c, stage_label(c[len(STAGE_PREFIX) :]), "number")
+        for c in frame.columns
+        if c.startswith(STAGE_PREFIX)
+    ]
     return [
         ("rank", "Rank", "number"),
         ("model", "Model", "text"),
@@ -101,7 +105,9 @@ def render_markdown(frame: pd.DataFrame, dataset: str, threat: str, scatter: Pat
 
 
 def render_html(frame: pd.DataFrame, dataset: str, threat: str, scatter: Path | None) -> str:
-    env = Environment(loader=PackageLoader("robench.leaderboard", "templates"), autoescape=select_autoescape(("html.j2",)))
+    env = Environment(
+        loader=PackageLoader("robench.leaderboard", "templates"), autoescape=select_autoescape(("html.j2",))
+    )
     columns = _display_columns(frame)
     rows = [
         {

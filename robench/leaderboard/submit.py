@@ -69,7 +69,9 @@ def validate(card: ModelCard, checkpoint: str | os.PathLike, leaderboards=None, 
     _check_board(card, leaderboards)
     dataset = load_dataset(card.dataset, "test")
     if card.num_classes != dataset.num_classes:
-        raise RobenchError(f"card {card.id} says {card.num_classes} classes but {card.dataset} has {dataset.num_classes}")
+        raise RobenchError(
+            f"card {card.id} says {card.num_classes} classes but {card.dataset} has {dataset.num_classes}"
+        )
     if card.in_channels != dataset.input_shape[0]:
         raise RobenchError(
             f"card {card.id} has {card.in_channels}-channel mean/std but {card.dataset} images have "
@@ -80,12 +82,21 @@ def validate(card: ModelCard, checkpoint: str | os.PathLike, leaderboards=None, 
         logits = loaded.module(dataset.images[:2].to(device))
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (2, dataset.num_classes):
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise CheckpointError(f"model {card.id} returns {shape} for 2 images, not 2 x {dataset.num_classes} logits")
+        raise CheckpointError(
+            f"model {card.id} returns {shape} for 2 images, not 2 x {dataset.num_classes} logits"
+        )
     return loaded, dataset
 
 
 def evaluate_or_reuse(
-    loaded, card: ModelCard, dataset, store: ResultsStore, *, force: bool = False, seed: int = 0, device: str = "cpu"
+    loaded,
+    card: ModelCard,
+    dataset,
+    store: ResultsStore,
+    *,
+    force: bool = False,
+    seed: int = 0,
+    device: str = "cpu",
 ) -> tuple[EvaluationResult, bool]:
     """The stored result for this key, or a fresh (resumable, store-backed) evaluation that is then stored."""
     from robench.attacks.suites import load_suite
@@ -122,10 +133,23 @@ def evaluate_or_reuse(
         checkpoint_sha256=loaded.sha256,
         state=_StoreState(store, key),
     )
+    add_eps_sweep(loaded.module, result)
     if ResultKey.of(result) != key:
-        raise RuntimeError(f"evaluation key mismatch: {ResultKey.of(result)} != {key}")  # a bug, not user error
+        raise RuntimeError(
+            f"evaluation key mismatch: {ResultKey.of(result)} != {key}"
+        )  # a bug, not user error
     store.put(result)
     return result, False
+
+
+def add_eps_sweep(model, result: EvaluationResult) -> None:
+    """Store an eps sweep with the result (for the report's plot) unless the diagnostics left one."""
+    from dataclasses import asdict
+
+    from robench.reports.eps_sweep import curve_from_record, sweep
+
+    if curve_from_record(result) is None:
+        result.extra["eps_sweep"] = asdict(sweep(model, result))
 
 
 def _shown(path: Path) -> str:
@@ -140,7 +164,8 @@ def submit_command_line(card: ModelCard, checkpoint: Path) -> str:
     if card.path is not None:
         return f"robench submit {_shown(checkpoint)} --card {_shown(card.path)} --force"
     return (
-        f"robench submit {_shown(checkpoint)} --name {card.name} --arch {card.architecture} --dataset {card.dataset}"
+        f"robench submit {_shown(checkpoint)} --name {card.name} --arch {card.architecture}"
+        f" --dataset {card.dataset}"
         f" --threat {card.threat} --eps {card.eps!r} --recipe {card.recipe} --force"
     )
 
@@ -163,7 +188,9 @@ def submit(
     own_store = store is None
     store = store or ResultsStore()
     try:
-        result, reused = evaluate_or_reuse(loaded, card, dataset, store, force=force, seed=seed, device=device)
+        result, reused = evaluate_or_reuse(
+            loaded, card, dataset, store, force=force, seed=seed, device=device
+        )
     finally:
         if own_store:
             store.close()

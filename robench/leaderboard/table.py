@@ -92,7 +92,16 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
             "sha256": (result.checkpoint_sha256 or "")[:12],
         }
         rows.append(row)
-    columns = ["rank", "model", "architecture", "recipe", "clean_acc", "robust_acc", "ranking_acc", "ranked_by"]
+    columns = [
+        "rank",
+        "model",
+        "architecture",
+        "recipe",
+        "clean_acc",
+        "robust_acc",
+        "ranking_acc",
+        "ranked_by",
+    ]
     columns += [f"{STAGE_PREFIX}{s}" for s in specs]
     columns += ["verdict", "flags", "eps", "n", "suite", "forward", "backward", "passes", "seconds", "date"]
     return pd.DataFrame(rows, columns=[*columns, "sha256"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -63,7 +62,7 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is a truncated or corrupt safetensors file ({exc})") from None
+        raise CheckpointError(f"{path} is a truncated or corrupt safetensors file ({_reason(exc)})") from None
 
 
 def _load_torch(path: Path) -> object:
@@ -77,10 +76,17 @@ def _load_torch(path: Path) -> object:
                 "e.g. a whole model saved with torch.save(model)); robench loads only tensors: save "
                 "model.state_dict() or a safetensors file instead"
             ) from None
-        raise CheckpointError(f"{path} is a corrupt checkpoint (unpickling failed: {exc})") from None
-    except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path} is a truncated or corrupt checkpoint file ({reason})") from None
+        raise CheckpointError(f"{path} is a corrupt checkpoint (unpickling failed: {_reason(exc)})") from None
+    except (
+        Exception
+    ) as exc:  # torch.load on a damaged file fails in many ways (fuzzed: Runtime/Key/Index/...)
+        raise CheckpointError(f"{path} is a truncated or corrupt checkpoint file ({_reason(exc)})") from None
+
+
+def _reason(exc: Exception) -> str:
+    """The first sentence of an exception's message, on one line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.split(". ")[0][:160]
 
 
 def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:

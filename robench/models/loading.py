@@ -88,6 +88,8 @@ def load_model(
             raise RobenchError("give a model card (--model) or an architecture (--arch) for the checkpoint")
         if num_classes is None:
             raise RobenchError(f"give the number of classes (--num-classes) for architecture '{arch}'")
+    if (mean is None) != (std is None):
+        raise RobenchError("give both mean and std (--mean and --std), or neither")
     mean = tuple(mean) if mean is not None else (0.0,) * (in_channels or 3)
     std = tuple(std) if std is not None else (1.0,) * len(mean)
     if len(mean) != len(std):

@@ -38,7 +38,8 @@ def reproduce_command(entry: Entry) -> str:
     """The evaluate command that re-runs this record (used when the caller has no better one)."""
     result = entry.result
     return (
-        f"robench evaluate --model {result.dataset}/{result.threat}/{entry.name} --suite {result.suite.get('name')}"
+        f"robench evaluate --model {result.dataset}/{result.threat}/{entry.name}"
+        f" --suite {result.suite.get('name')}"
         f" --n {result.n} --seed {result.seed} --eps {result.eps!r}"
     )
 
@@ -83,14 +84,18 @@ def _figures(entry: Entry, folder: Path, model: Any, card_dir: Path | None) -> t
         curve = sweep(model, result)
     eps_note = ""
     if curve is not None:
-        figures["eps"] = plots.eps_plot(curve.eps, curve.robust_acc, result.eps, folder / f"{name}.eps.png", curve.source)
+        figures["eps"] = plots.eps_plot(
+            curve.eps, curve.robust_acc, result.eps, folder / f"{name}.eps.png", curve.source
+        )
         eps_note = curve.source
     else:
         (folder / f"{name}.eps.png").unlink(missing_ok=True)
     log = _training_log(entry, card_dir)
     if log is not None:
         columns = [(c, label) for c, label in TRAINING_COLUMNS if c in log.columns]
-        title = f"{name}: validation accuracy per epoch (robench train, recipe {entry.card.get('recipe', '?')})"
+        title = (
+            f"{name}: validation accuracy per epoch (robench train, recipe {entry.card.get('recipe', '?')})"
+        )
         figures["training"] = plots.training_plot(log, columns, folder / f"{name}.training.png", title)
     return figures, eps_note
 
@@ -99,10 +104,14 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
     result, card = entry.result, entry.card
     forward, backward, seconds = evaluation_cost(result)
     flags = [
-        {"code": f.code, "severity": f.severity, "message": f.message, "meaning": explain(f.code, f.message).meaning,
-         "action": explain(f.code, f.message).action}
+        {
+            "code": f.code,
+            "severity": f.severity,
+            "message": f.message,
+            "explanation": explain(f.code, f.message),
+        }
         for f in result.flags
-    ]  # fmt: skip
+    ]
     return {
         "name": entry.name,
         "result": result,
@@ -131,16 +140,21 @@ def write_report(
     root: str | os.PathLike | None = None,
 ) -> ReportFiles:
     """Write one model's report. ``model`` (evaluation-ready) lets it run the report-time eps sweep when the
-    record has none; ``card_dir`` is where the card (and its training log) lives; ``command`` reproduces the result."""
+    record has none; ``card_dir`` is where the card (and its training log) lives; ``command`` reproduces
+    the result."""
     result = entry.result
     folder = reports_root(root) / result.dataset / result.threat
     folder.mkdir(parents=True, exist_ok=True)
     figures, eps_note = _figures(entry, folder, model, Path(card_dir) if card_dir is not None else None)
     context = _context(entry, figures, eps_note, command)
-    env = Environment(loader=PackageLoader("robench.reports", "templates"), autoescape=select_autoescape(("html.j2",)))
+    env = Environment(
+        loader=PackageLoader("robench.reports", "templates"), autoescape=select_autoescape(("html.j2",))
+    )
     md = folder / f"{entry.name}.md"
     md.write_text(env.get_template("report.md.j2").render(**context) + "\n", encoding="utf-8")
     images = {key: base64.b64encode(path.read_bytes()).decode() for key, path in figures.items()}
     html = folder / f"{entry.name}.html"
-    html.write_text(env.get_template("report.html.j2").render(**context, images=images) + "\n", encoding="utf-8")
+    html.write_text(
+        env.get_template("report.html.j2").render(**context, images=images) + "\n", encoding="utf-8"
+    )
     return ReportFiles(md=md, html=html, figures=figures)

@@ -1,6 +1,7 @@
 """Robust accuracy against eps: from the record's diagnostics when they measured it, else a cheap sweep.
 
-The report-time sweep runs PGD-20 through the engine (every adversarial example verified) at
+The sweep (run by ``robench submit`` and stored with the result, or at report time when a record has
+none) runs PGD-20 through the engine (every adversarial example verified) at
 ``SWEEP_FACTORS`` x the evaluated eps on ``SWEEP_N`` = 100 points (the deterministic subset for the
 record's seed), diagnostics off. On digits that is well under a second per eps on a CPU core.
 """
@@ -25,20 +26,23 @@ class EpsCurve:
 
 
 def _pairs(eps: Any, acc: Any) -> list[tuple[float, float]] | None:
-    if isinstance(eps, list) and isinstance(acc, list) and len(eps) == len(acc) and len(eps) >= 2:
-        if all(isinstance(v, int | float) for v in eps + acc):
-            return sorted(zip(map(float, eps), map(float, acc), strict=True))
-    return None
+    if not (isinstance(eps, list) and isinstance(acc, list) and len(eps) == len(acc) >= 2):
+        return None
+    if not all(isinstance(v, int | float) for v in eps + acc):
+        return None
+    return sorted(zip(map(float, eps), map(float, acc), strict=True))
 
 
 def curve_from_record(result: EvaluationResult) -> EpsCurve | None:
-    """An eps sweep the diagnostics stored: ``extra['eps_sweep']`` or a flag's evidence with lists
-    ``eps`` and ``robust_acc`` (or ``acc``)."""
+    """An eps sweep stored with the record: ``extra['eps_sweep']`` (written by submit) or a diagnostic
+    flag's evidence with lists ``eps`` and ``robust_acc`` (or ``acc``)."""
     candidates: list[tuple[str, dict[str, Any]]] = []
-    sweep = result.extra.get("eps_sweep")
-    if isinstance(sweep, dict):
-        candidates.append(("diagnostics eps sweep", sweep))
-    candidates += [(f"diagnostics ({f.code})", f.evidence) for f in result.flags if isinstance(f.evidence, dict)]
+    stored = result.extra.get("eps_sweep")
+    if isinstance(stored, dict):
+        candidates.append((str(stored.get("source", "stored eps sweep")), stored))
+    candidates += [
+        (f"diagnostics ({f.code})", f.evidence) for f in result.flags if isinstance(f.evidence, dict)
+    ]
     for source, data in candidates:
         pairs = _pairs(data.get("eps"), data.get("robust_acc", data.get("acc")))
         if pairs:
@@ -69,4 +73,4 @@ def sweep(model, result: EvaluationResult, *, n: int = SWEEP_N) -> EpsCurve:
             model_name=result.model,
         )
         accuracies.append(record.robust_acc)
-    return EpsCurve(values, accuracies, f"{SWEEP_ATTACK}, n={n}, at report time")
+    return EpsCurve(values, accuracies, f"{SWEEP_ATTACK} on n={n} points, engine-verified")

@@ -75,4 +75,6 @@ EXPLANATIONS: dict[str, Explanation] = {
 
 def explain(code: str, message: str = "") -> Explanation:
     """The explanation of a flag code; unknown codes fall back to the flag's own message."""
-    return EXPLANATIONS.get(code, Explanation(message or code, "See the flag's evidence in the results record."))
+    return EXPLANATIONS.get(
+        code, Explanation(message or code, "See the flag's evidence in the results record.")
+    )

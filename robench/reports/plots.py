@@ -31,11 +31,16 @@ def scatter_plot(frame: pd.DataFrame, path: Path, title: str) -> Path:
     """Clean vs worst-case robust accuracy of every entry on a board; unreliable entries in red crosses."""
     fig = Figure(figsize=(5.5, 4.5))
     ax = fig.add_subplot()
-    for unreliable, marker, color, label in ((False, "o", "#1f6feb", "reliable"), (True, "X", "#d1242f", "unreliable")):
+    for unreliable, marker, color, label in (
+        (False, "o", "#1f6feb", "reliable"),
+        (True, "X", "#d1242f", "unreliable"),
+    ):
         part = frame[(frame["verdict"] == "unreliable") == unreliable]
         if part.empty:
             continue
-        ax.scatter(100 * part["clean_acc"], 100 * part["robust_acc"], marker=marker, color=color, s=50, label=label)
+        ax.scatter(
+            100 * part["clean_acc"], 100 * part["robust_acc"], marker=marker, color=color, s=50, label=label
+        )
         for _, row in part.iterrows():
             ax.annotate(row["model"], (100 * row["clean_acc"], 100 * row["robust_acc"]), fontsize=8,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip

@@ -77,7 +77,7 @@ def default_store_path() -> Path:
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (creating if needed) and upgrade the store; autocommit mode, transactions via :func:`transaction`."""
+    """Open (creating if needed) and upgrade the store; autocommit, transactions via :func:`transaction`."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

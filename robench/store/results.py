@@ -156,7 +156,7 @@ class ResultsStore:
         return [StoredRun(*row) for row in self.conn.execute(query + " ORDER BY id", params)]
 
     def stage_costs(self, run_id: int) -> list[dict[str, float | int | str]]:
-        """Per-stage rows of a run (attack, robust_acc, attacked, broken, rejected, forward, backward, seconds)."""
+        """Per-stage rows of a run (attack, accuracy, counts, passes, seconds), in suite order."""
         cursor = self.conn.execute(
             "SELECT attack, robust_acc, attacked, broken, rejected, forward, backward, seconds FROM stages"
             " WHERE run_id = ? ORDER BY position",

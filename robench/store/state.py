@@ -27,7 +27,9 @@ class SqliteState:
         text = json.dumps(state)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with transaction(self.store.conn) as conn:
-            conn.execute("INSERT OR REPLACE INTO states (key, state, updated) VALUES (?, ?, ?)", (self.key, text, now))
+            conn.execute(
+                "INSERT OR REPLACE INTO states (key, state, updated) VALUES (?, ?, ?)", (self.key, text, now)
+            )
 
     def clear(self) -> None:
         with transaction(self.store.conn) as conn:

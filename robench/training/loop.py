@@ -7,7 +7,6 @@ the training log, and an exactly resumable state (model, optimiser, schedule pos
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -18,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from robench.distributed.training import TrainingRanks
 from robench.errors import RobenchError
 from robench.models import create_model, normalize
 from robench.models.checkpoint import save_checkpoint
@@ -77,6 +77,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     callbacks: Sequence[Callable[[TrainEvent], None]] = (),
+    sync_bn: bool = False,
 ) -> TrainResult:
     """Train with ``config``; write checkpoints, card and logs as ``out_dir/<name>.*`` (name = recipe)."""
     out_dir = Path(out_dir)
@@ -85,7 +86,8 @@ def train(
     _check_outputs(paths, state, resume=resume, overwrite=overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    device = torch.device(config.device)
+    ranks = TrainingRanks.join(config.device, sync_bn=sync_bn)  # no-op alone; DDP under torchrun
+    device = torch.device(ranks.device)
     threat = ThreatModel.parse(config.threat, config.eps)
     recipe = build_recipe(
         config.recipe, threat, steps=config.attack_steps, step_size=config.step_size, beta=config.beta
@@ -106,7 +108,7 @@ def train(
     optimizer = build_optimizer(model, config)
     generator = torch.Generator().manual_seed(config.seed)
     rng = RecipeRandom(generator)
-    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    steps_per_epoch = ranks.steps_per_epoch(len(train_set), config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     progress, order, last_good = _Progress(), None, _weights(model)
     if resume:
@@ -115,6 +117,8 @@ def train(
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if config.use_amp else nullcontext()
 
     def save_resume_state() -> None:
+        if not ranks.is_main:
+            return
         tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
         tensors |= {f"good.{k}": v for k, v in last_good.items()}
         optim_tensors, optim_rest = optimizer_to_parts(optimizer)
@@ -127,6 +131,7 @@ def train(
         state.save(tensors, info)
 
     model.train()
+    train_model = ranks.wrap(model)
     with progress_bar(f"train {paths.name}", total=total_steps) as bar:
         bar.advance(progress.global_step)
         while progress.epoch < config.epochs and not progress.stopped_early:
@@ -135,23 +140,27 @@ def train(
             if progress.step == 0:
                 order = epoch_order(len(train_set), generator)
             for step in range(progress.step, steps_per_epoch):
-                batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+                batch = ranks.batch(order[step * config.batch_size : (step + 1) * config.batch_size])
+                noise = ranks.noise(rng, progress.global_step)
                 x = train_set.images[batch].to(device)
                 y = train_set.labels[batch].to(device)
                 if augment:
-                    x = augment_batch(x, generator)
+                    x = augment_batch(x, noise.generator)
                 if config.use_channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 set_learning_rate(optimizer, learning_rate(config, progress.global_step + 1, total_steps))
                 with autocast:
-                    out = recipe.batch_loss(model, x, y, rng)
+                    out = recipe.batch_loss(train_model, x, y, noise)
                 optimizer.zero_grad(set_to_none=True)
                 out.loss.backward()
                 optimizer.step()
                 progress.step, progress.global_step = step + 1, progress.global_step + 1
-                progress.loss_sum += float(out.loss.detach()) * len(batch)
-                progress.correct += int((out.logits.argmax(1) == y).sum())
-                progress.seen += len(batch)
+                loss_sum, correct, seen = ranks.sum(
+                    float(out.loss.detach()) * len(batch), int((out.logits.argmax(1) == y).sum()), len(batch)
+                )
+                progress.loss_sum += loss_sum
+                progress.correct += int(correct)
+                progress.seen += int(seen)
                 bar.advance()
                 for callback in callbacks:
                     callback(TrainEvent("step", epoch, progress.step, progress.global_step))
@@ -160,13 +169,16 @@ def train(
                     started = time.perf_counter()
                     save_resume_state()
 
-            metrics = validation_metrics(model, x_val, y_val, threat, config.monitor_pgd_steps)
+            metrics = ranks.decide(  # rank 0 measures; every rank then takes the same guard decision
+                lambda: validation_metrics(model, x_val, y_val, threat, config.monitor_pgd_steps)
+            )
             reason = catastrophic_overfitting(metrics, previous, drop=config.co_drop, gap=config.co_gap)
             progress.seconds += time.perf_counter() - started
             row = _epoch_row(epoch, optimizer, progress, metrics, reason is not None)
             if metrics.pgd_acc > progress.best_pgd:
                 progress.best_pgd, progress.best_epoch, row["best"] = metrics.pgd_acc, epoch, True
-                save_checkpoint(model, paths.best)
+                if ranks.is_main:
+                    save_checkpoint(model, paths.best)
             progress.rows.append(row)
             bar.describe(
                 f"{paths.name} {epoch}/{config.epochs} clean {metrics.clean_acc:.2f} "
@@ -187,8 +199,11 @@ def train(
             for callback in callbacks:
                 callback(TrainEvent("epoch", epoch, steps_per_epoch, progress.global_step, row))
 
-    summary = _finish(paths, config, recipe, progress, model, train_set, val_set, monitor)
-    state.clear()
+    summary = ranks.decide(  # rank 0 writes checkpoint, card and logs
+        lambda: _finish(paths, config, recipe, progress, model, train_set, val_set, monitor)
+    )
+    if ranks.is_main:
+        state.clear()
     return TrainResult(paths, progress.rows, summary, model)
 
 

@@ -26,7 +26,7 @@ def linear_problem(norm: str, seed: int = 0):
     budget = EPS[norm] * (diff.abs().sum() if norm == "linf" else diff.norm())
     score = x.flatten(1) @ diff
     bias = torch.stack([torch.zeros(()), -score.median()])
-    model = Linear2(weight, bias)
+    model = Linear2(weight, bias).eval()
     with torch.no_grad():
         y = model(x).argmax(1)
         logits = model(x)
@@ -37,7 +37,14 @@ def linear_problem(norm: str, seed: int = 0):
 
 @pytest.mark.parametrize(
     ("norm", "spec"),
-    [("linf", "fgsm"), ("linf", "pgd-7"), ("linf", "pgd-20"), ("linf", "pgd-5x3"), ("linf", "cw"), ("l2", "fgsm")],
+    [
+        ("linf", "fgsm"),
+        ("linf", "pgd-7"),
+        ("linf", "pgd-20"),
+        ("linf", "pgd-5x3"),
+        ("linf", "cw"),
+        ("l2", "fgsm"),
+    ],
 )
 def test_attack_reaches_the_analytic_worst_case_point_by_point(norm, spec):
     model, x, y, breakable = linear_problem(norm)

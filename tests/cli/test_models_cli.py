@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -11,7 +14,9 @@ import sys
 import pytest
 
 from robench.cli import main
-from robench.models.cards import write_card
+from robench.models import create_model
+from robench.models.cards import load_card, write_card
+from robench.models.checkpoint import save_checkpoint, sha256_file
 
 
 @pytest.fixture
@@ -45,15 +50,42 @@ def test_table_shows_card_id_and_sha_prefix(zoo, tiny_digits_card, capsys, monke
     assert "checked 1 cards" in out.err
 
 
+def _html(path):
+    path.write_bytes(b"<!DOCTYPE html><html><body>Please sign in</body></html>")
+
+
+def _truncated(path):
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def _missing(path):
+    path.unlink()
+
+
+def _other_arch(path):
+    save_checkpoint(create_model("small_cnn", num_classes=10, in_channels=1, width=8), path)
+
+
+def _other_classes(path):
+    save_checkpoint(create_model("small_cnn", num_classes=5, in_channels=1, width=16), path)
+
+
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("spoil", "message"),
     [
-        (b"<!DOCTYPE html><html><body>Please sign in</body></html>", "this looks like an HTML page"),
-        (b"PK\x03\x04truncated", "truncated or corrupt checkpoint file"),
+        (_html, "this looks like an HTML page"),
+        (_truncated, "is a truncated or corrupt safetensors file"),
+        (_missing, "does not exist"),
+        (_other_arch, "does not fit architecture 'small_cnn': 5 shape mismatches"),
+        (_other_classes, "has 5 output classes but the model is built for 10"),
     ],
 )
-def test_bad_checkpoint_is_one_line_and_exit_2(zoo, content, message, capsys):
-    (zoo / "digits" / "linf" / "tiny.safetensors").write_bytes(content)
+def test_bad_checkpoint_is_one_line_and_exit_2(zoo, spoil, message, capsys):
+    path = zoo / "digits" / "linf" / "tiny.safetensors"
+    spoil(path)
+    if path.exists():  # the card vouches for the new file: only the problem itself is left to find
+        card = load_card(path.with_suffix(".toml"))
+        write_card(dataclasses.replace(card, sha256=sha256_file(path)), card.path)
     assert main(["models", "--check", "--models-root", str(zoo)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("robench: error: ") and message in err and "\n" not in err
@@ -68,15 +100,33 @@ def test_replaced_checkpoint_fails_the_sha256_check(zoo, capsys):
     assert "is not the checkpoint the card describes" in capsys.readouterr().err
 
 
-def test_subprocess_exit_code_and_no_traceback(zoo):
+def test_broken_card_is_one_line(zoo, capsys):
     (zoo / "digits" / "linf" / "broken.toml").write_text('name = "broken"\narchitecture = "small_cnn"\n')
-    env = {**os.environ, "ROBENCH_MODELS": str(zoo), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "robench", "models"], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
+    assert main(["models", "--models-root", str(zoo)]) == 2
+    assert capsys.readouterr().err.strip() == (
         f"robench: error: model card {zoo / 'digits' / 'linf' / 'broken.toml'}: missing fields "
         "dataset, num_classes, threat, eps, mean, std, checkpoint, sha256"
-    ]
-    assert "Traceback" not in result.stderr
+    )
+
+
+class _Payload:
+    def __reduce__(self):
+        return (builtins.open, ("pwned-by-checkpoint", "w"))  # relative: created in the cwd if it ever ran
+
+
+def test_malicious_checkpoint_in_a_real_process_runs_nothing(zoo, tmp_path):
+    path = zoo / "digits" / "linf" / "tiny.safetensors"
+    path.with_suffix(".pt").write_bytes(pickle.dumps({"conv.weight": _Payload()}, protocol=2))
+    path.unlink()
+    card = load_card(path.with_suffix(".toml"))
+    pt = path.with_suffix(".pt")
+    write_card(dataclasses.replace(card, checkpoint=pt.name, sha256=sha256_file(pt)), card.path)
+    env = {**os.environ, "ROBENCH_MODELS": str(zoo), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "robench", "models", "--check"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("robench: error: ") and "pickled Python objects, not just tensors" in line
+    assert not (tmp_path / "pwned-by-checkpoint").exists()

@@ -38,12 +38,14 @@ def _child(rank, world_size, port, fn, args, queue) -> None:
         runtime.teardown()
 
 
-def run_ranks(fn, world_size: int = 2, args: tuple = (), timeout: float = 60) -> dict[int, tuple[str, object]]:
+def run_ranks(fn, world_size: int = 2, args: tuple = (), timeout: float = 60) -> dict[int, tuple]:
     """Run fn(*args) on every rank; {rank: ("ok", value) | ("error", (type, message, traceback))}."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = free_port()
-    procs = [ctx.Process(target=_child, args=(r, world_size, port, fn, args, queue)) for r in range(world_size)]
+    procs = [
+        ctx.Process(target=_child, args=(r, world_size, port, fn, args, queue)) for r in range(world_size)
+    ]
     for proc in procs:
         proc.start()
     results = {}

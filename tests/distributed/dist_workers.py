@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from robench.distributed import broadcast_from_main, current, run_and_gather
+from robench.distributed import barrier, broadcast_from_main, current, run_and_gather
 from robench.errors import RobenchError
 from robench.threat import ThreatModel
 
-THREAT = ThreatModel("linf", 0.2)
+THREAT = ThreatModel("linf", 0.1)
 SUITE = ["fgsm-rs", "pgd-10"]
 
 
@@ -31,16 +31,15 @@ def collectives(bad_rank: int):
 
 
 def digits_cnn(state_dict: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
-    from robench.models import create_model
 
-    model = create_model("small_cnn", num_classes=10, in_channels=1, width=8)
+    model = narrow_cnn()
     if state_dict is not None:
         model.load_state_dict(state_dict)
     return model.eval()
 
 
-def train_digits_cnn(epochs: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
-    """A small CNN with ~95 % clean accuracy on digits, trained in about a second."""
+def train_digits_cnn(epochs: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A small CNN with ~95 % clean accuracy on digits, trained in a few seconds."""
     from robench.data import load_dataset
 
     torch.manual_seed(seed)
@@ -92,3 +91,61 @@ def _explode_once_progress_saved(state: str, rank: int):
             raise RuntimeError("simulated crash on this rank")
 
     return hook
+
+
+def narrow_cnn(num_classes: int = 10, in_channels: int = 1) -> torch.nn.Module:
+    """The test CNN as a user architecture factory (``--arch dist_workers:narrow_cnn``)."""
+    from robench.models.archs.small_cnn import small_cnn
+
+    return small_cnn(num_classes=num_classes, in_channels=in_channels, width=8)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _interrupt_after_epoch(event) -> None:
+    if event.kind == "epoch" and event.epoch == 1:
+        raise Interrupted
+
+
+def train_full_and_resumed(out: str):
+    """An uninterrupted 2-epoch run, and one interrupted after epoch 1 then resumed: what each rank saw."""
+    import hashlib
+    from pathlib import Path
+
+    from robench.training import TrainConfig, train
+
+    config = TrainConfig(
+        recipe="pgd", attack_steps=2, epochs=2, batch_size=64, lr=0.05, val_size=100, monitor_n=64,
+        arch_kwargs={"width": 8},
+    )  # fmt: skip
+    full = train(config, Path(out) / "full", "m")
+    try:
+        train(config, Path(out) / "cut", "m", callbacks=[_interrupt_after_epoch])
+    except Interrupted:
+        barrier()  # as a relaunch would: every rank has stopped before the run resumes
+    resumed = train(config, Path(out) / "cut", "m", resume=True)
+
+    def digest(model):
+        state = model.state_dict()
+        return hashlib.sha256(b"".join(state[k].numpy().tobytes() for k in sorted(state))).hexdigest()
+
+    return {
+        "full": (digest(full.model), full.rows, full.summary),
+        "resumed": (digest(resumed.model), resumed.rows, resumed.summary),
+    }
+
+
+def crashing_cnn(num_classes: int = 10, in_channels: int = 1) -> torch.nn.Module:
+    """narrow_cnn whose forward fails on rank 1 (a user architecture that breaks on one node)."""
+    import os
+
+    model = narrow_cnn(num_classes, in_channels)
+    if os.environ.get("RANK") == "1":
+        model.register_forward_hook(_fail_forward)
+    return model
+
+
+def _fail_forward(module, inputs, output):
+    raise RuntimeError("simulated crash on this rank")

@@ -20,5 +20,6 @@ def test_gather_broadcast_and_a_failing_rank():
     assert error1 == ("RobenchError", "checkpoint missing on this node")
     assert error0 == (
         "PeerFailedError",
-        "the evaluation failed on rank 1 of 2: checkpoint missing on this node; nothing was written or stored",
+        "the evaluation failed on rank 1 of 2: checkpoint missing on this node; "
+        "nothing was written or stored",
     )

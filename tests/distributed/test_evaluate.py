@@ -1,56 +1,89 @@
-"""Sharded evaluation on 2 gloo ranks gives exactly the single-process record's per-sample outcomes."""
+"""Sharded evaluation on 2 gloo ranks: the single-process per-sample outcomes, or a clean failure."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from dist_ranks import run_ranks
-from dist_workers import SUITE, THREAT, digits_cnn, evaluate_digits, train_digits_cnn
+from dist_ranks import free_port, loopback_env, run_ranks
+from dist_workers import SUITE, THREAT, digits_cnn, evaluate_digits
 
 from robench.data import load_dataset
 from robench.engine.evaluate import evaluate
 from robench.engine.outcome import Outcome
 
-N = 60
+N, SEED = 60, 3
+HERE = Path(__file__).parent
+
+
+def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``torchrun --nproc-per-node 2 -m robench ...`` on loopback, as a user would start it."""
+    env = os.environ | loopback_env(2, free_port()) | {"PYTHONPATH": str(HERE)}
+    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    command += ["--master-addr", "127.0.0.1", "--master-port", env["MASTER_PORT"], "-m", "robench", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def evaluate_args(checkpoint: Path, arch: str, out: Path) -> list[str]:
+    suite = out.parent / "suite.toml"
+    suite.write_text(f'name = "tiny"\nversion = "1"\nattacks = {json.dumps(SUITE)}\n')
+    return [
+        "evaluate", "--checkpoint", str(checkpoint), "--arch", f"dist_workers:{arch}",
+        "--dataset", "digits", "--threat", "linf", "--eps", str(THREAT.eps), "--suite", str(suite),
+        "-n", str(N), "--seed", str(SEED), "--batch-size", "16", "--no-diagnostics", "--out", str(out),
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def weights():
-    return train_digits_cnn()
+def single(digits_weights):
+    model = digits_cnn(digits_weights)
+    data = load_dataset("digits")
+    return evaluate(model, data, THREAT, suite=SUITE, n=N, seed=SEED, batch_size=7, diagnostics=False)
 
 
-@pytest.fixture(scope="module")
-def single(weights):
-    model = digits_cnn(weights)
-    return evaluate(
-        model, load_dataset("digits"), THREAT, suite=SUITE, n=N, seed=3, batch_size=7, diagnostics=False
-    ).to_dict()
-
-
-def test_two_ranks_reproduce_the_single_process_outcomes(weights, single):
-    results = run_ranks(evaluate_digits, args=(weights, N, 3))
-    assert results[1] == ("ok", None)
-    status, merged = results[0]
-    assert status == "ok", merged
-    # a meaningful check: some points are broken by each stage, some survive
-    assert 0 < single["robust_acc"] < single["clean_acc"]
-    assert all(stage["broken"] > 0 for stage in single["stages"])
-    assert merged["samples"] == single["samples"]
-    for key in ("n", "clean_acc", "robust_acc", "subset_sha256", "seed", "suite"):
-        assert merged[key] == single[key], key
-    for mine, theirs in zip(merged["stages"], single["stages"], strict=True):
+@pytest.mark.slow
+def test_torchrun_evaluate_reproduces_the_single_process_outcomes(single, digits_checkpoint, tmp_path):
+    out = tmp_path / "dist.json"
+    run = torchrun(*evaluate_args(digits_checkpoint, "narrow_cnn", out), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    merged = json.loads(out.read_text())
+    one = single.to_dict()
+    # a meaningful comparison: points broken by each stage, others robust
+    assert 0 < one["robust_acc"] < one["clean_acc"]
+    assert all(stage["broken"] > 0 for stage in one["stages"])
+    assert merged["samples"] == one["samples"]
+    for key in ("n", "clean_acc", "robust_acc", "subset_sha256", "seed"):
+        assert merged[key] == one[key], key
+    for mine, theirs in zip(merged["stages"], one["stages"], strict=True):
         for key in ("attack", "robust_acc", "attacked", "broken", "rejected", "forward", "backward"):
             assert mine[key] == theirs[key], (mine["attack"], key)
     dist = merged["extra"]["distributed"]
     assert dist["world_size"] == 2 and dist["shard_sizes"] == [30, 30]
-    # seconds are the slowest rank's, not a sum over ranks
+    # seconds are the slowest rank's wall clock, not a sum over ranks
     assert merged["extra"]["total_cost"]["seconds"] == pytest.approx(max(dist["seconds_per_rank"]), abs=1e-3)
+    # the per-rank resume files are gone once the run has succeeded
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist.json", "suite.toml"]
 
 
-def test_a_rank_that_crashes_fails_the_run_and_keeps_shard_progress(weights, tmp_path):
+@pytest.mark.slow
+def test_torchrun_evaluate_fails_as_a_whole_when_one_rank_crashes(digits_checkpoint, tmp_path):
+    out = tmp_path / "dist.json"
+    run = torchrun(*evaluate_args(digits_checkpoint, "crashing_cnn", out), cwd=tmp_path)
+    assert run.returncode != 0
+    assert "robench: error: the evaluation failed on rank 1 of 2: RuntimeError: simulated crash" in run.stderr
+    assert "nothing was written or stored" in run.stderr
+    assert not out.exists()
+
+
+def test_a_rank_that_crashes_mid_run_keeps_every_shard_progress(digits_weights, tmp_path):
     state = tmp_path / "run.json"
-    results = run_ranks(evaluate_digits, args=(weights, N, 3, str(state), 1))
+    results = run_ranks(evaluate_digits, args=(digits_weights, N, SEED, str(state), 1))
     status0, (kind0, message0, _) = results[0]
     assert (status0, kind0) == ("error", "PeerFailedError")
     assert "the evaluation failed on rank 1 of 2: RuntimeError: simulated crash on this rank" in message0
@@ -59,6 +92,8 @@ def test_a_rank_that_crashes_fails_the_run_and_keeps_shard_progress(weights, tmp
     rank0 = json.loads((tmp_path / "run.rank0-of-2.json").read_text())
     rank1 = json.loads((tmp_path / "run.rank1-of-2.json").read_text())
     finished = Outcome.from_dict(rank0)
-    assert not any(finished.needs_attack(k, p) for k in range(len(SUITE)) for p in range(len(finished.indices)))
+    points = range(len(finished.indices))
+    assert not any(finished.needs_attack(stage, p) for stage in range(len(SUITE)) for p in points)
+    assert rank1["clean_correct"] is not None
     assert rank0["config"]["shard"] == [0, 2] and rank1["config"]["shard"] == [1, 2]
     assert not state.exists()

@@ -79,3 +79,14 @@ def test_auto_batch_size_heuristic():
     assert auto_batch_size((3, 224, 224), "cpu", 10_000) == 16
     assert auto_batch_size((3, 32, 32), "cuda", 10_000) == 2048
     assert auto_batch_size((1, 8, 8), "cpu", 5) == 5
+
+
+def test_diagnostics_turn_a_broken_gradient_graph_into_an_unreliable_verdict():
+    class Detached(ToyModel):
+        def forward(self, x):
+            return super().forward(x.detach())
+
+    result = evaluate(Detached(), toy_dataset(20), THREAT, suite=["fgsm"])
+    assert result.verdict == "unreliable"
+    assert "zero_gradients" in {f.code for f in result.flags}
+    assert evaluate(ToyModel(), toy_dataset(20), THREAT, suite=["fgsm"]).verdict == "reliable"

@@ -43,6 +43,13 @@ def test_robust_model_passes_with_json_and_junit(gate_store, capsys, tmp_path):
     root = ET.parse(junit).getroot()
     assert Schema(Path(__file__).with_name("junit.xsd")).errors(root) == []
     assert root.find("testsuite").get("failures") == "0"
+    # --require-reliable follows the stored verdict: exit 1 and the flag codes when it is unreliable
+    code, out, _ = gate(capsys, gate_store, *PGD, "--require-reliable", "--json")
+    summary = json.loads(out)
+    errors = [f["code"] for f in summary["flags"] if f["severity"] == "error"]
+    assert summary["reused"] and code == (0 if summary["verdict"] == "reliable" else 1)
+    reliability = summary["criteria"][0]
+    assert reliability["name"] == "reliability" and all(c in reliability["detail"] for c in errors)
 
 
 def test_non_robust_model_fails_with_exit_1(gate_store, capsys, tmp_path):
@@ -78,7 +85,7 @@ def test_regression_gate_against_a_baseline_results_json(gate_store, capsys, tmp
     code, out, _ = gate(capsys, gate_store, *STANDARD, "--baseline", str(baseline), "--max-drop", "0.05")
     assert code == 1 and "FAIL  robust drop" in out and f"baseline robust accuracy {robust:.3f}" in out
     code, out, _ = gate(capsys, gate_store, *PGD, "--baseline", str(baseline), "--max-drop", "0")
-    assert code == 0 and "PASS  robust drop       0.000 <= 0.000" in out
+    assert code == 0 and "PASS  robust drop" in out and "0.000 <= 0.000" in out
 
 
 @pytest.mark.parametrize(
@@ -117,3 +124,8 @@ def test_console_script_exit_code(gate_store):
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     assert proc.returncode == 1, proc.stderr
     assert "FAIL  robust accuracy" in proc.stdout
+
+
+def test_malformed_option_values_exit_2(capsys):
+    assert main(["gate", "--model", "digits/linf/pgd", "--min-robust", "abc"]) == 2
+    assert "Usage: robench gate" in capsys.readouterr().err

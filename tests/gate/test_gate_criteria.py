@@ -86,7 +86,15 @@ def test_baseline_must_match_threat_and_eps(make_result):
     assert any("suite" in str(w.message) for w in caught)
 
 
-@pytest.mark.parametrize("content", ["not json", "[1, 2]", json.dumps({"model": "x"})])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        "[1, 2]",
+        json.dumps({"model": "x"}),
+        json.dumps({"dataset": "digits", "threat": "linf", "eps": 0.3, "n": 10, "robust_acc": "45%"}),
+    ],
+)
 def test_unusable_baselines_are_user_errors(tmp_path, content):
     path = tmp_path / "b.json"
     path.write_text(content)
@@ -109,3 +117,17 @@ def test_unusable_baselines_are_user_errors(tmp_path, content):
 def test_bad_thresholds_are_user_errors(kwargs):
     with pytest.raises(RobenchError):
         Thresholds(**kwargs)
+
+
+def test_baseline_by_leaderboard_entry_id(make_result, tmp_path, monkeypatch):
+    from robench.leaderboard.entries import Entry
+
+    entries = tmp_path / "digits" / "linf" / "entries"
+    entries.mkdir(parents=True)
+    entry = Entry(name="pgd", result=make_result(robust=37), card={"recipe": "pgd"})
+    (entries / "pgd.json").write_text(json.dumps(entry.to_dict()))
+    monkeypatch.setenv("ROBENCH_LEADERBOARDS", str(tmp_path))
+    baseline = load_baseline("digits/linf/pgd")
+    assert baseline.robust_acc == pytest.approx(0.37) and baseline.model == "digits/linf/pgd"
+    with pytest.raises(RobenchError, match="neither a file nor a leaderboard entry"):
+        load_baseline("digits/linf/trades")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 USER_TESTS = """
 from robench.models.loading import load_model
@@ -16,12 +19,14 @@ def test_pgd_model_is_robust(robench_gate):
 
 
 def test_standard_model_is_not_robust(robench_gate):
-    robench_gate.check("digits/linf/standard", eps=0.3, n=60, min_clean=0.5, min_robust=0.1)
+    robench_gate.check(
+        "digits/linf/standard", eps=0.3, n=60, min_clean=0.5, min_robust=0.1, diagnostics=False
+    )
 
 
 def test_a_plain_module(robench_gate):
     module = load_model("digits/linf/pgd").module
-    report = robench_gate.check(module, dataset="digits", eps=0.3, n=60, min_clean=0.5)
+    report = robench_gate.check(module, dataset="digits", eps=0.3, n=60, min_clean=0.5, diagnostics=False)
     assert report.result.checkpoint_sha256 is None
 
 

@@ -37,9 +37,20 @@ def test_csv_has_ranked_rows_and_numbers_as_numbers(board):
     assert list(frame["model"]) == ["trades", "pgd", "fgsm", "standard"]
     assert frame["robust_acc"].dtype == float and frame.loc[0, "robust_acc"] == 0.5
     stage_columns = [c for c in frame.columns if c.startswith("acc:")]
-    assert stage_columns == ["acc:fgsm", "acc:pgd-7", "acc:pgd-20", "acc:pgd-100x2", "acc:cw", "acc:autoattack"]
+    assert stage_columns == [
+        "acc:fgsm",
+        "acc:pgd-7",
+        "acc:pgd-20",
+        "acc:pgd-100x2",
+        "acc:cw",
+        "acc:autoattack",
+    ]
     fgsm = frame[frame["model"] == "fgsm"].iloc[0]
-    assert (fgsm["ranking_acc"], fgsm["verdict"], fgsm["flags"]) == (0.05, "unreliable", "catastrophic_overfitting")
+    assert (fgsm["ranking_acc"], fgsm["verdict"], fgsm["flags"]) == (
+        0.05,
+        "unreliable",
+        "catastrophic_overfitting",
+    )
     assert frame.loc[0, "passes"] == 6 * 19 * 20 and frame.loc[0, "n"] == 20
 
 

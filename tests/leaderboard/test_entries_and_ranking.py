@@ -16,7 +16,12 @@ CARD = {"name": "x", "architecture": "small_cnn", "recipe": "pgd", "source": "ro
 
 
 def _co_flag(pgd_acc: float, **extra) -> Flag:
-    return Flag("catastrophic_overfitting", "error", "FGSM far above PGD", {"fgsm_acc": 0.8, "pgd20_acc": pgd_acc, **extra})
+    return Flag(
+        "catastrophic_overfitting",
+        "error",
+        "FGSM far above PGD",
+        {"fgsm_acc": 0.8, "pgd20_acc": pgd_acc, **extra},
+    )
 
 
 def test_entry_file_is_the_record_without_samples_plus_the_card(board_root, make_result):
@@ -70,8 +75,8 @@ def test_an_unreliable_entry_is_ranked_by_its_lower_reliable_fallback(make_resul
 def test_fallbacks_ignore_other_eps_clean_numbers_and_reliable_entries(make_result):
     other_eps = make_result("a", 0.9, [0.7] * 6, verdict="unreliable", flags=(_co_flag(0.01, eps=0.6),))
     assert ranking(other_eps).accuracy == 0.7  # measured at another eps: not comparable
-    clean_only = make_result("b", 0.9, [0.7] * 6, verdict="unreliable",
-                             flags=(Flag("robust_above_clean", "error", "m", {"clean_acc": 0.1}),))  # fmt: skip
+    clean_flag = Flag("robust_above_clean", "error", "m", {"clean_acc": 0.1})
+    clean_only = make_result("b", 0.9, [0.7] * 6, verdict="unreliable", flags=(clean_flag,))
     assert ranking(clean_only).accuracy == 0.7
     reliable = make_result("c", 0.9, [0.7] * 6, flags=(Flag("info_only", "warning", "m", {"pgd_acc": 0.1}),))
     assert ranking(reliable).accuracy == 0.7

@@ -172,3 +172,24 @@ def test_wrong_number_of_classes(tmp_path):
             _net(classes=10), read_state_dict(path), arch="small_cnn", num_classes=10, source="c100"
         )
     _one_line(info)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_damaged_torch_files_never_escape_as_other_errors(tmp_path, legacy):
+    """Random byte damage either still loads (the sha256 check is for that) or is one CheckpointError."""
+    import random
+
+    path = tmp_path / "net.pt"
+    torch.save(_net().state_dict(), path, _use_new_zipfile_serialization=not legacy)
+    original, rng, refused = path.read_bytes(), random.Random(0), 0
+    for _ in range(60):
+        damaged = bytearray(original[: rng.randrange(1, len(original))] if rng.random() < 0.3 else original)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        path.write_bytes(bytes(damaged))
+        try:
+            read_state_dict(path)
+        except CheckpointError as exc:
+            assert "\n" not in str(exc)
+            refused += 1
+    assert refused > 10

@@ -13,7 +13,7 @@ from torch import nn
 
 from robench.errors import CheckpointError, RobenchError
 from robench.models import Normalized, create_model
-from robench.models.cards import write_card
+from robench.models.cards import load_card, write_card
 from robench.models.checkpoint import save_checkpoint
 from robench.models.loading import load_model, load_model_from_module
 
@@ -64,8 +64,8 @@ def test_card_settings_cannot_be_overridden(tiny_digits_card):
 
 
 def test_wrong_classes_in_the_card(tiny_digits_card, tmp_path):
-    card = dataclasses.replace(tiny_digits_card, name="c100", num_classes=100, path=None)
-    write_card(card, tmp_path / "c100.toml")
+    card = dataclasses.replace(tiny_digits_card, name="c100", num_classes=100)
+    card = load_card(write_card(card, tmp_path / "c100.toml"))
     (tmp_path / "tiny.safetensors").write_bytes(tiny_digits_card.checkpoint_path.read_bytes())
     with pytest.raises(CheckpointError, match="has 10 output classes but the model is built for 100"):
         load_model(card)
@@ -86,6 +86,8 @@ def test_arch_is_required_without_a_card(tiny_digits_checkpoint):
         load_model(checkpoint=tiny_digits_checkpoint)
     with pytest.raises(RobenchError, match="give the number of classes \\(--num-classes\\)"):
         load_model(checkpoint=tiny_digits_checkpoint, arch="small_cnn")
+    with pytest.raises(RobenchError, match="give both mean and std"):
+        load_model(checkpoint=tiny_digits_checkpoint, arch="small_cnn", num_classes=10, mean=[0.5])
 
 
 def test_user_factory_that_loads_its_own_weights(tmp_path, monkeypatch):

@@ -1,56 +1,14 @@
-"""Synthetic results records with known numbers (the engine's own types), and a store in tmp_path."""
+"""Synthetic records (tests/leaderboard/synthetic_records.py) and a store in tmp_path."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from robench.engine.record import EvaluationResult, Flag, SampleResult, StageResult
-
-STANDARD = ["fgsm", "pgd-7", "pgd-20", "pgd-100x2", "cw", "autoattack"]
-
-
-def build_result(
-    model: str,
-    clean: float,
-    ladder: list[float],
-    *,
-    verdict: str = "reliable",
-    flags: tuple[Flag, ...] = (),
-    n: int = 20,
-    eps: float = 0.3,
-    sha: str | None = None,
-) -> EvaluationResult:
-    """A record whose stage accuracies follow ``ladder`` (fractions; each a multiple of 1/n)."""
-    n_clean, n_robust = round(clean * n), round(ladder[-1] * n)
-    samples = [
-        SampleResult(index=5 * i, label=i % 10, clean_correct=i < n_clean, robust=i < n_robust,
-                     broken_by=None if (i < n_robust or i >= n_clean) else STANDARD[-1])
-        for i in range(n)
-    ]  # fmt: skip
-    stages = [
-        StageResult(attack=a, robust_acc=acc, attacked=n, broken=0, forward=10 * n, backward=9 * n, seconds=0.5)
-        for a, acc in zip(STANDARD, ladder, strict=True)
-    ]
-    return EvaluationResult(
-        model=f"digits/linf/{model}",
-        checkpoint_sha256=sha or (model.encode().hex() * 64)[:64],
-        dataset="digits",
-        split="test",
-        threat="linf",
-        eps=eps,
-        n=n,
-        seed=0,
-        subset_sha256="ab" * 32,
-        suite={"name": "standard", "version": 1, "attacks": STANDARD},
-        mode="cascade",
-        clean_acc=clean,
-        robust_acc=ladder[-1],
-        stages=stages,
-        samples=samples,
-        flags=list(flags),
-        verdict=verdict,
-        created="2026-11-21T09:00:00+00:00",
-    )
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "leaderboard"))
+from synthetic_records import build_result  # noqa: E402
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ from robench.store import ResultKey, ResultsStore, SqliteState
 
 def _counts(path) -> tuple[int, int, int]:
     with sqlite3.connect(path) as conn:
-        return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "stages", "samples"))
+        return tuple(
+            conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "stages", "samples")
+        )
 
 
 def test_round_trip_keeps_record_stages_and_samples(store, make_result):
@@ -79,7 +81,9 @@ def test_an_exception_inside_the_write_leaves_nothing_half_written(store, make_r
     kept = make_result("standard", 1.0, [0.1, 0, 0, 0, 0, 0])
     store.put(kept)
     broken = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
-    broken.samples[7] = dataclasses.replace(broken.samples[7], label=object())  # cannot be bound: fails mid-write
+    broken.samples[7] = dataclasses.replace(
+        broken.samples[7], label=object()
+    )  # cannot be bound: fails mid-write
     with pytest.raises(sqlite3.Error):
         store.put(broken)
     assert _counts(store.path) == (1, 6, 20)
@@ -92,7 +96,7 @@ _KILLED_WRITER = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, sys.argv[2])
-    from conftest import build_result
+    from synthetic_records import build_result
     from robench.store import ResultsStore
 
     class StallingSamples(list):
@@ -117,8 +121,10 @@ def test_a_process_killed_mid_write_leaves_the_store_consistent(tmp_path):
     path = tmp_path / "results.sqlite"
     script = tmp_path / "writer.py"
     script.write_text(_KILLED_WRITER)
-    here = os.path.dirname(__file__)
-    child = subprocess.Popen([sys.executable, str(script), str(path), here], stdout=subprocess.PIPE, text=True)
+    here = os.path.join(os.path.dirname(os.path.dirname(__file__)), "leaderboard")
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(path), here], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline().strip() == "mid-write"
         os.kill(child.pid, signal.SIGKILL)

@@ -26,7 +26,9 @@ def run(ctx) -> list[Flag]:
     positions = ctx.sample(ctx.robust, limit=limit, salt=23)
     broken = 0
     if positions.numel():
-        breaks = attack_breaks(ctx, build_attack(spec, ctx.threat), positions, ctx.salted_seeds(positions, 23))
+        breaks = attack_breaks(
+            ctx, build_attack(spec, ctx.threat), positions, ctx.salted_seeds(positions, 23)
+        )
         broken = ctx.mark_broken(positions, breaks, spec)
     black_box_stages = {s for s in ctx.suite_attacks if not build_attack(s, ctx.threat).uses_gradients}
     in_suite = sum(1 for by in ctx.broken_by if by in black_box_stages)

@@ -19,6 +19,8 @@ MAX_POINTS = 1000
 
 
 def run(ctx) -> list[Flag]:
+    if ctx.randomized:
+        return []  # comparisons of one-draw numbers of a random model; randomized_model flags it
     clean = int(ctx.clean_correct.sum())
     if clean == 0 or gradients(ctx, "ce").unusable.sum() >= 0.5 * clean:
         return []  # with masked gradients neither attack means anything; zero_gradients says so

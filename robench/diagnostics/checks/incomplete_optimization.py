@@ -2,7 +2,7 @@
 
 On a sample of the final survivors (up to 32, after every other check folded its breaks in): new
 restarts with new seeds of the strongest gradient attacks, ``cw-100x2`` (margin loss, the loss behind
-AutoAttack's targeted stage) then ``pgd-100`` (cross-entropy, one restart) on what is left. Only the suite's final
+AutoAttack's targeted stage) then ``pgd-100x1`` (cross-entropy) on what is left. Only the suite's final
 number is judged, never an intermediate stage: a PGD ladder that AutoAttack later beats is expected.
 """
 
@@ -16,7 +16,7 @@ from robench.diagnostics.tools import attack_breaks
 from robench.engine.record import Flag
 
 CODE = "incomplete_optimization"
-SPECS = ("cw-100x2", "pgd-100")
+SPECS = ("cw-100x2", "pgd-100x1")
 MIN_DROP = 0.01  # estimated robust-accuracy drop (fraction of all points) that flags ...
 MIN_POINTS = 2  # ... with at least this many points
 
@@ -43,5 +43,10 @@ def run(ctx) -> list[Flag]:
         f"survivors of the whole suite (about {drop:.1%} of robust accuracy): its optimisation had not "
         "converged. Those points now count as broken; use a stronger suite (more restarts, AutoAttack)."
     )
-    evidence = {"attacks": per_attack, "attacked": int(positions.numel()), "broken": count, "estimated_drop": drop}
+    evidence = {
+        "attacks": per_attack,
+        "attacked": int(positions.numel()),
+        "broken": count,
+        "estimated_drop": drop,
+    }
     return [Flag(CODE, "error", message, evidence)]

@@ -30,8 +30,8 @@ def run(ctx) -> list[Flag]:
     if total == 0:
         return []
     message = (
-        f"Uniform random noise in the eps ball ({DRAWS} draws per point) broke {total} of {attacked} points that "
-        "every attack of the suite missed: the attacks are failing here (masked gradients or a randomised "
-        "model). Those points now count as broken."
+        f"Uniform random noise in the eps ball ({DRAWS} draws per point) broke {total} of {attacked} "
+        "points that every attack of the suite missed: the attacks are failing here (masked gradients "
+        "or a randomised model). Those points now count as broken."
     )
     return [Flag(CODE, "error", message, {"attacked": attacked, "broken": total, "draws": DRAWS})]

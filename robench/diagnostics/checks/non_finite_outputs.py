@@ -1,23 +1,41 @@
-"""``non_finite_outputs``: NaN or inf logits on clean inputs (such points count as misclassified)."""
+"""``non_finite_outputs``: NaN or inf logits, on clean inputs, on the suite's adversarial inputs (as the
+engine recorded them) or on one uniform-noise draw in the eps ball of a sample of points.
+
+The engine counts a point whose logits are not finite as misclassified (never as robust), so the
+number is not flattering; but accuracy over such outputs measures the model's numerics, not its
+robustness.
+"""
 
 from __future__ import annotations
 
 import torch
 
-from robench.diagnostics.tools import clean_logits
+from robench.attacks.base import point_noise
+from robench.diagnostics.tools import clean_logits, predict
 from robench.engine.record import Flag
 
 CODE = "non_finite_outputs"
 
 
 def run(ctx) -> list[Flag]:
-    bad = ~torch.isfinite(clean_logits(ctx)).all(1)
-    count = int(bad.sum())
-    if count == 0:
+    clean = int((~torch.isfinite(clean_logits(ctx)).all(1)).sum())
+    adversarial = len(ctx.result.extra.get("nonfinite_logits") or [])
+    positions = ctx.sample(ctx.clean_correct, salt=37)
+    noise = point_noise(ctx.salted_seeds(positions, 37), tuple(ctx.x.shape[1:]), salt=0)
+    x_noisy = ctx.threat.random_start(ctx.x[positions.to(ctx.x.device)], noise.to(ctx.x.device, ctx.x.dtype))
+    noisy = int((~torch.isfinite(predict(ctx.model, x_noisy, ctx.batch_size)).all(1)).sum())
+    if clean + adversarial + noisy == 0:
         return []
     message = (
-        f"The model returns NaN/inf outputs on {count} of {ctx.n} clean inputs; accuracy over them means "
-        "nothing. Fix the model's numerics (overflow, division, log of zero) before evaluating it."
+        f"The model returns NaN/inf outputs (clean inputs: {clean} of {ctx.n}; the suite's adversarial "
+        f"inputs: {adversarial}; random points of the eps ball: {noisy} of {positions.numel()}). Such "
+        "points count as broken, so accuracy measures the model's numerics, not its robustness: fix the "
+        "overflow (division, log of zero, exp) and evaluate again."
     )
-    evidence = {"points": count, "n": ctx.n, "indices": ctx.indices[bad][:10].tolist()}
+    evidence = {
+        "clean": clean,
+        "adversarial": adversarial,
+        "noise": noisy,
+        "noise_points": int(positions.numel()),
+    }
     return [Flag(CODE, "error", message, evidence)]

@@ -36,9 +36,9 @@ def run(ctx) -> list[Flag]:
     breaks = attack_breaks(ctx, attack, positions, ctx.salted_seeds(positions, 3), LogOutput(ctx.model))
     broken = ctx.mark_broken(positions, breaks, f"pgd-{STEPS} on log-probabilities")
     message = (
-        f"The model's outputs look like probabilities ({fraction:.0%} of rows lie in [0,1] and sum to 1), not "
-        f"logits: the suite's losses saturate on them. Attacking log(probabilities) broke {broken} more of "
-        f"{positions.numel()} survivors. Return logits (drop the final softmax) and evaluate again."
+        f"The model's outputs look like probabilities ({fraction:.0%} of rows lie in [0,1] and sum to 1), "
+        f"not logits: the suite's losses saturate on them. Attacking log(probabilities) broke {broken} "
+        f"more of {positions.numel()} survivors. Return logits (drop the final softmax) and evaluate again."
     )
     evidence = {"probability_rows": fraction, "attacked": int(positions.numel()), "broken_via_log": broken}
     return [Flag(CODE, "error", message, evidence)]

@@ -25,8 +25,9 @@ def run(ctx) -> list[Flag]:
         else "the suite ran WITHOUT EOT, so its gradient attacks saw a single random draw"
     )
     message = (
-        f"Repeated forward passes disagree ({probe.prediction_disagreement:.0%} of {probe.points} points change "
-        f"class over {probe.repeats} passes; logits differ by up to {probe.max_logit_difference:.3g}); {how}. "
+        f"Repeated forward passes disagree ({probe.prediction_disagreement:.0%} of {probe.points} points "
+        f"change class over {probe.repeats} passes; logits differ by up to "
+        f"{probe.max_logit_difference:.3g}); {how}. "
         "Make the model deterministic at test time (model.eval(), no test-time dropout or random transforms) "
         "for a reproducible number."
     )

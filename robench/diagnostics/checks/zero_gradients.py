@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from robench.diagnostics.straight_through import StraightThrough
 from robench.attacks import build_attack
+from robench.diagnostics.straight_through import StraightThrough
 from robench.diagnostics.tools import attack_breaks, gradient_status, gradients
 from robench.engine.record import Flag
 
@@ -48,12 +48,17 @@ def run(ctx) -> list[Flag]:
         causes.append("cross-entropy saturates (huge logits) while the margin loss still has gradients")
     if evidence["zero"] > evidence["margin_loss_usable"]:
         causes.append("gradients are exactly zero (a non-differentiable step such as rounding)")
+    bpda = (
+        f" Straight-through (BPDA) CW-PGD on {evidence['bpda_attacked']} of them broke "
+        f"{evidence['bpda_broken']}."
+        if evidence["bpda_attacked"]
+        else ""
+    )
     message = (
         f"{evidence['points']} points ({fraction:.0%}) have unusable input gradients, "
-        f"{evidence['survivors_affected']} of them among the survivors: {'; '.join(causes) or 'non-finite'}. "
-        f"Straight-through (BPDA) CW-PGD on {evidence['bpda_attacked']} survivors broke "
-        f"{evidence['bpda_broken']} more. Gradient attacks cannot vouch for this number: fix the forward "
-        "(return logits, no detach/rounding) or evaluate with an adaptive attack."
+        f"{evidence['survivors_affected']} of them among the survivors: {'; '.join(causes) or 'non-finite'}."
+        f"{bpda} Gradient attacks cannot vouch for this number: fix the forward (return logits, no "
+        "detach/rounding) or evaluate with an adaptive attack."
     )
     return [Flag(CODE, "error", message, evidence)]
 

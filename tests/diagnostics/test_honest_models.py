@@ -1,0 +1,44 @@
+"""Honest models get no flags and the verdict `reliable`; the catastrophically overfit zoo model does not.
+
+The zoo models (models/digits/linf, trained by robench's trainer) are evaluated at their eps 0.3 with
+a suite strong enough that the diagnostics' extra effort finds nothing more.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from robench.models.cards import find_card
+from robench.models.loading import load_model
+
+# a strong but affordable suite: the standard ladder with more targeted-loss restarts instead of AutoAttack
+STRONG = ["fgsm", "pgd-20", "pgd-100x5", "cw-100x5"]
+
+
+def test_standard_tiny_model_gets_no_flags(tiny_net, run_evaluation):
+    result = run_evaluation(tiny_net, n=60)
+    assert result.flags == [] and result.verdict == "reliable"
+    costs = {c["check"]: c for c in result.extra["diagnostics"]["costs"]}
+    assert costs["catastrophic_overfitting"]["backward"] > 0 and costs["non_monotonic_eps"]["forward"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["standard", "pgd", "trades"])
+def test_zoo_honest_models_get_no_flags(name, run_evaluation):
+    model = load_model(find_card(f"digits/linf/{name}")).module
+    result = run_evaluation(model, suite=STRONG, n=60)
+    assert result.flags == [], [(f.code, f.evidence) for f in result.flags]
+    assert result.verdict == "reliable"
+
+
+@pytest.mark.slow
+def test_fgsm_trained_zoo_model_has_catastrophically_overfit(run_evaluation):
+    model = load_model(find_card("digits/linf/fgsm")).module
+    result = run_evaluation(model, suite=["fgsm", "pgd-20"], n=60)
+    flag = next(f for f in result.flags if f.code == "catastrophic_overfitting")
+    evidence = flag.evidence
+    assert (
+        evidence["fgsm_acc"] - evidence["pgd20_acc"] >= 0.25
+        and evidence["pgd20_acc"] <= 0.5 * evidence["fgsm_acc"]
+    )
+    assert result.verdict == "unreliable"

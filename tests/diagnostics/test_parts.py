@@ -1,0 +1,99 @@
+"""The diagnostics' parts on their own: verdict, BPDA wrapper, randomness probe, decision rules, folding."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from robench.diagnostics import DiagnosticContext, probe_randomness, run_diagnostics, verdict
+from robench.diagnostics.checks.non_monotonic_eps import allowed_rise, rising_steps
+from robench.diagnostics.straight_through import StraightThrough
+from robench.engine.record import Flag
+from robench.threat import ThreatModel
+from tests.diagnostics.broken_models import Broken
+from tests.diagnostics.conftest import THREAT
+
+
+def test_verdict_is_unreliable_exactly_when_an_error_flag_is_present():
+    warning, error = Flag("x", "warning", "m"), Flag("y", "error", "m")
+    assert verdict([]) == "reliable"
+    assert verdict([warning, Flag("z", "info", "m")]) == "reliable"
+    assert verdict([warning, error]) == "unreliable"
+
+
+def test_straight_through_keeps_outputs_and_passes_gradients_through_rounding_and_detach():
+    def forward(x):
+        return (torch.round(x * 4) / 4).sum(1) + x.detach().sum(1) * 2
+
+    class Model(torch.nn.Module):
+        def forward(self, x):
+            return forward(x)[:, None]
+
+    x = torch.rand(3, 5, requires_grad=True)
+    wrapped = StraightThrough(Model())
+    out = wrapped(x)
+    assert torch.equal(out, Model()(x))
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    assert torch.allclose(grad, torch.full_like(grad, 3.0))  # 1 through round, 2 through detach
+    (plain,) = torch.autograd.grad(Model()(x).sum(), x)
+    assert torch.count_nonzero(plain) == 0  # without the wrapper: rounding has zero gradient, detach none
+
+
+def test_probe_randomness_separates_dropout_from_a_deterministic_model(tiny_net, digits_test):
+    x = digits_test.images[:32]
+    assert not probe_randomness(tiny_net, x).randomized
+    probe = probe_randomness(Broken(tiny_net, "dropout"), x)
+    assert probe.randomized and probe.repeats == 5 and probe.points == 32
+    assert probe.prediction_disagreement > 0.05 and probe.max_logit_difference > 1.0
+
+
+def test_non_monotonic_rule_flags_a_rise_beyond_the_tolerance_only():
+    sweep = [0.075, 0.15, 0.3, 0.6, 1.0]
+    assert allowed_rise(64) == pytest.approx(0.03125)
+    assert rising_steps(sweep, [0.9, 0.6, 0.3, 0.0, 0.0], allowed_rise(64)) == []
+    assert rising_steps(sweep, [0.9, 0.6, 0.3, 0.32, 0.0], allowed_rise(64)) == []  # one point of 64: noise
+    assert rising_steps(sweep, [0.9, 0.6, 0.3, 0.5, 0.0], allowed_rise(64)) == [(0.3, 0.6)]
+
+
+def test_inconsistent_record_is_flagged_robust_above_clean(tiny_net, run_evaluation, digits_test):
+    result = run_evaluation(tiny_net, suite=["fgsm"], n=40, diagnostics=False)
+    result.samples[0].clean_correct, result.samples[0].robust = False, True  # robust, yet not clean-correct
+    result.robust_acc = result.clean_acc + 0.1  # and a summary that contradicts everything
+    ctx = DiagnosticContext(model=tiny_net, data=digits_test.subset(40, 0), threat=THREAT, result=result)
+    report = run_diagnostics(ctx, checks=["robust_above_clean"])
+    (flag,) = report.flags
+    assert flag.code == "robust_above_clean" and flag.severity == "error"
+    assert flag.evidence["robust_acc"] > flag.evidence["clean_acc"]
+    assert flag.evidence["robust_but_clean_wrong"] == 1
+    assert flag.evidence["robust_acc_from_samples"] == pytest.approx(
+        sum(s.robust for s in result.samples) / 40
+    )
+    assert result.verdict == "unreliable"
+
+
+def test_consistent_record_is_not_flagged(tiny_net, run_evaluation, digits_test):
+    result = run_evaluation(tiny_net, suite=["fgsm"], n=40, diagnostics=False)
+    ctx = DiagnosticContext(model=tiny_net, data=digits_test.subset(40, 0), threat=THREAT, result=result)
+    assert run_diagnostics(ctx, checks=["robust_above_clean"]).flags == []
+
+
+def test_extra_breaks_are_folded_into_the_worst_case_with_their_cost(tiny_net, run_evaluation, digits_test):
+    """A one-stage FGSM suite leaves points the diagnostics' own attacks break: they must count."""
+    weak = run_evaluation(tiny_net, suite=["fgsm"], n=40, threat=ThreatModel("linf", 0.15), diagnostics=False)
+    before = copy.deepcopy(weak)
+    ctx = DiagnosticContext(
+        model=tiny_net, data=digits_test.subset(40, 0), threat=ThreatModel("linf", 0.15), result=weak
+    )
+    report = run_diagnostics(ctx)
+    assert report.broken, "PGD/CW restarts should break points FGSM missed"
+    assert weak.robust_acc == pytest.approx(before.robust_acc - len(report.broken) / 40)
+    for sample in weak.samples:
+        if sample.index in report.broken:
+            assert not sample.robust and sample.broken_by == report.broken[sample.index]
+    row = weak.stages[-1]
+    assert row.attack == "diagnostics" and row.broken == len(report.broken)
+    assert row.forward == sum(c.forward for c in report.costs) > 0
+    assert {c.check for c in report.costs} >= {"zero_gradients", "incomplete_optimization"}
+    assert "incomplete_optimization" in {f.code for f in report.flags}

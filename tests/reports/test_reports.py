@@ -1,0 +1,84 @@
+"""Per-model reports: md + self-contained html, valid PNG plots, flags explained, eps curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from synthetic_records import build_result
+
+from robench.engine.record import Flag
+from robench.leaderboard.entries import make_entry
+from robench.reports.build import write_report
+from robench.reports.eps_sweep import curve_from_record, sweep
+
+LOG = "epoch,val_clean_acc,val_fgsm_acc,val_pgd_acc\n1,0.5,0.3,0.2\n2,0.8,0.6,0.4\n3,0.9,0.7,0.05\n"
+
+
+def _valid_png(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        image.verify()
+        assert image.format == "PNG"
+        return image.size
+
+
+@pytest.fixture
+def fgsm_entry():
+    flag = Flag("catastrophic_overfitting", "error", "FGSM leaves 70 % but PGD-20 5 %.", {"fgsm_acc": 0.7})
+    sweep_flag = Flag(
+        "non_monotonic_eps", "error", "rises", {"eps": [0.15, 0.3, 0.6], "robust_acc": [0.4, 0.5, 0.1]}
+    )
+    result = build_result("fgsm", 0.95, [0.7, 0.1, 0.05, 0.05, 0.05, 0.05], verdict="unreliable",
+                          flags=(flag, sweep_flag))  # fmt: skip
+    card = {"architecture": "small_cnn", "recipe": "fgsm", "training": {"log": "fgsm.log.csv"}}
+    return make_entry("fgsm", result, card)
+
+
+def test_report_files_plots_and_flag_explanations(fgsm_entry, tmp_path):
+    card_dir = tmp_path / "cards"
+    card_dir.mkdir()
+    (card_dir / "fgsm.log.csv").write_text(LOG)
+    files = write_report(
+        fgsm_entry, card_dir=card_dir, command="robench submit x --card y --force", root=tmp_path / "r"
+    )
+    assert files.md == tmp_path / "r" / "digits" / "linf" / "fgsm.md"
+    assert set(files.figures) == {"ladder", "eps", "training"}
+    for path in files.figures.values():
+        assert path.parent == files.md.parent and _valid_png(path)[0] > 200
+    text = files.md.read_text()
+    assert "UNRELIABLE" in text and "`catastrophic_overfitting`" in text
+    assert "*What it means:* Single-step attacks (FGSM) barely hurt the model" in text
+    assert "*What to do:*" in text and "robench submit x --card y --force" in text
+    assert "| PGD-7 | 10.0 |" in text and "Source: diagnostics (non_monotonic_eps)" in text
+    page = files.html.read_text()
+    assert page.count("data:image/png;base64,") == 3 and 'src="http' not in page
+    assert "FGSM leaves 70 % but PGD-20 5 %." in page
+
+
+def test_without_sweep_model_or_log_only_the_ladder_is_drawn(tmp_path):
+    entry = make_entry("pgd", build_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45]), {"recipe": "pgd"})
+    files = write_report(entry, root=tmp_path)
+    assert set(files.figures) == {"ladder"}
+    text = files.md.read_text()
+    assert "No diagnostic flagged this evaluation." in text and "No eps sweep is available" in text
+    assert "robench evaluate --model digits/linf/pgd --suite standard --n 20 --seed 0" in text
+
+
+def test_curve_from_record_reads_sorted_sweeps():
+    result = build_result("x", 0.9, [0.5] * 6)
+    assert curve_from_record(result) is None
+    result.extra["eps_sweep"] = {"eps": [0.6, 0.15, 0.3], "robust_acc": [0.0, 0.6, 0.3]}
+    curve = curve_from_record(result)
+    assert curve.eps == [0.15, 0.3, 0.6] and curve.robust_acc == [0.6, 0.3, 0.0]
+
+
+@pytest.mark.slow
+def test_report_time_sweep_on_a_real_model(tiny_digits_model):
+    """A standard (non-robust) model: accuracy falls with eps and is 0 at 2 x 0.3."""
+    result = build_result("tiny", 0.97, [0.0] * 6)
+    curve = sweep(tiny_digits_model, result, n=40)
+    assert curve.eps == pytest.approx([0.075, 0.15, 0.225, 0.3, 0.45, 0.6])
+    assert curve.robust_acc[-1] == 0.0
+    assert curve.robust_acc[0] >= curve.robust_acc[3]
+    assert all(0.0 <= a <= 1.0 for a in curve.robust_acc)
