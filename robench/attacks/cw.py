@@ -3,12 +3,13 @@
 linf (``cw``, ``cw-K``, ``cw-KxR``): PGD on the C&W margin loss, max_{j != y} z_j - z_y (the "CW-inf"
 of the TRADES/MART evaluations); defaults K = 30 steps, R = 1 restart, step 2.5 * eps / K.
 
-l2 (``cw``, ``cw-K``, ``cw-KxR``): foolbox's ``L2CarliniWagnerAttack`` (Adam in tanh space, binary search
-on the constant c), K = Adam steps per search step (default 100), R = binary-search steps (default 6),
-initial c = 0.01, Adam step 0.05 (in tanh space), no batch-wide early abort (so a point's result does not depend on the
-other points in its batch). C&W minimises the distance without a bound, so its example is then
-projected onto the eps ball: one already inside is returned as is, one outside is replaced by its
-projection (an in-ball point that may or may not still be adversarial; the caller's verification decides).
+l2 (``cw``, ``cw-K``, ``cw-KxR``): foolbox's ``L2CarliniWagnerAttack`` (Adam in tanh space, binary
+search on the constant c), K = Adam steps per search step (default 100), R = binary-search steps
+(default 6), initial c = 0.01, Adam step 0.05 (in tanh space), no batch-wide early abort (so a point's
+result does not depend on the other points in its batch). C&W minimises the distance without a bound,
+so its example is then projected onto the eps ball: one already inside is returned as is, one outside
+is replaced by its projection (an in-ball point that may or may not still be adversarial; the caller's
+verification decides).
 """
 
 from __future__ import annotations

@@ -69,7 +69,9 @@ class IterativeAttack(Attack):
     def _start(self, x: torch.Tensor, seeds: torch.Tensor, restart: int) -> torch.Tensor:
         if not self.random_start:
             return x.clone()
-        salt = zlib.crc32(self.spec.lower().encode()) + restart  # different stages start from different points
+        salt = (
+            zlib.crc32(self.spec.lower().encode()) + restart
+        )  # different stages start from different points
         noise = point_noise(seeds, tuple(x.shape[1:]), salt=salt).to(device=x.device, dtype=x.dtype)
         return self.threat.random_start(x, noise)
 
@@ -110,7 +112,7 @@ class IterativeAttack(Attack):
                 grad += torch.autograd.grad(loss, points)[0]
             logits = logits.detach()
             logits_sum = logits if logits_sum is None else logits_sum + logits
-        return grad, logits_sum / self.eot_samples
+        return torch.nan_to_num_(grad, nan=0.0), logits_sum / self.eot_samples
 
     def _logits(self, model, points) -> torch.Tensor:
         total = model(points)

@@ -136,10 +136,19 @@ class GateReport:
 
 
 def count_correct(result: EvaluationResult) -> tuple[int, int]:
-    """(clean-correct, robust) point counts: from the per-sample records when present, else the rates."""
+    """(clean-correct, robust) point counts from the rates; the per-sample records, when present, must
+    agree, and if they do not the lower count is used (never the flattering one) with a warning."""
+    clean, robust = round(result.clean_acc * result.n), round(result.robust_acc * result.n)
     if result.samples and len(result.samples) == result.n:
-        return sum(s.clean_correct for s in result.samples), sum(s.robust for s in result.samples)
-    return round(result.clean_acc * result.n), round(result.robust_acc * result.n)
+        from_samples = sum(s.clean_correct for s in result.samples), sum(s.robust for s in result.samples)
+        if from_samples != (clean, robust):
+            warnings.warn(
+                f"the record's accuracies ({clean}, {robust} of {result.n}) disagree with its samples "
+                f"{from_samples}; gating on the lower counts",
+                stacklevel=2,
+            )
+            clean, robust = min(clean, from_samples[0]), min(robust, from_samples[1])
+    return clean, robust
 
 
 def check_result(

@@ -42,6 +42,8 @@ class TrainConfig:
     channels_last: bool | None = None  # None = on when on a GPU
     save_every: int = 0  # also persist the resume state every N steps (0 = at epoch ends only)
     data_root: str | None = None
+    train_size: int | None = None  # train on a deterministic subset of this many points (quick runs)
+    init_checkpoint: str | None = None  # start from these weights (adversarial fine-tuning)
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -60,6 +62,7 @@ class TrainConfig:
             (self.monitor_n >= 1, "--monitor-n must be at least 1"),
             (self.val_size is None or self.val_size >= 1, "--val-size must be at least 1"),
             (self.save_every >= 0, "--save-every must be non-negative"),
+            (self.train_size is None or self.train_size >= 1, "--train-size must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:

@@ -24,15 +24,19 @@ def default_val_size(n_train: int) -> int:
 
 
 def train_val_split(
-    dataset: str, val_size: int | None, root: str | None
+    dataset: str, val_size: int | None, root: str | None, train_size: int | None = None
 ) -> tuple[ImageDataset, ImageDataset]:
+    """(training points, validation points); ``train_size`` keeps a deterministic subset for training."""
     full = load_dataset(dataset, split="train", root=root)
     size = val_size or default_val_size(len(full))
     if size >= len(full):
         raise RobenchError(f"--val-size {size} leaves no training data in the {len(full)} train samples")
     val = full.subset(size, seed=VALIDATION_SEED)
     is_val = torch.isin(full.indices, val.indices)
-    return full.take(torch.nonzero(~is_val).flatten()), val
+    train = full.take(torch.nonzero(~is_val).flatten())
+    if train_size is not None and train_size < len(train):
+        train = train.subset(train_size, seed=VALIDATION_SEED + 1)
+    return train, val
 
 
 def epoch_order(n: int, generator: torch.Generator) -> torch.Tensor:

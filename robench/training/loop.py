@@ -20,7 +20,7 @@ from torch import nn
 from robench.distributed.training import TrainingRanks
 from robench.errors import RobenchError
 from robench.models import create_model, normalize
-from robench.models.checkpoint import save_checkpoint
+from robench.models.checkpoint import fit_state_dict, read_state_dict, save_checkpoint
 from robench.progress import progress_bar
 from robench.threat import ThreatModel
 from robench.training.artifacts import RunPaths, write_logs, write_model_card
@@ -92,7 +92,7 @@ def train(
     recipe = build_recipe(
         config.recipe, threat, steps=config.attack_steps, step_size=config.step_size, beta=config.beta
     )
-    train_set, val_set = train_val_split(config.dataset, config.val_size, config.data_root)
+    train_set, val_set = train_val_split(config.dataset, config.val_size, config.data_root, config.train_size)
     monitor = val_set.subset(min(config.monitor_n, len(val_set)), seed=0)
     x_val, y_val = monitor.images.to(device), monitor.labels.to(device)
     augment = default_augment(train_set.images) if config.augment is None else config.augment
@@ -102,6 +102,11 @@ def train(
         config.arch, num_classes=train_set.num_classes, in_channels=train_set.images.shape[1],
         **config.arch_kwargs,
     )  # fmt: skip
+    if config.init_checkpoint:
+        fit_state_dict(
+            net, read_state_dict(config.init_checkpoint), arch=config.arch,
+            num_classes=train_set.num_classes, source=config.init_checkpoint,
+        )  # fmt: skip
     model = normalize(net, train_set.mean, train_set.std).to(device)
     if config.use_channels_last:
         model = model.to(memory_format=torch.channels_last)

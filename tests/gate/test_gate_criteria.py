@@ -131,3 +131,11 @@ def test_baseline_by_leaderboard_entry_id(make_result, tmp_path, monkeypatch):
     assert baseline.robust_acc == pytest.approx(0.37) and baseline.model == "digits/linf/pgd"
     with pytest.raises(RobenchError, match="neither a file nor a leaderboard entry"):
         load_baseline("digits/linf/trades")
+
+
+def test_counts_disagreeing_with_samples_use_the_lower_with_a_warning(make_result):
+    result = make_result(n=100, clean=90, robust=40)
+    result.robust_acc = 0.45  # a record claiming more robust points than its samples show
+    with pytest.warns(UserWarning, match="disagree"):
+        crit = check_result(result, Thresholds(min_robust=0.42))[0]
+    assert not crit.passed and crit.interval.successes == 40

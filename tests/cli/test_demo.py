@@ -1,0 +1,88 @@
+"""``robench demo`` on a two-model stand-in zoo: trains what is missing, evaluates, builds board and reports,
+and a rerun reuses every stored result. (The real zoo's story is checked on the committed entries.)"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from robench.cli import main
+from robench.models.cards import write_card
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _copy_card(card, folder: Path, name: str) -> None:
+    shutil.copy(card.checkpoint_path, folder / f"{name}.safetensors")
+    write_card(replace(card, name=name, checkpoint=f"{name}.safetensors", path=None), folder / f"{name}.toml")
+
+
+@pytest.mark.slow
+def test_demo_trains_missing_models_evaluates_and_reuses(tiny_digits_card, tmp_path, monkeypatch, capsys):
+    zoo = tmp_path / "models" / "digits" / "linf"
+    zoo.mkdir(parents=True)
+    monkeypatch.setenv("ROBENCH_MODELS", str(tmp_path / "models"))
+    monkeypatch.setattr("robench.training.zoo.ZOO", {"standard": None, "fgsm": None})
+    _copy_card(tiny_digits_card, zoo, "standard")
+    trained = []
+
+    def fake_train_zoo(out_dir, names):  # the real trainer takes minutes; this stands in for it
+        trained.extend(names)
+        for name in names:
+            _copy_card(tiny_digits_card, Path(out_dir), name)
+
+    monkeypatch.setattr("robench.training.zoo.train_zoo", fake_train_zoo)
+    places = [
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        "--leaderboards",
+        str(tmp_path / "lb"),
+        "--reports",
+        str(tmp_path / "rp"),
+    ]
+
+    assert main(["demo", *places]) == 0
+    out = capsys.readouterr().out
+    import sys; print(out, file=sys.__stderr__)
+    assert trained == ["fgsm"]
+    assert out.count("evaluated") == 2 and "leaderboard:" in out and "reports:" in out
+    assert "digits linf eps 0.3, n=360 test images, suite standard" in out
+    board = (tmp_path / "lb" / "digits" / "linf.md").read_text()
+    assert "| standard |" in board and "| fgsm |" in board
+    for name in ("standard", "fgsm"):
+        assert (tmp_path / "rp" / "digits" / "linf" / f"{name}.html").is_file()
+        assert (tmp_path / "rp" / "digits" / "linf" / f"{name}.ladder.png").is_file()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the rerun evaluated again instead of reusing the store")
+
+    monkeypatch.setattr("robench.engine.evaluate.evaluate", refuse)
+    assert main(["demo", *places]) == 0
+    assert capsys.readouterr().out.count("reused") == 2 and trained == ["fgsm"]
+
+
+def _shipped_entries() -> dict[str, dict]:
+    folder = REPO / "leaderboards" / "digits" / "linf" / "entries"
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+@pytest.mark.skipif(not _shipped_entries(), reason="no committed digits leaderboard (run robench demo)")
+def test_the_committed_demo_board_tells_the_story():
+    """The shipped board: standard ~0 % robust, PGD and TRADES honest and reliable, FGSM caught."""
+    entries = _shipped_entries()
+    assert {"standard", "pgd", "trades", "fgsm", "fgsm-rs"} <= set(entries)
+    assert entries["standard"]["robust_acc"] < 0.05 and entries["standard"]["clean_acc"] > 0.9
+    for name in ("pgd", "trades"):
+        assert entries[name]["verdict"] == "reliable" and entries[name]["robust_acc"] > 0.2
+    fgsm = entries["fgsm"]
+    assert fgsm["verdict"] == "unreliable"
+    assert "catastrophic_overfitting" in {f["code"] for f in fgsm["flags"]}
+    assert all(e["n"] == 360 and e["suite"]["name"] == "standard" for e in entries.values())
+    board = (REPO / "leaderboards" / "digits" / "linf.md").read_text()
+    assert "fgsm ⚠" in board
+    for name in entries:
+        assert (REPO / "reports" / "digits" / "linf" / f"{name}.md").is_file()
