@@ -71,11 +71,14 @@ def main() -> None:
             args.suite = str(work / "suite.toml")
         settings = [(1, 1), (1, 2), (2, 1)]
         best: dict[tuple[int, int], float] = {}
+        best_eval: dict[tuple[int, int], float] = {}
         records: dict[tuple[int, int], dict] = {}
         for _ in range(args.rounds):
             for ranks, threads in settings:
                 seconds, record = run(ranks, threads, args, work)
                 best[(ranks, threads)] = min(seconds, best.get((ranks, threads), float("inf")))
+                evaluation = record["extra"]["total_cost"]["seconds"]
+                best_eval[(ranks, threads)] = min(evaluation, best_eval.get((ranks, threads), float("inf")))
                 records[(ranks, threads)] = record
     base = records[(1, 1)]
     print(f"model {args.model} · n={base['n']} · suite {base['suite']['attacks']} · {os.cpu_count()} CPUs")
@@ -85,7 +88,7 @@ def main() -> None:
         same = record["samples"] == base["samples"]
         forward = sum(s["forward"] for s in record["stages"])
         backward = sum(s["backward"] for s in record["stages"])
-        evaluation = record["extra"].get("total_cost", {}).get("seconds", float("nan"))
+        evaluation = best_eval[(ranks, threads)]
         ratio = best[(1, 1)] / best[(ranks, threads)]
         label = f"{ranks} rank{'s' if ranks > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}"
         flag = "" if same else "  PER-SAMPLE OUTCOMES DIFFER"
@@ -95,6 +98,11 @@ def main() -> None:
     print(
         f"2 ranks over 1 rank (1 thread each): {best[(1, 1)] / two:.2f}x; "
         f"over 1 rank with 2 threads: {one_two / two:.2f}x (wall clock, start-up included)"
+    )
+    seconds = best_eval
+    print(
+        f"evaluation seconds only (slowest rank, start-up excluded): "
+        f"{seconds[(1, 1)] / seconds[(2, 1)]:.2f}x and {seconds[(1, 2)] / seconds[(2, 1)]:.2f}x"
     )
 
 

@@ -69,9 +69,8 @@ class IterativeAttack(Attack):
     def _start(self, x: torch.Tensor, seeds: torch.Tensor, restart: int) -> torch.Tensor:
         if not self.random_start:
             return x.clone()
-        salt = (
-            zlib.crc32(self.spec.lower().encode()) + restart
-        )  # different stages start from different points
+        # the salt makes different stages (and restarts) start from different points
+        salt = zlib.crc32(self.spec.lower().encode()) + restart
         noise = point_noise(seeds, tuple(x.shape[1:]), salt=salt).to(device=x.device, dtype=x.dtype)
         return self.threat.random_start(x, noise)
 
@@ -91,12 +90,11 @@ class IterativeAttack(Attack):
             if active.numel() == 0:
                 break
             current[active] = self.threat.project(points + self.threat.step(grad, self.step_size), x[active])
-        if check_final and active.numel() > 0:
+        result[~found] = current[~found]
+        if check_final and active.numel() > 0:  # the next restart must know who is still robust
             with torch.no_grad():
                 logits = self._logits(model, current[active])
-            broken = logits.argmax(1) != y[active]
-            found[active[broken]] = True
-        result[~found] = current[~found]
+            found[active[logits.argmax(1) != y[active]]] = True
         return found, result
 
     def _gradient(self, model, points, y) -> tuple[torch.Tensor, torch.Tensor]:

@@ -46,7 +46,7 @@ def load_suite(name_or_path: str | Path | Suite) -> Suite:
         return name_or_path
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix.lower() in SUITE_FILE_SUFFIXES or path.exists():
+    if path.suffix.lower() in SUITE_FILE_SUFFIXES or (text not in SUITES and path.is_file()):
         return read_suite_file(path)
     return SUITES.get(text)
 

@@ -31,19 +31,20 @@ def demo_command(
         store=store, leaderboards=leaderboards, reports=reports, force=force, device=resolve_device(device)
     )
     console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
+        console = Console(width=150)
     console.print(summary_table(demo))
     console.print(
         "robust % is the worst case per point over every stage; an UNRELIABLE verdict means robench's own "
-        "checks caught the evaluation overstating robustness (see the flag in the report)."
+        "checks caught the evaluation overstating robustness (see the flag in the report).",
+        soft_wrap=True,
     )
     board = demo.submissions[0].board
     report_dir = demo.submissions[0].report.md.parent
-    console.print(
-        f"leaderboard: {board.md}  {board.csv.name}  {board.html.name}  {board.scatter.name}", markup=False
-    )
-    console.print(f"reports:     {report_dir}/<model>.md and .html (with plots)", markup=False)
-    console.print(f"store:       {demo.store}", markup=False)
-    console.print(f"done in {time.perf_counter() - start:.0f} s", markup=False)
+    typer.echo(f"leaderboard: {board.md}  {board.csv.name}  {board.html.name}  {board.scatter.name}")
+    typer.echo(f"reports:     {report_dir}/<model>.md and .html (with plots)")
+    typer.echo(f"store:       {demo.store}")
+    typer.echo(f"done in {time.perf_counter() - start:.0f} s")
 
 
 def register(app: typer.Typer) -> None:

@@ -49,8 +49,11 @@ def print_result(result) -> None:
         f"[bold]{100 * result.robust_acc:.2f}%[/] ({result.mode}, worst case per point)  ·  "
         f"verdict [bold]{result.verdict}[/]"
     )
+    from robench.diagnostics.evidence import format_evidence
+
     for flag in result.flags:
         console.print(f"  [{flag.severity}] {flag.code}: {flag.message}", markup=False)
+        console.print(f"      evidence: {format_evidence(flag.evidence)}", markup=False)
 
 
 def evaluate_command(

@@ -61,6 +61,8 @@ def train_command(
         str | None, Opt(help='architecture keyword arguments as JSON, e.g. {"width": 64}')
     ] = None,
     data_root: Annotated[Path | None, Opt(help="local data root (default $ROBENCH_DATA)")] = None,
+    train_size: Annotated[int | None, Opt(help="train on a deterministic subset of N points")] = None,
+    init: Annotated[Path | None, Opt(help="start from this checkpoint (adversarial fine-tuning)")] = None,
     resume: Annotated[bool, Opt(help="continue the interrupted run of this name in --out")] = False,
     overwrite: Annotated[bool, Opt(help="replace an existing model or interrupted run of this name")] = False,
     sync_bn: Annotated[bool, Opt(help="under torchrun: SyncBatchNorm across ranks (CUDA only)")] = False,
@@ -82,7 +84,8 @@ def train_command(
         step_size=parse_eps(step_size) if step_size is not None else None, beta=beta, augment=augment,
         val_size=val_size, monitor_n=monitor_n, early_stop=early_stop, co_drop=co_drop, co_gap=co_gap,
         ro_gap=ro_gap, seed=seed, device=device, amp=amp, save_every=save_every,
-        data_root=str(data_root) if data_root else None, arch_kwargs=kwargs,
+        data_root=str(data_root) if data_root else None, arch_kwargs=kwargs, train_size=train_size,
+        init_checkpoint=str(init) if init else None,
     )  # fmt: skip
     from robench.distributed import current
 

@@ -15,27 +15,30 @@ from robench.progress import progress_bar
 def run_diagnostics(ctx: DiagnosticContext, checks: Sequence[str] | None = None) -> DiagnosticsReport:
     names = list(DEFAULT_CHECKS if checks is None else checks)
     flags, costs = ctx.flags, []
-    was_training = ctx.model.training
+    modes = [(module, module.training) for module in ctx.model.modules()]  # restored exactly afterwards
     ctx.model.eval()
-    with progress_bar("diagnostics", total=len(names)) as bar:
-        for name in names:
-            bar.describe(f"diagnostics: {name}")
-            check = CHECKS.get(name)
-            start, clock = ctx.model.count(), time.perf_counter()
-            before = len(ctx.extra_broken)
-            flags.extend(check(ctx))
-            used = ctx.model.count() - start
-            costs.append(
-                CheckCost(
-                    name,
-                    used.forward,
-                    used.backward,
-                    time.perf_counter() - clock,
-                    len(ctx.extra_broken) - before,
+    try:
+        with progress_bar("diagnostics", total=len(names)) as bar:
+            for name in names:
+                bar.describe(f"diagnostics: {name}")
+                check = CHECKS.get(name)
+                start, clock = ctx.model.count(), time.perf_counter()
+                before = len(ctx.extra_broken)
+                flags.extend(check(ctx))
+                used = ctx.model.count() - start
+                costs.append(
+                    CheckCost(
+                        name,
+                        used.forward,
+                        used.backward,
+                        time.perf_counter() - clock,
+                        len(ctx.extra_broken) - before,
+                    )
                 )
-            )
-            bar.advance()
-    ctx.model.train(was_training)
+                bar.advance()
+    finally:
+        for module, training in modes:
+            module.training = training
     report = DiagnosticsReport(flags=list(flags), costs=costs, broken=dict(ctx.extra_broken))
     report.apply_to(ctx.result)
     return report

@@ -23,7 +23,7 @@ from robench.distributed.runtime import (
     setup,
     teardown,
 )
-from robench.distributed.sharding import rank_state_path, shard_state_key, shard_state_path
+from robench.distributed.sharding import rank_state_path, shard_state_path
 
 __all__ = [
     "DistContext",
@@ -38,7 +38,6 @@ __all__ = [
     "rank_state_path",
     "run_and_gather",
     "setup",
-    "shard_state_key",
     "shard_state_path",
     "teardown",
 ]

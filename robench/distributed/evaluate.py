@@ -138,18 +138,6 @@ def _use_wall_clock(result: EvaluationResult, outcomes: list[Outcome]) -> None:
 
 
 def _diagnose(result, model, dataset, threat, settings: dict[str, Any]) -> None:
-    """The engine's own diagnostics step, on rank 0, over the whole evaluation subset."""
-    prepared = engine._Prepared(
-        model,
-        dataset,
-        threat,
-        settings["suite"],
-        settings["n"],
-        settings["seed"],
-        settings["batch_size"],
-        settings["device"],
-        settings["independent"],
-        settings["model_name"],
-        settings["checkpoint_sha256"],
-    )
-    engine._diagnose(result, prepared)
+    """The engine's diagnostics step, on rank 0, over the whole evaluation subset."""
+    keys = ("suite", "n", "seed", "batch_size", "device", "independent")
+    engine.diagnose(result, model, dataset, threat, **{key: settings[key] for key in keys})

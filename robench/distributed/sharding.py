@@ -38,11 +38,6 @@ def rank_state_path(state_path: str | Path) -> Path:
     return shard_state_path(state_path, ctx.rank, ctx.world_size)
 
 
-def shard_state_key(key: str, rank: int, world_size: int) -> str:
-    """Per-rank key for a store-backed EvaluationState (same scheme as shard_state_path)."""
-    return key if world_size <= 1 else f"{key}#rank{rank}-of-{world_size}"
-
-
 def usable_epoch_length(num_samples: int, batch_size: int, world_size: int) -> int:
     """Samples of one shuffled epoch that training uses under world_size ranks.
 

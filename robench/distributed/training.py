@@ -22,17 +22,19 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from robench.distributed.collect import broadcast_from_main, check_all_ok
-from robench.distributed.ddp import unwrap, wrap_model
 from robench.distributed.runtime import DistContext, rank_device, setup
 from robench.distributed.sharding import local_batch, usable_epoch_length
+from robench.errors import RobenchError
 
 T = TypeVar("T")
 
@@ -44,25 +46,26 @@ class TrainingRanks:
     @classmethod
     def join(cls, device: str, *, sync_bn: bool = False) -> TrainingRanks:
         """Join the torchrun process group, if any (a single process gets the no-op version)."""
+        if sync_bn and torch.device(device).type != "cuda":
+            raise RobenchError("--sync-bn needs CUDA devices: torch's SyncBatchNorm does not run on CPU")
         ctx = setup(device)
+        if sync_bn and not ctx.distributed:
+            warnings.warn("--sync-bn has no effect in a single process (start with torchrun)", stacklevel=2)
         return cls(ctx, rank_device(device), sync_bn)
 
     @property
     def is_main(self) -> bool:
         return self.ctx.is_main
 
-    @property
-    def world_size(self) -> int:
-        return self.ctx.world_size
-
     def wrap(self, model: nn.Module) -> nn.Module:
+        """DistributedDataParallel around the model under torchrun (SyncBatchNorm first if asked)."""
         if not self.ctx.distributed:
             return model
-        return wrap_model(model, self.device, sync_bn=self.sync_bn)
-
-    @staticmethod
-    def unwrap(model: nn.Module) -> nn.Module:
-        return unwrap(model)
+        device = torch.device(self.device)
+        if self.sync_bn:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        device_ids = [device.index] if device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=device_ids)
 
     def steps_per_epoch(self, num_samples: int, batch_size: int) -> int:
         return math.ceil(usable_epoch_length(num_samples, batch_size, self.ctx.world_size) / batch_size)

@@ -201,6 +201,8 @@ def save_checkpoint(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    save_file(tensors, str(partial), metadata={"format": "pt", "writer": "robench"})
+    # one metadata key only: safetensors writes metadata in hash-map order, so with several keys the
+    # bytes (and the card's sha256) of identical weights would differ from run to run
+    save_file(tensors, str(partial), metadata={"format": "pt"})
     os.replace(partial, path)
     return sha256_file(path)

@@ -39,6 +39,11 @@ def train_val_split(
     return train, val
 
 
+def monitor_points(val: ImageDataset, n: int) -> ImageDataset:
+    """The fixed validation sample evaluated every epoch."""
+    return val.subset(min(n, len(val)), seed=0)
+
+
 def epoch_order(n: int, generator: torch.Generator) -> torch.Tensor:
     return torch.randperm(n, generator=generator)
 

@@ -25,7 +25,13 @@ from robench.progress import progress_bar
 from robench.threat import ThreatModel
 from robench.training.artifacts import RunPaths, write_logs, write_model_card
 from robench.training.config import TrainConfig
-from robench.training.data import augment_batch, default_augment, epoch_order, train_val_split
+from robench.training.data import (
+    augment_batch,
+    default_augment,
+    epoch_order,
+    monitor_points,
+    train_val_split,
+)  # fmt: skip
 from robench.training.monitor import EpochMetrics, catastrophic_overfitting, validation_metrics
 from robench.training.optim import build_optimizer, learning_rate, set_learning_rate
 from robench.training.recipes import RecipeRandom, build_recipe
@@ -83,17 +89,17 @@ def train(
     out_dir = Path(out_dir)
     paths = RunPaths(out_dir, name or config.recipe)
     state = ResumeState(out_dir, paths.name)
+    threat = ThreatModel.parse(config.threat, config.eps)
+    recipe = build_recipe(
+        config.recipe, threat, steps=config.attack_steps, step_size=config.step_size, beta=config.beta
+    )
     _check_outputs(paths, state, resume=resume, overwrite=overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     ranks = TrainingRanks.join(config.device, sync_bn=sync_bn)  # no-op alone; DDP under torchrun
     device = torch.device(ranks.device)
-    threat = ThreatModel.parse(config.threat, config.eps)
-    recipe = build_recipe(
-        config.recipe, threat, steps=config.attack_steps, step_size=config.step_size, beta=config.beta
-    )
     train_set, val_set = train_val_split(config.dataset, config.val_size, config.data_root, config.train_size)
-    monitor = val_set.subset(min(config.monitor_n, len(val_set)), seed=0)
+    monitor = monitor_points(val_set, config.monitor_n)
     x_val, y_val = monitor.images.to(device), monitor.labels.to(device)
     augment = default_augment(train_set.images) if config.augment is None else config.augment
 

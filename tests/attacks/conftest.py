@@ -1,49 +1,14 @@
-"""Helpers for the attack tests: a pass-counting wrapper and a 2-class linear model with known answers."""
+"""Fixtures for the attack tests (toy models live in attack_toys.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
-
-
-class Counting(nn.Module):
-    """Counts forward and backward passes in samples (a backward is counted when it reaches the logits)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model, self.forward_samples, self.backward_samples = model, 0, 0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
-        self.forward_samples += x.shape[0]
-        if out.requires_grad:
-            out.register_hook(lambda grad, n=x.shape[0]: self._backward(n))
-        return out
-
-    def _backward(self, n: int) -> None:
-        self.backward_samples += n
-
-
-class Linear2(nn.Module):
-    """f(x) = W x + b with two classes, on flattened inputs."""
-
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
-        super().__init__()
-        self.weight, self.bias = weight, bias
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(1) @ self.weight.T + self.bias
-
-
-@pytest.fixture
-def counting():
-    return Counting
 
 
 @pytest.fixture
 def digits_points(digits_test, tiny_digits_model):
-    """The first 64 digits test points that the tiny model classifies correctly."""
+    """The first 64 digits test points that the tiny model classifies correctly, with their seeds."""
     x, y = digits_test.images[:80], digits_test.labels[:80]
     with torch.no_grad():
         correct = tiny_digits_model(x).argmax(1) == y

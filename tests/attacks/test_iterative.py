@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import Counting
+from attack_toys import Counting
 from torch import nn
 
 from robench.attacks import build_attack

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import Linear2
+from attack_toys import Linear2
 
 from robench.attacks import build_attack
 from robench.threat import ThreatModel
@@ -42,6 +42,7 @@ def linear_problem(norm: str, seed: int = 0):
         ("linf", "pgd-7"),
         ("linf", "pgd-20"),
         ("linf", "pgd-5x3"),
+        ("linf", "pgd-1x2"),
         ("linf", "cw"),
         ("l2", "fgsm"),
     ],
@@ -57,7 +58,7 @@ def test_attack_reaches_the_analytic_worst_case_point_by_point(norm, spec):
     assert torch.equal(fooled, breakable)
 
 
-@pytest.mark.parametrize(("norm", "spec"), [("linf", "fgsm-rs"), ("l2", "pgd-20"), ("l2", "cw")])
+@pytest.mark.parametrize(("norm", "spec"), [("linf", "fgsm-rs"), ("l2", "pgd-20"), ("l2", "cw-50x4")])
 def test_attack_never_exceeds_the_worst_case_and_finds_most_of_it(norm, spec):
     """Random starts (and the l2 projection) keep these from the exact corner: sound, nearly complete."""
     model, x, y, breakable = linear_problem(norm)

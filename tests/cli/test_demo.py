@@ -12,13 +12,23 @@ import pytest
 
 from robench.cli import main
 from robench.models.cards import write_card
+from robench.models.checkpoint import save_checkpoint
+from robench.models.loading import load_model
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _copy_card(card, folder: Path, name: str) -> None:
-    shutil.copy(card.checkpoint_path, folder / f"{name}.safetensors")
-    write_card(replace(card, name=name, checkpoint=f"{name}.safetensors", path=None), folder / f"{name}.toml")
+def _copy_card(card, folder: Path, name: str, nudge: float = 0.0) -> None:
+    """A zoo card for the tiny model; ``nudge`` shifts the last bias so the checkpoint (sha256) differs."""
+    if nudge:
+        model = load_model(card).module
+        model[-1].bias.add_(nudge)
+        sha = save_checkpoint(model, folder / f"{name}.safetensors")
+    else:
+        shutil.copy(card.checkpoint_path, folder / f"{name}.safetensors")
+        sha = card.sha256
+    copy = replace(card, name=name, checkpoint=f"{name}.safetensors", sha256=sha, path=None)
+    write_card(copy, folder / f"{name}.toml")
 
 
 @pytest.mark.slow
@@ -33,7 +43,7 @@ def test_demo_trains_missing_models_evaluates_and_reuses(tiny_digits_card, tmp_p
     def fake_train_zoo(out_dir, names):  # the real trainer takes minutes; this stands in for it
         trained.extend(names)
         for name in names:
-            _copy_card(tiny_digits_card, Path(out_dir), name)
+            _copy_card(tiny_digits_card, Path(out_dir), name, nudge=1e-3)
 
     monkeypatch.setattr("robench.training.zoo.train_zoo", fake_train_zoo)
     places = [
@@ -47,7 +57,6 @@ def test_demo_trains_missing_models_evaluates_and_reuses(tiny_digits_card, tmp_p
 
     assert main(["demo", *places]) == 0
     out = capsys.readouterr().out
-    import sys; print(out, file=sys.__stderr__)
     assert trained == ["fgsm"]
     assert out.count("evaluated") == 2 and "leaderboard:" in out and "reports:" in out
     assert "digits linf eps 0.3, n=360 test images, suite standard" in out

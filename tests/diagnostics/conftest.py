@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from broken_models import THREAT
 
 from robench.engine.evaluate import evaluate
-from robench.threat import ThreatModel
-
-THREAT = ThreatModel("linf", 0.3)
 
 
 @pytest.fixture(scope="session")

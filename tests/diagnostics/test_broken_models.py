@@ -7,8 +7,7 @@ tiny digits CNN with one defect added (see broken_models.py).
 from __future__ import annotations
 
 import pytest
-
-from tests.diagnostics.broken_models import Broken
+from broken_models import BrokenCNN
 
 
 def flags_of(result):
@@ -28,6 +27,16 @@ def check_detach(flags, result):
     assert zero["missing"] == zero["points"] == round(result.clean_acc * result.n)
     assert zero["bpda_broken"] > 0  # straight-through detach restores the gradients
     assert flags["unbounded_attack_fails"].evidence["broken"] == 0
+
+
+def check_numpy(flags, result):
+    zero = flags["zero_gradients"].evidence
+    assert zero["missing"] == zero["points"] > 0 and zero["bpda_attacked"] == 0  # no torch graph to bridge
+    black_box = flags["black_box_stronger"].evidence
+    assert black_box["attack"] == "square-5000"  # escalated: gradients were found masked
+    assert black_box["broken"] >= 0.5 * black_box["attacked"] > 0
+    assert flags["noise_stronger"].evidence["broken"] >= 1
+    assert result.robust_acc <= 0.2  # the suite alone left ~90 %
 
 
 def check_scale(flags, result):
@@ -55,6 +64,7 @@ def check_nan(flags, result):
 CASES = {
     "round": check_round,
     "detach": check_detach,
+    "numpy": check_numpy,
     "scale": check_scale,
     "softmax": check_softmax,
     "dropout": check_dropout,
@@ -64,7 +74,7 @@ CASES = {
 
 @pytest.mark.parametrize("defect", sorted(CASES))
 def test_broken_model_is_flagged_and_unreliable(defect, tiny_net, run_evaluation):
-    result = run_evaluation(Broken(tiny_net, defect), n=50)
+    result = run_evaluation(BrokenCNN.of(tiny_net, defect), n=50)
     flags = flags_of(result)
     CASES[defect](flags, result)
     assert result.verdict == "unreliable"

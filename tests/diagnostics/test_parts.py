@@ -6,14 +6,13 @@ import copy
 
 import pytest
 import torch
+from broken_models import THREAT, BrokenCNN
 
 from robench.diagnostics import DiagnosticContext, probe_randomness, run_diagnostics, verdict
 from robench.diagnostics.checks.non_monotonic_eps import allowed_rise, rising_steps
 from robench.diagnostics.straight_through import StraightThrough
 from robench.engine.record import Flag
 from robench.threat import ThreatModel
-from tests.diagnostics.broken_models import Broken
-from tests.diagnostics.conftest import THREAT
 
 
 def test_verdict_is_unreliable_exactly_when_an_error_flag_is_present():
@@ -44,7 +43,7 @@ def test_straight_through_keeps_outputs_and_passes_gradients_through_rounding_an
 def test_probe_randomness_separates_dropout_from_a_deterministic_model(tiny_net, digits_test):
     x = digits_test.images[:32]
     assert not probe_randomness(tiny_net, x).randomized
-    probe = probe_randomness(Broken(tiny_net, "dropout"), x)
+    probe = probe_randomness(BrokenCNN.of(tiny_net, "dropout"), x)
     assert probe.randomized and probe.repeats == 5 and probe.points == 32
     assert probe.prediction_disagreement > 0.05 and probe.max_logit_difference > 1.0
 
@@ -97,3 +96,16 @@ def test_extra_breaks_are_folded_into_the_worst_case_with_their_cost(tiny_net, r
     assert row.forward == sum(c.forward for c in report.costs) > 0
     assert {c.check for c in report.costs} >= {"zero_gradients", "incomplete_optimization"}
     assert "incomplete_optimization" in {f.code for f in report.flags}
+
+
+def test_probabilities_are_reattacked_through_their_logarithm(tiny_net, run_evaluation):
+    """FGSM alone leaves survivors at eps 0.15; PGD on log(probabilities) must break some of them."""
+    model = BrokenCNN.of(tiny_net, "softmax")
+    result = run_evaluation(model, suite=["fgsm"], n=40, threat=ThreatModel("linf", 0.15))
+    evidence = next(f for f in result.flags if f.code == "probabilities_output").evidence
+    assert evidence["probability_rows"] == 1.0 and evidence["attacked"] > 0
+    assert evidence["broken_via_log"] > 0
+    assert (
+        sum(by == "pgd-50 on log-probabilities" for by in (s.broken_by for s in result.samples))
+        == evidence["broken_via_log"]
+    )

@@ -47,7 +47,6 @@ def single(digits_weights):
     return evaluate(model, data, THREAT, suite=SUITE, n=N, seed=SEED, batch_size=7, diagnostics=False)
 
 
-@pytest.mark.slow
 def test_torchrun_evaluate_reproduces_the_single_process_outcomes(single, digits_checkpoint, tmp_path):
     out = tmp_path / "dist.json"
     run = torchrun(*evaluate_args(digits_checkpoint, "narrow_cnn", out), cwd=tmp_path)
@@ -71,7 +70,6 @@ def test_torchrun_evaluate_reproduces_the_single_process_outcomes(single, digits
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist.json", "suite.toml"]
 
 
-@pytest.mark.slow
 def test_torchrun_evaluate_fails_as_a_whole_when_one_rank_crashes(digits_checkpoint, tmp_path):
     out = tmp_path / "dist.json"
     run = torchrun(*evaluate_args(digits_checkpoint, "crashing_cnn", out), cwd=tmp_path)

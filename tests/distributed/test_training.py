@@ -6,6 +6,8 @@ import pytest
 from dist_ranks import run_ranks
 from dist_workers import train_full_and_resumed
 
+from robench.distributed.training import TrainingRanks
+from robench.errors import RobenchError
 from robench.models.checkpoint import sha256_file
 
 
@@ -31,3 +33,8 @@ def test_two_rank_training_completes_and_resumes_exactly(tmp_path):
     final = tmp_path / "full" / "m.safetensors"
     assert sha256_file(final) == rank0["full"][2]["checkpoints"]["final_sha256"]
     assert (tmp_path / "cut" / "m.toml").exists() and not (tmp_path / "cut" / "m.resume.json").exists()
+
+
+def test_sync_bn_on_cpu_is_refused_before_any_work():
+    with pytest.raises(RobenchError, match="--sync-bn needs CUDA devices"):
+        TrainingRanks.join("cpu", sync_bn=True)

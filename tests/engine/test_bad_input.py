@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from engine_toys import THREAT, GradientSteps, ToyModel, toy_dataset
 
-from robench.engine.evaluate import auto_batch_size, evaluate
+from robench.engine.evaluate import auto_batch_size, evaluate, resolve_suite
 from robench.errors import RobenchError
 from robench.threat import ThreatModel
 
@@ -90,3 +91,16 @@ def test_diagnostics_turn_a_broken_gradient_graph_into_an_unreliable_verdict():
     assert result.verdict == "unreliable"
     assert "zero_gradients" in {f.code for f in result.flags}
     assert evaluate(ToyModel(), toy_dataset(20), THREAT, suite=["fgsm"]).verdict == "reliable"
+
+
+def test_a_randomised_model_gets_eot_attacks_and_autoattack_rand():
+    class Noisy(ToyModel):
+        def forward(self, x):
+            return super().forward(x) + 0.5 * torch.randn(x.shape[0], 2)
+
+    with pytest.warns(UserWarning, match="EOT over 20"):
+        result = _evaluate(Noisy(), suite=["pgd-7"])
+    assert result.extra["eot_samples"] == 20 and result.extra["randomness_probe"]["randomized"]
+    info, attacks = resolve_suite(["fgsm", "autoattack"], THREAT, eot_samples=20)
+    assert info["attacks"] == ["fgsm", "autoattack-rand"] and attacks[0].eot_samples == 20
+    assert _evaluate(suite=["pgd-7"]).extra["eot_samples"] == 1

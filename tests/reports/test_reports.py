@@ -82,3 +82,19 @@ def test_report_time_sweep_on_a_real_model(tiny_digits_model):
     assert curve.robust_acc[-1] == 0.0
     assert curve.robust_acc[0] >= curve.robust_acc[3]
     assert all(0.0 <= a <= 1.0 for a in curve.robust_acc)
+
+
+def test_report_command_regenerates_reports_from_entries(make_result, tmp_path, monkeypatch, capsys):
+    from robench.cli import main
+    from robench.leaderboard.entries import write_entry
+
+    monkeypatch.setenv("ROBENCH_MODELS", str(tmp_path / "no-models"))  # no card: report from the entry alone
+    lb, rp = tmp_path / "lb", tmp_path / "rp"
+    for name in ("pgd", "standard"):
+        write_entry(make_entry(name, make_result(name, 0.9, [0.5] * 6), {"recipe": name}), lb)
+    assert main(["report", "pgd", "--leaderboards", str(lb), "--reports", str(rp)]) == 0
+    assert (rp / "digits" / "linf" / "pgd.html").is_file() and not (
+        rp / "digits" / "linf" / "standard.md"
+    ).exists()
+    assert main(["report", "nope", "--leaderboards", str(lb), "--reports", str(rp)]) == 2
+    assert "no entry 'nope' on the digits/linf board" in capsys.readouterr().err

@@ -11,11 +11,12 @@ from safetensors.torch import load_file
 from robench.errors import RobenchError
 from robench.training import TrainConfig, train
 
-# pgd-2 uses random starts (generator state), adam has per-parameter state, cyclic lr depends on the
-# global step: all three must come back exactly. 11 steps per epoch (1,294 train points / 128).
+# fgsm-rs draws random starts and (forced on here) crop/flip augmentation from the run's generator, adam
+# has per-parameter state, the cyclic rate depends on the global step: all must come back exactly.
+# 512 training points in batches of 64: 8 steps per epoch.
 CONFIG = TrainConfig(
-    recipe="pgd", epochs=2, batch_size=128, attack_steps=2, optimizer="adam", lr=3e-3,
-    schedule="cyclic", monitor_n=64, seed=3,
+    recipe="fgsm-rs", epochs=2, batch_size=64, train_size=512, augment=True, optimizer="adam", lr=3e-3,
+    schedule="cyclic", monitor_n=48, monitor_pgd_steps=2, seed=3, arch_kwargs={"width": 16},
 )  # fmt: skip
 
 
@@ -48,7 +49,8 @@ def test_killed_mid_epoch_resumes_to_identical_weights(tmp_path, uninterrupted, 
         train(config, tmp_path, "run", callbacks=[kill_at(epoch=2, step=6)])
     assert (tmp_path / "run.resume.json").exists() and not (tmp_path / "run.toml").exists()
     saved = json.loads((tmp_path / "run.resume.json").read_text())["progress"]
-    assert (saved["epoch"], saved["step"]) == ((1, 5) if save_every else (1, 0))  # global step 16 = epoch 2, step 5
+    # killed at global step 14; with save_every=4 the last save was at step 12 = epoch 2, step 4
+    assert (saved["epoch"], saved["step"]) == ((1, 4) if save_every else (1, 0))
 
     with pytest.raises(RobenchError, match="--resume"):
         train(config, tmp_path, "run")

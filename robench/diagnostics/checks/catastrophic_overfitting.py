@@ -1,9 +1,11 @@
 """``catastrophic_overfitting``: single-step accuracy far above multi-step accuracy on the same points.
 
-FGSM and PGD-20 (the suite's own attacks) each attack every clean-correct point (up to ``MAX_POINTS``;
-an independent-mode suite that ran both is reused at no cost). The default threshold sits between the
-two digits references at eps 0.3: an FGSM-trained CNN that overfit shows FGSM 52 % vs PGD-20 2 % (gap
-50 points), a PGD-trained one 47 % vs 31 % (gap 16 points, ratio 0.66).
+FGSM and PGD-20 (the suite's own attacks) each attack every clean-correct point (up to ``MAX_POINTS``)
+on their own; the suite's cumulative stage numbers would mix the two. The default threshold sits
+between the two digits references at eps 0.3: an FGSM-trained CNN that overfit shows FGSM 52 % vs
+PGD-20 2 % (gap 50 points), a PGD-trained one 47 % vs 31 % (gap 16 points, ratio 0.66). Linf only:
+a single L2 step is far weaker than L2 PGD even on honest models (a PGD-trained digits CNN at L2 eps 1
+shows 62 % vs 15 %), so the gap says nothing there.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ MAX_POINTS = 1000
 
 
 def run(ctx) -> list[Flag]:
-    if ctx.randomized:
-        return []  # comparisons of one-draw numbers of a random model; randomized_model flags it
+    if ctx.randomized or ctx.threat.norm != "linf":
+        return []  # one-draw numbers of a random model mean little; L2: see the module docstring
     clean = int(ctx.clean_correct.sum())
     if clean == 0 or gradients(ctx, "ce").unusable.sum() >= 0.5 * clean:
         return []  # with masked gradients neither attack means anything; zero_gradients says so
@@ -39,9 +41,6 @@ def run(ctx) -> list[Flag]:
 
 
 def _accuracies(ctx) -> tuple[float, float, int]:
-    stage_acc = {s.attack: s.robust_acc for s in ctx.stages}
-    if ctx.mode == "independent" and "fgsm" in stage_acc and "pgd-20" in stage_acc:
-        return stage_acc["fgsm"], stage_acc["pgd-20"], int(ctx.clean_correct.sum())
     positions = ctx.sample(ctx.clean_correct, limit=MAX_POINTS, salt=19)
     seeds = ctx.salted_seeds(positions, 19)
     scale = int(ctx.clean_correct.sum()) / ctx.n / positions.numel()  # sample -> fraction of all points

@@ -70,7 +70,12 @@ def _bpda(ctx, surviving: torch.Tensor) -> dict:
     wrapped = StraightThrough(ctx.model)
     dev = positions.to(ctx.x.device)
     x, y = ctx.x[dev], ctx.y[dev]
-    usable = ~gradient_status(wrapped, x, y, ctx.batch_size, "margin").unusable
+    try:
+        usable = ~gradient_status(wrapped, x, y, ctx.batch_size, "margin").unusable
+    except RuntimeError:  # the forward leaves torch (e.g. .numpy() on a tensor that now needs grad)
+        usable = torch.zeros(positions.numel(), dtype=torch.bool)
+    if not usable.any():
+        return {"bpda_attacked": 0, "bpda_broken": 0, "straight_through_usable": 0}
     attack = build_attack(f"cw-{BPDA_STEPS}", ctx.threat)
     breaks = attack_breaks(ctx, attack, positions, ctx.salted_seeds(positions, 5), wrapped)
     broken = ctx.mark_broken(positions, breaks, f"bpda-cw-{BPDA_STEPS}")
