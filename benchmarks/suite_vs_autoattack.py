@@ -15,6 +15,7 @@ import argparse
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -117,7 +118,14 @@ def report(ours, ours_seconds, aa_robust, aa_count, aa_seconds, suite, indices) 
     widths = (22, 11, 11, 12, 9, 9, 11)
     print("\n" + _row(("", "forward", "backward", "passes", "wall s", "cpu s", "robust acc"), widths))
     rows = (
-        (f"robench {suite}", total["forward"], total["backward"], ours_passes, ours_seconds, ours.robust_acc),
+        (
+            f"robench {Path(suite).stem}",
+            total["forward"],
+            total["backward"],
+            ours_passes,
+            ours_seconds,
+            ours.robust_acc,
+        ),
         ("pyautoattack standard", aa_count.forward, aa_count.backward, aa_passes, aa_seconds, aa_acc),
     )
     for name, forward, backward, passes, (wall, cpu), acc in rows:
@@ -148,7 +156,7 @@ def report(ours, ours_seconds, aa_robust, aa_count, aa_seconds, suite, indices) 
         print(f"  {s.attack:<10} {passes / aa_passes:.3f} x AutoAttack, {per_point:,.0f} passes/point")
     robust_aa = max(int(aa_robust.sum()), 1)
     print(f"AutoAttack alone: {aa_passes / robust_aa:,.0f} passes per point it leaves robust")
-    verdict = "ok" if ours.robust_acc <= aa_acc else "HIGHER"
+    verdict = "ok" if sum(x.robust for x in ours.samples) <= int(aa_robust.sum()) else "HIGHER"
     print(f"robust accuracy: robench {ours.robust_acc:.3f} vs AutoAttack {aa_acc:.3f} ({verdict})")
     ours_robust = torch.tensor([s.robust for s in ours.samples])
     missed = indices[~aa_robust.cpu() & ours_robust].tolist()

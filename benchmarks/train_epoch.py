@@ -1,6 +1,6 @@
 """Cost of an adversarial-training epoch against a standard epoch, measured through the real trainer.
 
-    python benchmarks/train_epoch.py [--width 32] [--batch-size 128] [--epochs 3] [--steps 7 10]
+    python benchmarks/train_epoch.py [--width 32] [--batch-size 128] [--rounds 3] [--steps 7 10]
 
 Each recipe trains small_cnn on the digits train split with ``robench.training.train``; the step
 callbacks time every optimiser step after the first epoch (validation between epochs is excluded) and
@@ -71,21 +71,29 @@ def measure(recipe: str, steps: int | None, args) -> dict:
         if e0 == e1 and s1 < last_step:  # full batches of one epoch, no validation in between
             seconds.append(t1 - t0)
             forward, backward = forward + f1 - f0, backward + b1 - b0
-    n = len(seconds)
-    return {
-        "min_s": min(seconds),
-        "median_s": statistics.median(seconds),
-        "fwd": forward / n,
-        "bwd": backward / n,
-        "steps": n,
-    }
+    return {"seconds": seconds, "fwd": forward / len(seconds), "bwd": backward / len(seconds)}
+
+
+def measure_rounds(runs, args) -> dict:
+    """Every recipe once per round, rounds interleaved, so slow drifts in machine load hit all alike."""
+    results: dict = {}
+    for _ in range(args.rounds):
+        for recipe, k, _ in runs:
+            res = measure(recipe, k, args)
+            entry = results.setdefault((recipe, k), {**res, "seconds": []})
+            entry["seconds"] += res["seconds"]
+    for entry in results.values():
+        entry["min_s"], entry["median_s"] = min(entry["seconds"]), statistics.median(entry["seconds"])
+        entry["steps"] = len(entry["seconds"])
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per recipe; the first is warm-up")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per run; the first is warm-up")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of every recipe")
     parser.add_argument("--steps", type=int, nargs="+", default=[7, 10], help="inner steps k")
     args = parser.parse_args()
     if "bench_counted_small_cnn" not in ARCHITECTURES:
@@ -94,7 +102,7 @@ def main() -> None:
     runs = [("standard", None, 1.0)]
     runs += [("pgd", k, k + 1.0) for k in args.steps]
     runs += [("trades", k, k + 2.0) for k in args.steps]
-    results = {(r, k): measure(r, k, args) for r, k, _ in runs}
+    results = measure_rounds(runs, args)
     base = results[("standard", None)]
     print(
         f"small_cnn width {args.width}, digits train, batch {args.batch_size}, "

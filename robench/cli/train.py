@@ -63,6 +63,7 @@ def train_command(
     data_root: Annotated[Path | None, Opt(help="local data root (default $ROBENCH_DATA)")] = None,
     train_size: Annotated[int | None, Opt(help="train on a deterministic subset of N points")] = None,
     init: Annotated[Path | None, Opt(help="start from this checkpoint (adversarial fine-tuning)")] = None,
+    keep_best: Annotated[bool, Opt(help="keep NAME.best.safetensors (best validation PGD epoch)")] = True,
     resume: Annotated[bool, Opt(help="continue the interrupted run of this name in --out")] = False,
     overwrite: Annotated[bool, Opt(help="replace an existing model or interrupted run of this name")] = False,
     sync_bn: Annotated[bool, Opt(help="under torchrun: SyncBatchNorm across ranks (CUDA only)")] = False,
@@ -85,7 +86,7 @@ def train_command(
         val_size=val_size, monitor_n=monitor_n, early_stop=early_stop, co_drop=co_drop, co_gap=co_gap,
         ro_gap=ro_gap, seed=seed, device=device, amp=amp, save_every=save_every,
         data_root=str(data_root) if data_root else None, arch_kwargs=kwargs, train_size=train_size,
-        init_checkpoint=str(init) if init else None,
+        init_checkpoint=str(init) if init else None, keep_best=keep_best,
     )  # fmt: skip
     from robench.distributed import current
 
@@ -103,7 +104,8 @@ def train_command(
     )
     typer.echo(
         f"best validation PGD accuracy {summary['best']['val_pgd_acc']:.3f} "
-        f"(epoch {summary['best']['epoch']}, {result.paths.best.name}); flags: {', '.join(flags) or 'none'}"
+        f"(epoch {summary['best']['epoch']}, {summary['checkpoints']['best'] or 'not kept'}); "
+        f"flags: {', '.join(flags) or 'none'}"
     )
     if summary["flags"]["stopped_early"]:
         typer.echo(

@@ -20,7 +20,7 @@ from typing import Any
 from torch import nn
 
 from robench.data.base import ImageDataset
-from robench.distributed.collect import run_and_gather
+from robench.distributed.collect import Heartbeat, run_and_gather
 from robench.distributed.runtime import DistContext, rank_device, setup
 from robench.distributed.sharding import shard_state_path
 from robench.engine import evaluate as engine
@@ -31,17 +31,20 @@ from robench.errors import RobenchError
 from robench.threat import ThreatModel
 
 
-class _KeptUntilAllDone:
-    """An EvaluationState whose clear() waits: a shard's progress is dropped only once all ranks succeeded."""
+class _ShardState:
+    """The engine's EvaluationState for one shard: beats the heartbeat after every batch, and defers
+    clear() so that a shard's progress is dropped only once every rank has succeeded."""
 
-    def __init__(self, inner: EvaluationState) -> None:
-        self.inner = inner
+    def __init__(self, inner: EvaluationState | None, heartbeat: Heartbeat) -> None:
+        self.inner, self.heartbeat = inner, heartbeat
 
     def load(self) -> dict[str, Any] | None:
-        return self.inner.load()
+        return self.inner.load() if self.inner is not None else None
 
     def save(self, state: dict[str, Any]) -> None:
-        self.inner.save(state)
+        if self.inner is not None:
+            self.inner.save(state)
+        self.heartbeat.beat()
 
     def clear(self) -> None:
         pass
@@ -97,14 +100,21 @@ def evaluate_distributed(
         checkpoint_sha256=checkpoint_sha256,
     )
 
+    heartbeat = Heartbeat()
+
     def run_shard() -> dict[str, Any]:
-        kept = _KeptUntilAllDone(shard_state) if shard_state is not None else None
         outcome = engine.evaluate_shard(
-            model, dataset, threat, rank=ctx.rank, world=ctx.world_size, state=kept, **settings
+            model,
+            dataset,
+            threat,
+            rank=ctx.rank,
+            world=ctx.world_size,
+            state=_ShardState(shard_state, heartbeat),
+            **settings,
         )
         return outcome.to_dict()
 
-    gathered = run_and_gather(run_shard, "the evaluation")
+    gathered = run_and_gather(run_shard, "the evaluation", heartbeat)
     if shard_state is not None:
         shard_state.clear()
     if gathered is None:

@@ -2,7 +2,9 @@
 
 Backends: gloo on CPU; nccl for CUDA tensors, plus a gloo group for Python objects (results, errors,
 guard decisions), so gathering records never needs GPU memory. Every collective has a timeout
-(``ROBENCH_DIST_TIMEOUT`` seconds, default 1800): a dead peer makes the run fail instead of hang.
+(``ROBENCH_DIST_TIMEOUT`` seconds, default 1800): a dead peer makes the run fail instead of hang. Ranks
+that finish early wait on their peers' heartbeats instead (``collect.Heartbeat``), so a long but live
+evaluation is never cut short by that timeout.
 """
 
 from __future__ import annotations

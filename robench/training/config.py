@@ -44,6 +44,7 @@ class TrainConfig:
     data_root: str | None = None
     train_size: int | None = None  # train on a deterministic subset of this many points (quick runs)
     init_checkpoint: str | None = None  # start from these weights (adversarial fine-tuning)
+    keep_best: bool = True  # keep <name>.best.safetensors after the run (the log records it either way)
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -92,7 +93,7 @@ class TrainConfig:
 
     def same_run_as(self, other: TrainConfig) -> list[str]:
         """Names of settings that differ in a way a resumed run cannot absorb (device may change)."""
-        ignore = {"device", "data_root", "amp", "channels_last", "save_every"}
+        ignore = {"device", "data_root", "amp", "channels_last", "save_every", "keep_best"}
         mine, theirs = self.to_dict(), other.to_dict()
         return [k for k in mine if k not in ignore and mine[k] != theirs[k]]
 

@@ -277,6 +277,9 @@ def _finish(paths, config, recipe, progress, model, train_set, val_set, monitor)
     final_pgd = final_row["val_pgd_acc"] if final_row else None
     gap = progress.best_pgd - final_pgd if final_pgd is not None else None
     sha256 = save_checkpoint(model, paths.final)
+    if not config.keep_best:
+        paths.best.unlink(missing_ok=True)
+    best_name = paths.best.name if config.keep_best else None
     summary = {
         "name": paths.name,
         "config": config.to_dict(),
@@ -299,14 +302,14 @@ def _finish(paths, config, recipe, progress, model, train_set, val_set, monitor)
         "best": {"epoch": progress.best_epoch, "val_pgd_acc": progress.best_pgd},
         "final": {"epoch": final_row["epoch"] if final_row else 0, "val_pgd_acc": final_pgd},
         "best_minus_final_pgd": gap,
-        "checkpoints": {"final": paths.final.name, "best": paths.best.name, "final_sha256": sha256},
+        "checkpoints": {"final": paths.final.name, "best": best_name, "final_sha256": sha256},
     }
     write_logs(paths, progress.rows, summary)
     training = {
         "epochs": config.epochs, "epochs_run": len(progress.rows), "seed": config.seed,
         "batch_size": config.batch_size, "optimizer": config.optimizer, "lr": config.lr,
         "schedule": config.schedule, "weight_decay": config.weight_decay, **recipe.describe(),
-        "log": paths.log_csv.name, "log_json": paths.log_json.name, "best_checkpoint": paths.best.name,
+        "log": paths.log_csv.name, "log_json": paths.log_json.name, "best_checkpoint": best_name,
         "catastrophic_overfitting": progress.co is not None,
         "robust_overfitting": summary["flags"]["robust_overfitting"],
     }  # fmt: skip

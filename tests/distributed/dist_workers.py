@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from robench.distributed import barrier, broadcast_from_main, current, run_and_gather
-from robench.errors import RobenchError
+from robench.distributed import barrier, current
 from robench.threat import ThreatModel
 
 THREAT = ThreatModel("linf", 0.1)
 SUITE = ["fgsm-rs", "pgd-10"]
 
 
-def collectives(bad_rank: int):
-    """Gather, broadcast, then a round where ``bad_rank`` fails: (gathered, decision, error seen here)."""
-    ctx = current()
-    gathered = run_and_gather(lambda: {"rank": ctx.rank, "square": ctx.rank**2})
-    decision = broadcast_from_main(f"decided by rank {ctx.rank}")
-
-    def work():
-        if ctx.rank == bad_rank:
-            raise RobenchError("checkpoint missing on this node")
-        return ctx.rank
-
-    try:
-        run_and_gather(work, "the evaluation")
-    except RobenchError as exc:
-        return gathered, decision, (type(exc).__name__, str(exc))
-    return gathered, decision, None
-
-
 def digits_cnn(state_dict: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
-
     model = narrow_cnn()
     if state_dict is not None:
         model.load_state_dict(state_dict)
@@ -149,3 +129,34 @@ def crashing_cnn(num_classes: int = 10, in_channels: int = 1) -> torch.nn.Module
 
 def _fail_forward(module, inputs, output):
     raise RuntimeError("simulated crash on this rank")
+
+
+def slow_then_silent_peer(limit: float):
+    """Rank 1 first works 3 x limit seconds beating every second (rank 0 must wait it out), then works
+    without a heartbeat (rank 0 must give up after ``limit`` seconds).
+
+    Returns (first gather, its seconds, the error of the second)."""
+    import os
+    import time
+
+    from robench.distributed.collect import Heartbeat, run_and_gather
+
+    os.environ["ROBENCH_DIST_TIMEOUT"] = str(limit)
+    rank = current().rank
+
+    def slow(heartbeat):
+        for _ in range(int(3 * limit)):
+            time.sleep(1.0 if rank == 1 else 0.0)
+            heartbeat.beat()
+        return rank
+
+    started = time.monotonic()
+    heartbeat = Heartbeat()
+    first = run_and_gather(lambda: slow(heartbeat), "the evaluation", heartbeat)
+    waited = time.monotonic() - started
+    heartbeat = Heartbeat()
+    try:
+        run_and_gather(lambda: time.sleep(4 * limit if rank == 1 else 0.0), "the evaluation", heartbeat)
+    except Exception as exc:
+        return first, waited, (type(exc).__name__, str(exc))
+    return first, waited, None

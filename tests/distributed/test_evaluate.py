@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from dist_ranks import free_port, loopback_env, run_ranks
-from dist_workers import SUITE, THREAT, digits_cnn, evaluate_digits
+from dist_workers import SUITE, THREAT, digits_cnn, evaluate_digits, slow_then_silent_peer
 
 from robench.data import load_dataset
 from robench.engine.evaluate import evaluate
@@ -95,3 +95,17 @@ def test_a_rank_that_crashes_mid_run_keeps_every_shard_progress(digits_weights, 
     assert rank1["clean_correct"] is not None
     assert rank0["config"]["shard"] == [0, 2] and rank1["config"]["shard"] == [1, 2]
     assert not state.exists()
+
+
+def test_ranks_wait_for_a_slow_peer_but_not_for_a_silent_one():
+    results = run_ranks(slow_then_silent_peer, args=(2.0,))
+    assert results[0][0] == "ok", results[0][1]
+    first, waited, error = results[0][1]
+    # a peer that keeps making progress is waited for, well beyond the timeout ...
+    assert first == [0, 1] and waited > 2 * 2.0
+    # ... a silent one fails the run after the timeout instead of hanging it
+    assert error == (
+        "PeerFailedError",
+        "the evaluation failed: rank 1 of 2 has shown no progress for 2 s (ROBENCH_DIST_TIMEOUT); "
+        "nothing was written or stored",
+    )
