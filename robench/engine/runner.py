@@ -131,6 +131,8 @@ def run_stage(
         try:
             x_adv = attack(model, x.clone(), y.clone(), seeds)
             error = None
+        except torch.cuda.OutOfMemoryError:
+            raise  # a RuntimeError too: _Batches retries with a smaller batch
         except RuntimeError as exc:
             if not (attack.uses_gradients and grad_trouble.intersection(indices)):
                 raise

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from robench.cli import main
-from robench.models.cards import write_card
+from robench.models.cards import load_card, write_card
 from robench.models.checkpoint import save_checkpoint
 from robench.models.loading import load_model
 
@@ -91,6 +91,9 @@ def test_the_committed_demo_board_tells_the_story():
     assert fgsm["verdict"] == "unreliable"
     assert "catastrophic_overfitting" in {f["code"] for f in fgsm["flags"]}
     assert all(e["n"] == 360 and e["suite"]["name"] == "standard" for e in entries.values())
+    for name, entry in entries.items():  # the board describes the shipped checkpoints, not stale ones
+        card = load_card(REPO / "models" / "digits" / "linf" / f"{name}.toml")
+        assert entry["checkpoint_sha256"] == card.sha256, f"{name}: rerun robench demo --force"
     board = (REPO / "leaderboards" / "digits" / "linf.md").read_text()
     assert "fgsm ⚠" in board
     for name in entries:

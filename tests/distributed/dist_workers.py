@@ -132,7 +132,7 @@ def _fail_forward(module, inputs, output):
 
 
 def slow_then_silent_peer(limit: float):
-    """Rank 1 first works 3 x limit seconds beating every second (rank 0 must wait it out), then works
+    """Rank 1 first works 2.5 x limit seconds beating every half second (rank 0 must wait it out), then works
     without a heartbeat (rank 0 must give up after ``limit`` seconds).
 
     Returns (first gather, its seconds, the error of the second)."""
@@ -145,8 +145,8 @@ def slow_then_silent_peer(limit: float):
     rank = current().rank
 
     def slow(heartbeat):
-        for _ in range(int(3 * limit)):
-            time.sleep(1.0 if rank == 1 else 0.0)
+        for _ in range(int(5 * limit)):
+            time.sleep(0.5 if rank == 1 else 0.0)
             heartbeat.beat()
         return rank
 
@@ -156,7 +156,7 @@ def slow_then_silent_peer(limit: float):
     waited = time.monotonic() - started
     heartbeat = Heartbeat()
     try:
-        run_and_gather(lambda: time.sleep(4 * limit if rank == 1 else 0.0), "the evaluation", heartbeat)
+        run_and_gather(lambda: time.sleep(2 * limit + 1 if rank == 1 else 0.0), "the evaluation", heartbeat)
     except Exception as exc:
         return first, waited, (type(exc).__name__, str(exc))
     return first, waited, None

@@ -97,6 +97,7 @@ def test_a_rank_that_crashes_mid_run_keeps_every_shard_progress(digits_weights, 
     assert not state.exists()
 
 
+@pytest.mark.slow
 def test_ranks_wait_for_a_slow_peer_but_not_for_a_silent_one():
     results = run_ranks(slow_then_silent_peer, args=(2.0,))
     assert results[0][0] == "ok", results[0][1]
