@@ -136,6 +136,8 @@ def train(
         tensors |= optim_tensors
         tensors["rng.generator"] = generator.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
+        if device.type == "cuda":  # dropout etc. on the GPU draw from its own generator
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
         if order is not None:
             tensors["epoch_order"] = order
         info = {"config": config.to_dict(), "optimizer": optim_rest, "progress": vars(progress).copy()}
@@ -242,6 +244,9 @@ def _restore(state, config, model, optimizer, generator):
     optimizer_from_parts(optimizer, tensors, info["optimizer"])
     generator.set_state(tensors["rng.generator"])
     torch.set_rng_state(tensors["rng.torch"])
+    device = next(model.parameters()).device
+    if "rng.cuda" in tensors and device.type == "cuda":
+        torch.cuda.set_rng_state(tensors["rng.cuda"], device)
     progress = _Progress(**info["progress"])
     last_good = {
         k[5:]: v.to(next(model.parameters()).device) for k, v in tensors.items() if k.startswith("good.")

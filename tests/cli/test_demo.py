@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from robench.cli import main
+from robench.leaderboard.submit import EVALUATION_N
 from robench.models.cards import load_card, write_card
 from robench.models.checkpoint import save_checkpoint
 from robench.models.loading import load_model
@@ -59,7 +60,7 @@ def test_demo_trains_missing_models_evaluates_and_reuses(tiny_digits_card, tmp_p
     out = capsys.readouterr().out
     assert trained == ["fgsm"]
     assert out.count("evaluated") == 2 and "leaderboard:" in out and "reports:" in out
-    assert "digits linf eps 0.3, n=360 test images, suite standard" in out
+    assert f"digits linf eps 0.3, n={EVALUATION_N['digits']} test images, suite standard" in out
     board = (tmp_path / "lb" / "digits" / "linf.md").read_text()
     assert "| standard |" in board and "| fgsm |" in board
     for name in ("standard", "fgsm"):
@@ -90,7 +91,9 @@ def test_the_committed_demo_board_tells_the_story():
     fgsm = entries["fgsm"]
     assert fgsm["verdict"] == "unreliable"
     assert "catastrophic_overfitting" in {f["code"] for f in fgsm["flags"]}
-    assert all(e["n"] == 360 and e["suite"]["name"] == "standard" for e in entries.values())
+    assert all(
+        e["n"] == EVALUATION_N["digits"] and e["suite"]["name"] == "standard" for e in entries.values()
+    )
     for name, entry in entries.items():  # the board describes the shipped checkpoints, not stale ones
         card = load_card(REPO / "models" / "digits" / "linf" / f"{name}.toml")
         assert entry["checkpoint_sha256"] == card.sha256, f"{name}: rerun robench demo --force"

@@ -14,6 +14,7 @@ from dataclasses import replace
 import pytest
 
 from robench.cli import main
+from robench.leaderboard.submit import EVALUATION_N
 from robench.models.cards import write_card
 from robench.store import ResultsStore
 
@@ -53,7 +54,7 @@ def test_submit_adds_an_entry_then_reuses_the_stored_result(places, tiny_digits_
     entry_path = places["lb"] / "digits" / "linf" / "entries" / "tiny.json"
     entry = json.loads(entry_path.read_text())
     assert (
-        entry["n"] == 360
+        entry["n"] == EVALUATION_N["digits"]
         and entry["suite"]["name"] == "standard"
         and entry["verdict"] in ("reliable", "unreliable")
     )

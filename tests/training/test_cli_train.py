@@ -57,3 +57,12 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert "unknown schedule 'cosine'" in capsys.readouterr().err
     assert main([*ARGS, "--out", str(tmp_path), "--arch-kwargs", "{width: 8}"]) == 2
     assert "--arch-kwargs must be a JSON object" in capsys.readouterr().err
+
+
+def test_no_keep_best_leaves_only_the_final_checkpoint(tmp_path):
+    assert main([*ARGS, "--out", str(tmp_path), "--epochs", "1", "--no-keep-best"]) == 0
+    assert not (tmp_path / "tiny.best.safetensors").exists()
+    card = load_card(tmp_path / "tiny.toml")
+    assert "best_checkpoint" not in card.training and card.training["epochs_run"] == 1
+    log = json.loads((tmp_path / "tiny.log.json").read_text())
+    assert log["checkpoints"]["best"] is None and log["best"]["epoch"] == 1
