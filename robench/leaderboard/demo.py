@@ -1,9 +1,9 @@
 """``robench demo``: the digits zoo through the whole pipeline, offline, in a few minutes on 2 CPU cores.
 
 Uses the shipped zoo under ``models/digits/linf/`` (trains the missing models with the trainer's zoo
-command), submits every model (the ``standard`` suite with diagnostics on the documented 100-image
+command), submits every model (the ``standard`` suite with diagnostics on the documented 200-image
 digits evaluation subset, store-backed: a rerun reuses stored results), regenerates the digits/linf
-board and the reports. About 75 s of CPU time for the five models on one core.
+board and the reports. About 2.5 minutes of CPU time for the five models on one core.
 """
 
 from __future__ import annotations

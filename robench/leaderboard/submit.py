@@ -1,8 +1,8 @@
 """Submit a checkpoint: validate it, evaluate it (or reuse the stored result), write its entry, regenerate
 its board and report.
 
-Evaluation subset (``EVALUATION_N``): digits uses a fixed 100-image subset of its 360-image test split
-(seed 0; AutoAttack's Square stage costs ~5,000 passes per robust point, and 100 points keep the demo's
+Evaluation subset (``EVALUATION_N``): digits uses a fixed 200-image subset of its 360-image test split
+(seed 0; AutoAttack's Square stage costs ~5,000 passes per robust point, and 200 points keep the demo's
 five evaluations within a few minutes on 2 CPU cores); any other dataset ``DEFAULT_N`` = 1,000 points
 of the deterministic subset for the seed. The suite is ``standard``
 with diagnostics, in cascade mode. A stored result with the same key (checkpoint sha256, dataset, threat,
@@ -25,7 +25,7 @@ from robench.leaderboard.formatting import eps_text
 from robench.models.cards import ModelCard
 from robench.store import ResultKey, ResultsStore, SqliteState
 
-EVALUATION_N: dict[str, int | None] = {"digits": 100}  # None would mean: the whole test split
+EVALUATION_N: dict[str, int | None] = {"digits": 200}  # None would mean: the whole test split
 DEFAULT_N = 1000
 SUITE = "standard"
 
@@ -196,6 +196,7 @@ def submit(
     finally:
         if own_store:
             store.close()
+    result.model = card.id  # a reused result may have been stored under another name for this checkpoint
     entry = make_entry(card.name, result, card)
     submission = Submission(entry=entry, entry_path=write_entry(entry, leaderboards), reused=reused)
     if regenerate:
