@@ -28,6 +28,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 else:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)))
 
+pytest_plugins = ["pytester"]  # the gate tests run a user's test file through the plugin
+
 TINY_WIDTH = 16
 TINY_SEED = 0
 

@@ -6,8 +6,6 @@ import pytest
 
 from robench.engine.record import EvaluationResult, Flag, SampleResult, StageResult
 
-pytest_plugins = ["pytester"]
-
 
 def build_result(
     n: int = 100,
