@@ -13,16 +13,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from robench.attacks.base import Attack
-from robench.attacks.external import batch_seed, quiet_external
+from robench.attacks.external import PyAutoAttackAttack
 from robench.errors import AttackError
 from robench.threat import ThreatModel
 
-AA_NORMS = {"linf": "Linf", "l2": "L2"}
 VERSIONS = ("standard", "rand")
 
 
-class AutoAttack(Attack):
+class AutoAttack(PyAutoAttackAttack):
     family = "autoattack"
 
     def __init__(self, threat: ThreatModel, spec: str | None = None, *, version: str = "standard") -> None:
@@ -30,27 +28,15 @@ class AutoAttack(Attack):
         if version not in VERSIONS:
             raise AttackError(f"autoattack version must be one of {', '.join(VERSIONS)}, not '{version}'")
         self.version = version
-        self.last_log = ""
 
-    def perturb(
-        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
-    ) -> torch.Tensor:
+    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seed: int) -> torch.Tensor:
         from pyautoattack import AutoAttack as PyAutoAttack
 
-        if x.shape[0] == 0:
-            return x.clone()
-        with quiet_external(x.device) as log:
-            runner = PyAutoAttack(
-                model,
-                norm=AA_NORMS[self.threat.norm],
-                eps=self.threat.eps,
-                version=self.version,
-                seed=batch_seed(seeds),
-                device=x.device,
-            )
-            x_adv, _ = runner.run_standard_evaluation(x.detach(), y.detach(), batch_size=x.shape[0])
-        self.last_log = log.getvalue()
-        return x_adv.detach()
+        runner = PyAutoAttack(
+            model, norm=self.aa_norm, eps=self.threat.eps, version=self.version, seed=seed, device=x.device
+        )
+        x_adv, _ = runner.run_standard_evaluation(x, y, batch_size=x.shape[0])
+        return x_adv
 
 
 class AutoAttackRand(AutoAttack):

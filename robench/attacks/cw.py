@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from robench.attacks.base import Attack
-from robench.attacks.iterative import IterativeAttack, default_step_size
+from robench.attacks.pgd import PGD
 from robench.errors import AttackError
 from robench.threat import ThreatModel
 
@@ -28,28 +28,16 @@ LINF_STEPS = 30
 L2_STEPS, L2_SEARCH_STEPS = 100, 6
 
 
-class CWLinf(IterativeAttack):
-    family = "cw"
+class CWLinf(PGD):
+    """PGD on the C&W margin loss; one restart unless told otherwise."""
 
-    def __init__(
-        self,
-        threat: ThreatModel,
-        spec: str | None = None,
-        *,
-        steps: int = LINF_STEPS,
-        restarts: int = 1,
-        step_size: float | None = None,
-        eot_samples: int = 1,
-    ) -> None:
-        super().__init__(
-            threat,
-            spec,
-            steps=steps,
-            restarts=restarts,
-            step_size=default_step_size(threat.eps, steps) if step_size is None else step_size,
-            loss="cw",
-            eot_samples=eot_samples,
-        )
+    family = "cw"
+    loss_name = "cw"
+    default_steps = LINF_STEPS
+
+    @staticmethod
+    def default_restarts(steps: int) -> int:
+        return 1
 
 
 class CWL2(Attack):
@@ -109,12 +97,7 @@ def cw_attack(
     """``cw-KxR``: CW-inf PGD (K steps, R restarts) for linf; C&W L2 (K Adam steps, R search steps) for l2."""
     if threat.norm == "linf":
         return CWLinf(
-            threat,
-            spec,
-            steps=LINF_STEPS if steps is None else steps,
-            restarts=1 if restarts is None else restarts,
-            step_size=step_size,
-            eot_samples=eot_samples,
+            threat, spec, steps=steps, restarts=restarts, step_size=step_size, eot_samples=eot_samples
         )
     if eot_samples != 1:
         raise AttackError("the l2 C&W attack does not support eot_samples; use pgd with eot_samples instead")

@@ -1,4 +1,4 @@
-"""Helpers for wrapping pyautoattack's attacks: quiet logging, a batch seed, an isolated torch RNG."""
+"""Wrapping pyautoattack's attacks: quiet logging, a batch seed, an isolated torch RNG, a base class."""
 
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ import warnings
 from collections.abc import Iterator
 
 import torch
+from torch import nn
+
+from robench.attacks.base import Attack
+from robench.threat import ThreatModel
 
 AA_LOGGER = "auto-attack"
+AA_NORMS = {"linf": "Linf", "l2": "L2"}
 log = logging.getLogger("robench.attacks")
 
 
@@ -57,3 +62,30 @@ def quiet_external(device: torch.device) -> Iterator[io.StringIO]:
         aa_logger.propagate = saved[1]
         if buffer.getvalue():
             log.debug("%s", buffer.getvalue().rstrip())
+
+
+class PyAutoAttackAttack(Attack):
+    """An attack that pyautoattack runs on exactly the points given, as one batch seeded with
+    ``batch_seed(seeds)``; its log is kept as text in ``last_log``. Subclasses implement :meth:`run`."""
+
+    def __init__(self, threat: ThreatModel, spec: str | None = None) -> None:
+        super().__init__(threat, spec)
+        self.last_log = ""
+
+    @property
+    def aa_norm(self) -> str:
+        """The threat's norm as pyautoattack names it."""
+        return AA_NORMS[self.threat.norm]
+
+    def perturb(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
+    ) -> torch.Tensor:
+        if x.shape[0] == 0:
+            return x.clone()
+        with quiet_external(x.device) as log_text:
+            x_adv = self.run(model, x.detach(), y.detach(), batch_seed(seeds))
+        self.last_log = log_text.getvalue()
+        return x_adv.detach()
+
+    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seed: int) -> torch.Tensor:
+        raise NotImplementedError

@@ -13,6 +13,8 @@ from robench.threat import ThreatModel
 
 class FGSM(IterativeAttack):
     family = "fgsm"
+    step_scale = 1.0  # default step length, in units of eps
+    starts_randomly = False
 
     def __init__(
         self,
@@ -26,28 +28,13 @@ class FGSM(IterativeAttack):
             threat,
             spec,
             steps=1,
-            step_size=threat.eps if step_size is None else step_size,
-            random_start=False,
+            step_size=self.step_scale * threat.eps if step_size is None else step_size,
+            random_start=self.starts_randomly,
             eot_samples=eot_samples,
         )
 
 
-class FGSMRandomStart(IterativeAttack):
+class FGSMRandomStart(FGSM):
     family = "fgsm-rs"
-
-    def __init__(
-        self,
-        threat: ThreatModel,
-        spec: str | None = None,
-        *,
-        step_size: float | None = None,
-        eot_samples: int = 1,
-    ) -> None:
-        super().__init__(
-            threat,
-            spec,
-            steps=1,
-            step_size=1.25 * threat.eps if step_size is None else step_size,
-            random_start=True,
-            eot_samples=eot_samples,
-        )
+    step_scale = 1.25
+    starts_randomly = True

@@ -19,7 +19,11 @@ def default_restarts(steps: int) -> int:
 
 
 class PGD(IterativeAttack):
+    """Subclasses change the loss, the default step count and the restarts rule (e.g. ``CWLinf``)."""
+
     family = "pgd"
+    loss_name = "ce"
+    default_steps = DEFAULT_STEPS
 
     def __init__(
         self,
@@ -32,14 +36,18 @@ class PGD(IterativeAttack):
         eot_samples: int = 1,
         random_start: bool = True,
     ) -> None:
-        steps = DEFAULT_STEPS if steps is None else steps
+        steps = self.default_steps if steps is None else steps
         super().__init__(
             threat,
             spec,
             steps=steps,
-            restarts=default_restarts(steps) if restarts is None else restarts,
+            restarts=self.default_restarts(steps) if restarts is None else restarts,
             step_size=default_step_size(threat.eps, steps) if step_size is None else step_size,
             random_start=random_start,
-            loss="ce",
+            loss=self.loss_name,
             eot_samples=eot_samples,
         )
+
+    @staticmethod
+    def default_restarts(steps: int) -> int:
+        return default_restarts(steps)

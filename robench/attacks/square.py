@@ -10,15 +10,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from robench.attacks.base import Attack
-from robench.attacks.external import batch_seed, quiet_external
+from robench.attacks.external import PyAutoAttackAttack
 from robench.errors import AttackError
 from robench.threat import ThreatModel
 
-AA_NORMS = {"linf": "Linf", "l2": "L2"}
 
-
-class Square(Attack):
+class Square(PyAutoAttackAttack):
     family = "square"
     uses_gradients = False
 
@@ -30,28 +27,21 @@ class Square(Attack):
         if self.queries < 1:
             raise AttackError(f"attack '{self.spec}' needs at least 1 query")
         self.p_init = p_init
-        self.last_log = ""
 
-    def perturb(
-        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
-    ) -> torch.Tensor:
+    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seed: int) -> torch.Tensor:
         from pyautoattack.square import SquareAttack
 
-        if x.shape[0] == 0:
-            return x.clone()
-        with quiet_external(x.device) as log, torch.no_grad():
-            attack = SquareAttack(
-                model,
-                norm=AA_NORMS[self.threat.norm],
-                n_queries=self.queries,
-                eps=self.threat.eps,
-                p_init=self.p_init,
-                n_restarts=1,
-                seed=batch_seed(seeds),
-                verbose=False,
-                device=x.device,
-                resc_schedule=False,
-            )
-            x_adv = attack.perturb(x.detach(), y.detach())
-        self.last_log = log.getvalue()
-        return x_adv.detach()
+        attack = SquareAttack(
+            model,
+            norm=self.aa_norm,
+            n_queries=self.queries,
+            eps=self.threat.eps,
+            p_init=self.p_init,
+            n_restarts=1,
+            seed=seed,
+            verbose=False,
+            device=x.device,
+            resc_schedule=False,
+        )
+        with torch.no_grad():
+            return attack.perturb(x, y)

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from robench.cli.options import DeviceOption, LeaderboardsOption, ReportsOption, StoreOption
+
 
 def demo_command(
     force: Annotated[bool, typer.Option(help="re-run evaluations even if the store holds them")] = False,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
-    store: Annotated[
-        Path | None, typer.Option(help="results store (default: $ROBENCH_STORE or ~/.local/share)")
-    ] = None,
-    leaderboards: Annotated[
-        Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")
-    ] = None,
-    reports: Annotated[Path | None, typer.Option(help="reports folder (default: ./reports)")] = None,
+    device: DeviceOption = "cpu",
+    store: StoreOption = None,
+    leaderboards: LeaderboardsOption = None,
+    reports: ReportsOption = None,
 ) -> None:
     """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS) and build its leaderboard."""
+    __import__("robench.distributed").distributed.refuse_under_torchrun("demo")
     from rich.console import Console
 
     from robench.engine.evaluate import resolve_device

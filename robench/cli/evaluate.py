@@ -7,19 +7,6 @@ from typing import Annotated
 
 import typer
 
-from robench.errors import RobenchError
-
-
-def _floats(text: str | None, option: str) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise RobenchError(
-            f"{option} must be comma-separated numbers such as 0.5,0.5,0.5, got '{text}'"
-        ) from None
-
 
 def print_result(result) -> None:
     """The per-stage table, then clean/robust accuracy, verdict and flags."""
@@ -83,69 +70,39 @@ def evaluate_command(
     diagnostics: Annotated[bool, typer.Option(help="run the reliability checks after the suite")] = True,
 ) -> None:
     """Evaluate a model's robustness with a suite of escalating attacks (cascade)."""
-    from robench.data import load_dataset
-    from robench.engine.evaluate import evaluate, resolve_device
-    from robench.engine.state import FileState
-    from robench.models.loading import load_model
-    from robench.threat import ThreatModel
-
-    if (model is None) == (checkpoint is None and arch is None):
-        raise RobenchError("give either --model CARD or --checkpoint PATH --arch ARCH")
+    from robench.cli.options import parse_floats
     from robench.distributed import launched_distributed, rank_device, rank_state_path
+    from robench.engine.evaluate import resolve_device
+    from robench.engine.state import FileState
+    from robench.models.target import ModelSpec, resolve_target
 
     device = rank_device(resolve_device(device))  # cuda -> cuda:LOCAL_RANK under torchrun
-    card = None
-    if model is not None:
-        from robench.models.cards import find_card
-
-        card = find_card(model)
-        dataset, threat, eps = (
-            dataset or card.dataset,
-            threat or card.threat,
-            eps if eps is not None else card.eps,
-        )
-    missing = [o for o, v in (("--dataset", dataset), ("--threat", threat), ("--eps", eps)) if v is None]
-    if missing:
-        raise RobenchError(f"give {', '.join(missing)} (there is no model card to take it from)")
-    threat_model = ThreatModel.parse(threat, eps)
-    data = load_dataset(dataset, split=split, root=data_root)
-    if card is not None:
-        loaded = load_model(card, checkpoint=checkpoint, device=device)
-    else:
-        loaded = load_model(
-            checkpoint=checkpoint,
-            arch=arch,
-            num_classes=num_classes or data.num_classes,
-            in_channels=data.input_shape[0],
-            mean=_floats(mean, "--mean"),
-            std=_floats(std, "--std"),
-            device=device,
-        )
+    spec = ModelSpec(model=model, checkpoint=checkpoint, arch=arch, num_classes=num_classes)
+    spec.mean, spec.std = parse_floats(mean, "--mean"), parse_floats(std, "--std")
+    target = resolve_target(
+        spec, dataset=dataset, threat=threat, eps=eps, split=split, data_root=data_root, device=device
+    )
     state = None
     if out is not None:
         state = FileState(rank_state_path(out.with_name(out.name + ".state")))  # per rank under torchrun
         if not resume:
             state.clear()
-    run = evaluate
+    run = None
     if launched_distributed():  # torchrun: shard the points over the ranks, rank 0 gets the record
         from robench.distributed import evaluate_distributed as run
-    result = run(
-        loaded.module,
-        data,
-        threat_model,
+    result = target.evaluate(
+        run=run,
         suite=suite,
         n=n,
         seed=seed,
         batch_size=batch_size,
-        device=device,
         independent=independent,
         diagnostics=diagnostics,
-        model_name=loaded.name,
-        checkpoint_sha256=loaded.sha256,
         state=state,
     )
     if result is None:  # another rank of a torchrun launch: rank 0 prints and writes the results
         return
+    card = target.card
     if card is not None:
         result.extra["card"] = {
             "id": card.id,

@@ -63,31 +63,25 @@ def gate(
     junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML (one testcase per criterion)."),
 ) -> None:
     """Check a model's clean/robust accuracy against thresholds; exit 1 when one is not met."""
-    from robench.cli.evaluate import _floats
-    from robench.gate.criteria import Thresholds
+    __import__("robench.distributed").distributed.refuse_under_torchrun("gate")
+    from robench.cli.options import parse_floats
     from robench.gate.output import format_json, format_summary, write_junit
-    from robench.gate.run import GateTarget, run_gate
+    from robench.gate.run import check_model
 
-    thresholds = Thresholds(
+    report, seconds = check_model(
+        model,
+        checkpoint=checkpoint,
+        arch=arch,
+        num_classes=num_classes,
+        mean=parse_floats(mean, "--mean"),
+        std=parse_floats(std, "--std"),
         min_clean=min_clean,
         min_robust=min_robust,
         max_drop=max_drop,
         require_reliable=require_reliable,
         confidence=confidence,
-        level=confidence_level,
-        method=interval,
-    )
-    target = GateTarget(
-        model=model,
-        checkpoint=checkpoint,
-        arch=arch,
-        num_classes=num_classes,
-        mean=_floats(mean, "--mean"),
-        std=_floats(std, "--std"),
-    )
-    report, seconds = run_gate(
-        target,
-        thresholds,
+        confidence_level=confidence_level,
+        interval=interval,
         dataset=dataset,
         threat=threat,
         eps=eps,

@@ -7,18 +7,8 @@ from typing import Annotated
 
 import typer
 
+from robench.cli.options import DeviceOption, LeaderboardsOption, ReportsOption, StoreOption
 from robench.errors import RobenchError
-
-
-def _floats(text: str | None, option: str) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise RobenchError(
-            f"{option} must be comma-separated numbers such as 0.5,0.5,0.5, got '{text}'"
-        ) from None
 
 
 def card_from_flags(checkpoint: Path | None, fields: dict):
@@ -42,8 +32,8 @@ def card_from_flags(checkpoint: Path | None, fields: dict):
         "num_classes": fields["num_classes"] or data.num_classes,
         "threat": fields["threat"],
         "eps": fields["eps"],
-        "mean": fields["mean"] or list(data.mean),
-        "std": fields["std"] or list(data.std),
+        "mean": list(fields["mean"] or data.mean),
+        "std": list(fields["std"] or data.std),
         "checkpoint": checkpoint.name,
         "sha256": sha256_file(checkpoint),
     }
@@ -71,23 +61,25 @@ def submit_command(
     paper: Annotated[str | None, typer.Option(help="paper reference")] = None,
     force: Annotated[bool, typer.Option(help="re-run even if the store holds this result")] = False,
     seed: Annotated[int, typer.Option(help="seed of the subset and every random start")] = 0,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
-    store: Annotated[
-        Path | None, typer.Option(help="results store (default: $ROBENCH_STORE or ~/.local/share)")
-    ] = None,
-    leaderboards: Annotated[
-        Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")
-    ] = None,
-    reports: Annotated[Path | None, typer.Option(help="reports folder (default: ./reports)")] = None,
+    device: DeviceOption = "cpu",
+    store: StoreOption = None,
+    leaderboards: LeaderboardsOption = None,
+    reports: ReportsOption = None,
 ) -> None:
     """Evaluate a checkpoint (standard suite + diagnostics), store the result, add its leaderboard entry."""
+    __import__("robench.distributed").distributed.refuse_under_torchrun("submit")
+    from robench.cli.options import parse_floats
     from robench.engine.evaluate import resolve_device
     from robench.leaderboard.submit import submit
     from robench.models.cards import load_card
     from robench.store import ResultsStore
 
     flags = {"name": name, "arch": arch, "dataset": dataset, "threat": threat, "eps": eps}
-    flags |= {"num_classes": num_classes, "mean": _floats(mean, "--mean"), "std": _floats(std, "--std")}
+    flags |= {
+        "num_classes": num_classes,
+        "mean": parse_floats(mean, "--mean"),
+        "std": parse_floats(std, "--std"),
+    }
     flags |= {"recipe": recipe, "source": source, "paper": paper}
     if card is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None]

@@ -55,6 +55,7 @@ class DiagnosticContext:
     randomness: RandomnessProbe | None = None  # the engine's pre-suite probe, if it ran one
     eot: bool = False  # whether the suite ran with EOT (randomised model)
     unusable_gradients: torch.Tensor | None = None  # bool per point, if the engine recorded any
+    attacks: list[Any] | None = None  # the suite's Attack objects as the engine ran them, if known
     sample_size: int = SAMPLE_SIZE
     cache: dict[str, Any] = field(default_factory=dict)  # facts shared between checks
     flags: list[Flag] = field(default_factory=list)  # flags raised so far (later checks may escalate)

@@ -7,27 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from robench.attacks.losses import cross_entropy, cw_margin
+from robench.engine.record import Flag
 from robench.engine.verify import verify
 from robench.threat import ThreatModel
 
-
-def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(logits, y, reduction="none")
-
-
-def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Best other logit minus the true one (the C&W margin; invariant to the logits' scale)."""
-    true = logits.gather(1, y[:, None]).squeeze(1)
-    others = logits.scatter(1, y[:, None], float("-inf"))
-    return others.amax(1) - true
-
-
+# per-point losses whose input gradients the checks inspect (the margin is invariant to the logits' scale)
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "ce": cross_entropy,
-    "margin": margin,
+    "margin": cw_margin,
 }
 
 
@@ -125,3 +115,19 @@ def gradients(ctx, loss: str = "ce") -> GradientStatus:
             getattr(full, name)[positions] = getattr(part, name)
         ctx.cache[key] = full
     return ctx.cache[key]
+
+
+MIN_DROP = 0.01  # estimated robust-accuracy drop (fraction of all points) that flags extra breaks ...
+MIN_POINTS = 2  # ... with at least this many points broken
+
+
+def estimated_drop(ctx, broken: int, attacked: int, survivors: int) -> float:
+    """The robust-accuracy drop (fraction of all n points) if a sample's break rate held for all survivors."""
+    return broken / max(attacked, 1) * survivors / ctx.n
+
+
+def extra_breaks_flag(code: str, message: str, points: int, drop: float, evidence: dict) -> list[Flag]:
+    """An error flag for extra verified breaks: at least MIN_POINTS of them, a drop of at least MIN_DROP."""
+    if points < MIN_POINTS or drop < MIN_DROP:
+        return []
+    return [Flag(code, "error", message, {**evidence, "estimated_drop": drop})]

@@ -20,6 +20,7 @@ from robench.distributed.runtime import (
     current,
     launched_distributed,
     rank_device,
+    refuse_under_torchrun,
     setup,
     teardown,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "launched_distributed",
     "rank_device",
     "rank_state_path",
+    "refuse_under_torchrun",
     "run_and_gather",
     "setup",
     "shard_state_path",

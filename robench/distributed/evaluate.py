@@ -1,15 +1,17 @@
 """Sharded evaluation: every rank runs the cascade on its shard, rank 0 merges and returns the record.
 
-Each rank calls the engine's ``evaluate_shard`` on its strided shard. The per-point outcomes are
-gathered on rank 0 only after every rank has reported success (``run_and_gather``); a failing rank makes
-every rank raise, so nothing is written or stored. Per-point seeds make the merged per-sample outcomes
-identical to a single-process run for any world size. In the merged record, pass counts (forward,
-backward, attacked, broken, rejected) are summed over ranks, and ``seconds`` (per stage, clean pass and
-total) is the maximum over ranks: the wall clock of the slowest rank. Diagnostics run on rank 0, on the
-whole evaluation subset, once the record is merged.
+Each rank prepares the evaluation (``engine.PreparedEvaluation``) and runs it on its strided shard. The
+per-point outcomes are gathered on rank 0 only after every rank has reported success
+(``run_and_gather``); a failing rank makes every rank raise, so nothing is written or stored. Per-point
+seeds make the merged per-sample outcomes identical to a single-process run for any world size. In the
+merged record, pass counts (forward, backward, attacked, broken, rejected, and the randomness probe's
+forwards) are summed over ranks, and ``seconds`` (per stage, clean pass and total) is the maximum over
+ranks: the wall clock of the slowest rank. Diagnostics run on rank 0, on the whole evaluation subset,
+once the record is merged.
 
-Resume is per shard: each rank keeps its own state (``run.rank1-of-4.json`` for ``state=run.json``), kept
-until every rank has finished, so a rerun after any failure continues every shard where it stopped.
+Resume is per shard: each rank keeps its own state (``run.rank1-of-4.json`` for ``state=run.json``).
+Rank 0 clears every shard's state only once the merged record (with its diagnostics) is complete, so a
+rerun after any failure, on any rank and at any point, continues every shard where it stopped.
 """
 
 from __future__ import annotations
@@ -32,8 +34,7 @@ from robench.threat import ThreatModel
 
 
 class _ShardState:
-    """The engine's EvaluationState for one shard: beats the heartbeat after every batch, and defers
-    clear() so that a shard's progress is dropped only once every rank has succeeded."""
+    """The engine's EvaluationState for one shard, beating the heartbeat after every saved batch."""
 
     def __init__(self, inner: EvaluationState | None, heartbeat: Heartbeat) -> None:
         self.inner, self.heartbeat = inner, heartbeat
@@ -47,18 +48,21 @@ class _ShardState:
         self.heartbeat.beat()
 
     def clear(self) -> None:
-        pass
+        if self.inner is not None:
+            self.inner.clear()
 
 
-def rank_state(state: Any, ctx: DistContext) -> EvaluationState | None:
-    """This rank's resume state: a per-rank file for a path, ``state.for_shard(rank, world)`` for a store."""
+def rank_state(state: Any, ctx: DistContext, rank: int | None = None) -> EvaluationState | None:
+    """The resume state of ``rank`` (default: this one): a per-rank file for a path,
+    ``state.for_shard(rank, world)`` for a store."""
+    rank = ctx.rank if rank is None else rank
     if state is None:
         return None
     if isinstance(state, (str, Path, FileState)):
         path = state.path if isinstance(state, FileState) else state
-        return FileState(shard_state_path(path, ctx.rank, ctx.world_size))
+        return FileState(shard_state_path(path, rank, ctx.world_size))
     if hasattr(state, "for_shard"):
-        return state.for_shard(ctx.rank, ctx.world_size)
+        return state.for_shard(rank, ctx.world_size)
     if not ctx.distributed:
         return state
     raise RobenchError(
@@ -71,56 +75,30 @@ def evaluate_distributed(
     dataset: ImageDataset,
     threat: ThreatModel,
     *,
-    suite: Any = "standard",
-    n: int | None = None,
-    seed: int = 0,
-    batch_size: int | None = None,
-    device: str = "cpu",
-    independent: bool = False,
     diagnostics: bool = True,
-    model_name: str = "model",
-    checkpoint_sha256: str | None = None,
     state: Any = None,
+    **settings: Any,
 ) -> EvaluationResult | None:
     """``robench.evaluate`` across the ranks of a torchrun launch (same arguments, same record).
 
     Returns the merged record on rank 0 and None on every other rank (only rank 0 writes or stores).
     """
-    ctx = setup(device)
-    device = rank_device(device)
-    shard_state = rank_state(state, ctx)
-    settings = dict(
-        suite=suite,
-        n=n,
-        seed=seed,
-        batch_size=batch_size,
-        device=device,
-        independent=independent,
-        model_name=model_name,
-        checkpoint_sha256=checkpoint_sha256,
-    )
-
+    ctx = setup(settings.get("device", "cpu"))
+    settings["device"] = rank_device(settings.get("device", "cpu"))
     heartbeat = Heartbeat()
+    prepared: list[engine.PreparedEvaluation] = []
 
     def run_shard() -> dict[str, Any]:
-        outcome = engine.evaluate_shard(
-            model,
-            dataset,
-            threat,
-            rank=ctx.rank,
-            world=ctx.world_size,
-            state=_ShardState(shard_state, heartbeat),
-            **settings,
-        )
-        return outcome.to_dict()
+        prepared.append(engine.PreparedEvaluation(model, dataset, threat, **settings))
+        shard_state = _ShardState(rank_state(state, ctx), heartbeat)
+        outcome = prepared[0].run(shard_state, shard=(ctx.rank, ctx.world_size))
+        return {"outcome": outcome.to_dict(), "extra": prepared[0].extra()}
 
     gathered = run_and_gather(run_shard, "the evaluation", heartbeat)
-    if shard_state is not None:
-        shard_state.clear()
     if gathered is None:
         return None
-    outcomes = [Outcome.from_dict(o) for o in gathered]
-    result = engine.merge_shards(outcomes, device=device)
+    outcomes = [Outcome.from_dict(part["outcome"]) for part in gathered]
+    result = engine.merge_shards(outcomes, device=settings["device"], extra=_merged_extra(gathered))
     _use_wall_clock(result, outcomes)
     result.extra["distributed"] = {
         "world_size": ctx.world_size,
@@ -129,8 +107,21 @@ def evaluate_distributed(
         "seconds_per_rank": [round(_total_seconds(o), 4) for o in outcomes],
     }
     if diagnostics:
-        _diagnose(result, model, dataset, threat, settings)
+        prepared[0].diagnose(result)  # rank 0's preparation covers the whole evaluation subset
+    for rank in range(ctx.world_size):  # only now that the record is complete
+        shard_state = rank_state(state, ctx, rank)
+        if shard_state is not None:
+            shard_state.clear()
     return result
+
+
+def _merged_extra(gathered: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rank 0's preparation entries; the probe ran on every rank, so its forwards are summed."""
+    extra = gathered[0]["extra"]
+    extra["randomness_probe"]["forward"] = sum(
+        part["extra"]["randomness_probe"]["forward"] for part in gathered
+    )
+    return extra
 
 
 def _total_seconds(outcome: Outcome) -> float:
@@ -145,9 +136,3 @@ def _use_wall_clock(result: EvaluationResult, outcomes: list[Outcome]) -> None:
         result.extra["clean_cost"]["seconds"] = max(o.clean_cost.seconds for o in outcomes)
     if isinstance(result.extra.get("total_cost"), dict):
         result.extra["total_cost"]["seconds"] = max(_total_seconds(o) for o in outcomes)
-
-
-def _diagnose(result, model, dataset, threat, settings: dict[str, Any]) -> None:
-    """The engine's diagnostics step, on rank 0, over the whole evaluation subset."""
-    keys = ("suite", "n", "seed", "batch_size", "device", "independent")
-    engine.diagnose(result, model, dataset, threat, **{key: settings[key] for key in keys})

@@ -58,6 +58,16 @@ def launched_distributed() -> bool:
     return _env_int("WORLD_SIZE", 1) > 1
 
 
+def refuse_under_torchrun(command: str) -> None:
+    """Stop a command that evaluates in one piece (and stores) when started with WORLD_SIZE > 1."""
+    if launched_distributed():
+        raise RobenchError(
+            f"robench {command} does not run under torchrun (WORLD_SIZE={_env_int('WORLD_SIZE', 1)}): every "
+            "rank would evaluate in full and store its own result; use 'robench evaluate' or 'robench train' "
+            "under torchrun"
+        )
+
+
 def current() -> DistContext:
     """This process's place in the run: from the live process group, else from the environment."""
     if dist.is_available() and dist.is_initialized():

@@ -8,6 +8,7 @@ points (repeats would count twice in the accuracy). Shard sizes differ by at mos
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
@@ -16,7 +17,8 @@ from robench.errors import RobenchError
 
 
 def shard_state_path(state_path: str | Path | None, rank: int, world_size: int) -> Path | None:
-    """Per-rank resume file: ``run.json`` -> ``run.rank1-of-4.json`` (a per-rank path is kept as it is).
+    """Per-rank resume file: ``run.json`` -> ``run.rank1-of-4.json``; from any rank's file of the same
+    world size (``run.rank0-of-4.json``) too.
 
     The world size is part of the name because it decides the shards: a run resumed with another
     number of ranks starts its shards afresh instead of mixing up progress.
@@ -24,10 +26,10 @@ def shard_state_path(state_path: str | Path | None, rank: int, world_size: int) 
     if state_path is None:
         return None
     path = Path(state_path)
-    tag = f".rank{rank}-of-{world_size}"
-    if world_size <= 1 or path.stem.endswith(tag):
+    if world_size <= 1:
         return path
-    return path.with_name(f"{path.stem}{tag}{path.suffix}")
+    base = re.sub(rf"\.rank\d+-of-{world_size}$", "", path.stem)
+    return path.with_name(f"{base}.rank{rank}-of-{world_size}{path.suffix}")
 
 
 def rank_state_path(state_path: str | Path) -> Path:

@@ -15,6 +15,7 @@
   run's own; under torchrun each rank gets its own per step, seeded from (run seed, step, rank), so ranks
   do not share noise and a resumed run redraws exactly the same (the shared generator keeps the order);
 - ``ranks.sum(*numbers)``: per-step totals (loss, correct, seen) summed over ranks, for the logs;
+- ``ranks.check_resume(saved_world_size)``: a run resumes only with as many ranks as it ran on;
 - ``ranks.decide(fn)``: ``fn()`` on rank 0 (validation, guards), its value on every rank, so all ranks
   stop together; ``ranks.is_main``: only rank 0 writes checkpoints, logs, cards and resume state.
 """
@@ -56,6 +57,18 @@ class TrainingRanks:
     @property
     def is_main(self) -> bool:
         return self.ctx.is_main
+
+    @property
+    def world_size(self) -> int:
+        return self.ctx.world_size
+
+    def check_resume(self, saved_world_size: int) -> None:
+        """A run resumes only on as many ranks as it ran on: they decide the steps, chunks and noise."""
+        if saved_world_size != self.ctx.world_size:
+            raise RobenchError(
+                f"cannot resume: the interrupted run trained on {saved_world_size} process(es) and this one "
+                f"has {self.ctx.world_size}; relaunch it with as many (torchrun --nproc-per-node)"
+            )
 
     def wrap(self, model: nn.Module) -> nn.Module:
         """DistributedDataParallel around the model under torchrun (SyncBatchNorm first if asked)."""

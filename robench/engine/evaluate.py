@@ -3,190 +3,51 @@
 ``evaluate(...)`` runs everything on one process. ``evaluate_shard(...)`` runs the same evaluation on one
 shard of the points and returns its ``Outcome``; ``merge_shards(...)`` turns the shards' outcomes into
 the record ``evaluate`` would have produced (every decision is per point and every seed per point, so
-the merge is exact).
+the merge is exact). ``evaluate_shard`` and ``diagnose`` take ``evaluate``'s keyword arguments.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from robench.attacks.base import Attack
 from robench.data.base import ImageDataset
-from robench.engine.counting import CountingModel
 from robench.engine.environment import environment
 from robench.engine.outcome import Outcome, merge_outcomes
+from robench.engine.prepare import (
+    EOT_SAMPLES,
+    PROBE_POINTS,
+    PreparedEvaluation,
+    SuiteLike,
+    as_state,
+    auto_batch_size,
+    check_threat,
+    resolve_device,
+    resolve_suite,
+    shard_positions,
+)
 from robench.engine.record import EvaluationResult
-from robench.engine.runner import run_all
-from robench.engine.state import EvaluationState, FileState
-from robench.errors import AttackError, RobenchError
-from robench.models.wrapper import prepare_for_eval
+from robench.engine.state import EvaluationState
+from robench.errors import RobenchError
 from robench.threat import ThreatModel
 
-PROBE_POINTS = 64  # points of the randomness probe (5 forwards each) before the suite
-EOT_SAMPLES = 20  # as AutoAttack's rand version
-SuiteLike = str | Path | Sequence[str | Attack] | Any
-
-
-def auto_batch_size(input_shape: Sequence[int], device: str, n: int) -> int:
-    """Documented heuristic: about 2^21 input values per batch on CPU (2^24 on CUDA), between 16 and 512
-    (2048 on CUDA), never more than the number of points. CUDA out-of-memory halves it at run time."""
-    numel = max(1, math.prod(input_shape))
-    gpu = device.startswith("cuda")
-    budget, cap = (2**24, 2048) if gpu else (2**21, 512)
-    return max(1, min(n, cap, max(16, budget // numel)))
-
-
-def resolve_device(device: str) -> str:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RobenchError(f"device '{device}' was requested but CUDA is not available (use --device cpu)")
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise RobenchError(f"unknown device '{device}' (choose cpu or cuda)")
-    return device
-
-
-def check_threat(threat: ThreatModel, input_shape: Sequence[int]) -> None:
-    """ThreatModel rejects eps <= 0 and linf eps > 1; an l2 eps beyond the box's diameter is meaningless."""
-    diameter = math.sqrt(math.prod(input_shape))
-    if threat.norm == "l2" and threat.eps > diameter:
-        raise RobenchError(
-            f"l2 eps {threat.eps:g} is larger than the diameter {diameter:.4g} of the [0,1] input range"
-        )
-
-
-def resolve_suite(
-    suite: SuiteLike, threat: ThreatModel, eot_samples: int = 1
-) -> tuple[dict[str, Any], list[Attack]]:
-    """A suite name or file, a Suite object, or a list of attack specs / Attack objects.
-
-    With ``eot_samples`` > 1 (a randomised model) gradient attacks given by spec average their gradients
-    over that many forwards (EOT) and ``autoattack`` becomes ``autoattack-rand``.
-    """
-    if isinstance(suite, (str, Path)):
-        from robench.attacks.suites import load_suite
-
-        suite = load_suite(str(suite))
-    if hasattr(suite, "attacks"):
-        name, version, items = suite.name, suite.version, list(suite.attacks)
-    else:
-        name, version, items = "custom", None, list(suite)
-    if not items:
-        raise RobenchError(f"suite '{name}' has no attacks")
-    attacks = [item if isinstance(item, Attack) else _build(str(item), threat, eot_samples) for item in items]
-    info = {"name": name, "version": version, "attacks": [a.spec for a in attacks]}
-    return info, attacks
-
-
-def _build(spec: str, threat: ThreatModel, eot_samples: int) -> Attack:
-    from robench.attacks import build_attack, parse_spec
-
-    if eot_samples <= 1:
-        return build_attack(spec, threat)
-    family = parse_spec(spec).family
-    if family == "autoattack":
-        return build_attack("autoattack-rand", threat)
-    if family in ("autoattack-rand", "square") or ":" in spec:
-        return build_attack(spec, threat)
-    try:
-        return build_attack(spec, threat, eot_samples=eot_samples)
-    except AttackError as exc:
-        warnings.warn(f"{spec} runs without EOT on a randomised model: {exc}", stacklevel=3)
-        return build_attack(spec, threat)
-
-
-def _as_state(state: EvaluationState | str | Path | None) -> EvaluationState | None:
-    if state is None or isinstance(state, EvaluationState):
-        return state
-    return FileState(state)
-
-
-class _Prepared:
-    """Everything evaluate/evaluate_shard share: checked inputs, counted model, configuration."""
-
-    def __init__(
-        self, model, dataset, threat, suite, n, seed, batch_size, device, independent, model_name, sha
-    ):
-        self.device = resolve_device(device)
-        self.threat = threat
-        self.data = dataset.subset(n, seed)
-        check_threat(threat, self.data.input_shape)
-        if batch_size is not None and batch_size < 1:
-            raise RobenchError(f"--batch-size must be positive, got {batch_size}")
-        self.batch_size = batch_size or auto_batch_size(self.data.input_shape, self.device, len(self.data))
-        self.counted = CountingModel(prepare_for_eval(model).to(self.device))
-        self.randomness, self.eot_samples = self._probe_randomness()
-        self.suite, self.attacks = resolve_suite(suite, threat, self.eot_samples)
-        self.seed = seed
-        self.config = {
-            "model": model_name,
-            "checkpoint_sha256": sha,
-            "dataset": dataset.name,
-            "split": dataset.split,
-            "threat": threat.norm,
-            "eps": float(threat.eps),
-            "n": len(self.data),
-            "seed": int(seed),
-            "subset_sha256": self.data.subset_sha256(),
-            "suite": self.suite,
-            "mode": "independent" if independent else "cascade",
-            "eot_samples": self.eot_samples,
-        }
-
-    def _probe_randomness(self):
-        """Repeated forwards on a few points (robench.diagnostics): a randomised model needs EOT attacks."""
-        from robench.diagnostics import probe_randomness
-
-        start = self.counted.count()
-        probe = probe_randomness(self.counted, self.data.images[:PROBE_POINTS].to(self.device))
-        self.probe_cost = self.counted.count() - start
-        if probe.randomized:
-            warnings.warn(
-                f"the model's outputs change between identical forwards; attacks use EOT over {EOT_SAMPLES} "
-                "samples",
-                stacklevel=3,
-            )
-        return probe, EOT_SAMPLES if probe.randomized else 1
-
-    def extra(self) -> dict[str, Any]:
-        probe = self.randomness
-        return {
-            "batch_size": self.batch_size,
-            "randomness_probe": {
-                "randomized": probe.randomized,
-                "points": probe.points,
-                "forward": self.probe_cost.forward,
-            },
-        }
-
-    def run(self, data: ImageDataset, config: dict[str, Any], state: EvaluationState | None) -> Outcome:
-        outcome = None
-        saved = state.load() if state is not None else None
-        if saved is not None:
-            if saved.get("config") == config:
-                outcome = Outcome.from_dict(saved)
-            else:
-                warnings.warn(
-                    "saved evaluation state belongs to a different evaluation; starting afresh", stacklevel=3
-                )
-        if outcome is None:
-            outcome = Outcome.start(config, data.indices.tolist(), data.labels.tolist())
-        return run_all(
-            self.counted,
-            data,
-            self.threat,
-            self.attacks,
-            outcome,
-            seed=self.seed,
-            batch_size=self.batch_size,
-            device=self.device,
-            state=state,
-        )
+__all__ = [
+    "EOT_SAMPLES",
+    "PROBE_POINTS",
+    "PreparedEvaluation",
+    "auto_batch_size",
+    "check_threat",
+    "diagnose",
+    "evaluate",
+    "evaluate_shard",
+    "merge_shards",
+    "resolve_device",
+    "resolve_suite",
+    "shard_positions",
+]
 
 
 def evaluate(
@@ -209,24 +70,18 @@ def evaluate(
 
     ``state`` (an EvaluationState or a file path) makes the run resumable; it is cleared when done.
     """
-    prepared = _Prepared(
-        model, dataset, threat, suite, n, seed, batch_size, device, independent, model_name, checkpoint_sha256
-    )
-    store = _as_state(state)
-    outcome = prepared.run(prepared.data, prepared.config, store)
+    prepared = PreparedEvaluation(
+        model, dataset, threat, suite=suite, n=n, seed=seed, batch_size=batch_size, device=device,
+        independent=independent, model_name=model_name, checkpoint_sha256=checkpoint_sha256,
+    )  # fmt: skip
+    store = as_state(state)
+    outcome = prepared.run(store)
     result = outcome.to_record(environment(prepared.device), prepared.extra())
     if diagnostics:
-        _diagnose(result, prepared)
+        prepared.diagnose(result)
     if store is not None:
         store.clear()
     return result
-
-
-def shard_positions(n: int, rank: int, world: int) -> list[int]:
-    """Positions (in the evaluation subset) of shard ``rank`` of ``world``: every world-th point."""
-    if world < 1 or not 0 <= rank < world:
-        raise RobenchError(f"shard {rank} of {world} does not exist")
-    return list(range(rank, n, world))
 
 
 def evaluate_shard(
@@ -236,33 +91,24 @@ def evaluate_shard(
     *,
     rank: int,
     world: int,
-    suite: SuiteLike = "standard",
-    n: int | None = None,
-    seed: int = 0,
-    batch_size: int | None = None,
-    device: str = "cpu",
-    independent: bool = False,
-    model_name: str = "model",
-    checkpoint_sha256: str | None = None,
     state: EvaluationState | str | Path | None = None,
+    **settings: Any,
 ) -> Outcome:
     """Run the evaluation on shard ``rank`` of ``world`` of the points; merge outcomes with merge_shards."""
-    prepared = _Prepared(
-        model, dataset, threat, suite, n, seed, batch_size, device, independent, model_name, checkpoint_sha256
-    )
-    part = prepared.data.take(
-        torch.tensor(shard_positions(len(prepared.data), rank, world), dtype=torch.long)
-    )
-    config = {**prepared.config, "shard": [rank, world]}
-    store = _as_state(state)
-    outcome = prepared.run(part, config, store)
+    store = as_state(state)
+    outcome = PreparedEvaluation(model, dataset, threat, **settings).run(store, shard=(rank, world))
     if store is not None:
         store.clear()
     return outcome
 
 
-def merge_shards(outcomes: Sequence[Outcome | dict[str, Any]], *, device: str = "cpu") -> EvaluationResult:
-    """The record of the whole evaluation from its shards' outcomes (no diagnostics: verdict unchecked)."""
+def merge_shards(
+    outcomes: Sequence[Outcome | dict[str, Any]], *, device: str = "cpu", extra: dict[str, Any] | None = None
+) -> EvaluationResult:
+    """The record of the whole evaluation from its shards' outcomes (no diagnostics: verdict unchecked).
+
+    ``extra``: entries the outcomes do not hold (``PreparedEvaluation.extra()``), added to the record's.
+    """
     parts = [o if isinstance(o, Outcome) else Outcome.from_dict(o) for o in outcomes]
     try:
         merged = merge_outcomes(parts)
@@ -270,48 +116,11 @@ def merge_shards(outcomes: Sequence[Outcome | dict[str, Any]], *, device: str = 
         raise RobenchError(f"cannot merge shard results: {exc}") from None
     if len(merged.indices) != merged.config["n"]:
         raise RobenchError(f"shard results cover {len(merged.indices)} of {merged.config['n']} points")
-    return merged.to_record(environment(device))
+    return merged.to_record(environment(device), extra)
 
 
 def diagnose(
-    result: EvaluationResult,
-    model: nn.Module,
-    dataset: ImageDataset,
-    threat: ThreatModel,
-    *,
-    suite: SuiteLike = "standard",
-    n: int | None = None,
-    seed: int = 0,
-    batch_size: int | None = None,
-    device: str = "cpu",
-    independent: bool = False,
+    result: EvaluationResult, model: nn.Module, dataset: ImageDataset, threat: ThreatModel, **settings: Any
 ) -> EvaluationResult:
     """Run the diagnostics on a finished record (e.g. one merged from shards), as ``evaluate`` does."""
-    prepared = _Prepared(
-        model, dataset, threat, suite, n, seed, batch_size, device, independent, result.model, None
-    )
-    _diagnose(result, prepared)
-    return result
-
-
-def _diagnose(result: EvaluationResult, prepared: _Prepared) -> None:
-    """Run robench.diagnostics after the suite; it folds extra breaks, flags and the verdict into result."""
-    from robench.diagnostics import DiagnosticContext, run_diagnostics
-
-    problems = result.extra["gradient_problems"]
-    troubled = set(problems["no_graph"]) | set(problems["zero_grad"])
-    ctx = DiagnosticContext(
-        model=prepared.counted,
-        data=prepared.data,
-        threat=prepared.threat,
-        result=result,
-        device=prepared.device,
-        seed=prepared.seed,
-        batch_size=prepared.batch_size,
-        randomness=prepared.randomness,
-        eot=prepared.eot_samples > 1,
-        unusable_gradients=torch.tensor(
-            [i in troubled for i in prepared.data.indices.tolist()], dtype=torch.bool
-        ),
-    )
-    run_diagnostics(ctx)
+    return PreparedEvaluation(model, dataset, threat, **settings).diagnose(result)

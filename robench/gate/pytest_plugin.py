@@ -34,69 +34,20 @@ class RobustnessGate:
         self.device, self.reuse = device, reuse
         self.reports: list[Any] = []
 
-    def check(
-        self,
-        model: Any = None,
-        *,
-        checkpoint: str | None = None,
-        arch: str | None = None,
-        num_classes: int | None = None,
-        dataset: Any = None,
-        threat: str | None = None,
-        eps: str | float | None = None,
-        n: int | None = None,
-        seed: int = 0,
-        suite: str = "quick",
-        min_clean: float | None = None,
-        min_robust: float | None = None,
-        max_drop: float | None = None,
-        baseline: Any = None,
-        require_reliable: bool = False,
-        confidence: str = "point",
-        confidence_level: float = 0.95,
-        interval: str = "clopper-pearson",
-        mean: tuple[float, ...] | None = None,
-        std: tuple[float, ...] | None = None,
-        name: str | None = None,
-        batch_size: int | None = None,
-        store: str | None = None,
-        diagnostics: bool = True,
-    ):
-        from robench.errors import RobenchError
-        from robench.gate.criteria import Thresholds
-        from robench.gate.output import format_summary
-        from robench.gate.run import GateTarget, run_gate
+    def check(self, model: Any = None, **options: Any):
+        """Gate ``model`` (a card id, or an nn.Module with ``dataset=``) with the options of ``robench gate``.
 
-        if isinstance(model, str) or model is None:
-            target = GateTarget(model=model, checkpoint=checkpoint, arch=arch, num_classes=num_classes)
-        else:
-            target = GateTarget(module=model, mean=mean, std=std, name=name)
+        Model: ``checkpoint``, ``arch``, ``num_classes``, ``mean``, ``std``, ``name``. Criteria:
+        ``min_clean``, ``min_robust``, ``max_drop`` + ``baseline``, ``require_reliable``, ``confidence``,
+        ``confidence_level``, ``interval``. Run: ``dataset``, ``threat``, ``eps``, ``n``, ``seed``,
+        ``suite`` (default quick), ``batch_size``, ``store``, ``diagnostics``, ``split``, ``data_root``.
+        """
+        from robench.errors import RobenchError
+        from robench.gate.output import format_summary
+        from robench.gate.run import check_model
+
         try:
-            thresholds = Thresholds(
-                min_clean=min_clean,
-                min_robust=min_robust,
-                max_drop=max_drop,
-                require_reliable=require_reliable,
-                confidence=confidence,
-                level=confidence_level,
-                method=interval,
-            )
-            report, _ = run_gate(
-                target,
-                thresholds,
-                dataset=dataset,
-                threat=threat,
-                eps=eps,
-                n=n,
-                seed=seed,
-                suite=suite,
-                device=self.device,
-                batch_size=batch_size,
-                baseline=baseline,
-                reuse=self.reuse,
-                store=store,
-                diagnostics=diagnostics,
-            )
+            report, _ = check_model(model, device=self.device, reuse=self.reuse, **options)
         except RobenchError as exc:
             pytest.fail(f"robench gate could not run: {exc}", pytrace=False)
         self.reports.append(report)

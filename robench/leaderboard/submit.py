@@ -102,7 +102,7 @@ def evaluate_or_reuse(
 ) -> tuple[EvaluationResult, bool]:
     """The stored result for this key, or a fresh (resumable, store-backed) evaluation that is then stored."""
     from robench.attacks.suites import load_suite
-    from robench.engine.evaluate import evaluate
+    from robench.models.target import Target
     from robench.threat import ThreatModel
 
     suite = load_suite(SUITE)
@@ -122,19 +122,8 @@ def evaluate_or_reuse(
         stored = store.lookup(key, require_verdict=True)
         if stored is not None:
             return stored, True
-    result = evaluate(
-        loaded.module,
-        dataset,
-        ThreatModel(card.threat, card.eps),
-        suite=suite,
-        n=n,
-        seed=seed,
-        device=device,
-        diagnostics=True,
-        model_name=card.id,
-        checkpoint_sha256=loaded.sha256,
-        state=_StoreState(store, key),
-    )
+    target = Target(loaded, dataset, ThreatModel(card.threat, card.eps), card, device)
+    result = target.evaluate(suite=suite, n=n, seed=seed, diagnostics=True, state=_StoreState(store, key))
     add_eps_sweep(loaded.module, result)
     if ResultKey.of(result) != key:
         raise RuntimeError(

@@ -123,7 +123,7 @@ def train(
     total_steps = steps_per_epoch * config.epochs
     progress, order, last_good = _Progress(), None, _weights(model)
     if resume:
-        progress, order, last_good = _restore(state, config, model, optimizer, generator)
+        progress, order, last_good = _restore(state, config, ranks, model, optimizer, generator)
     previous = _metrics_of(progress.rows[-1]) if progress.rows else None
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if config.use_amp else nullcontext()
 
@@ -141,6 +141,7 @@ def train(
         if order is not None:
             tensors["epoch_order"] = order
         info = {"config": config.to_dict(), "optimizer": optim_rest, "progress": vars(progress).copy()}
+        info["world_size"] = ranks.world_size
         state.save(tensors, info)
 
     model.train()
@@ -232,7 +233,7 @@ def _check_outputs(paths: RunPaths, state: ResumeState, *, resume: bool, overwri
         raise RobenchError(f"{paths.card} already exists; pass --overwrite to replace it")
 
 
-def _restore(state, config, model, optimizer, generator):
+def _restore(state, config, ranks, model, optimizer, generator):
     tensors, info = state.load()
     saved = TrainConfig.from_dict(info["config"])
     differ = saved.same_run_as(config)
@@ -240,6 +241,7 @@ def _restore(state, config, model, optimizer, generator):
         raise RobenchError(
             f"cannot resume: the interrupted run used different settings ({', '.join(differ)})"
         )
+    ranks.check_resume(info.get("world_size", 1))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     optimizer_from_parts(optimizer, tensors, info["optimizer"])
     generator.set_state(tensors["rng.generator"])

@@ -8,7 +8,6 @@ written last, so a crash between the two leaves the previous, consistent pair de
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,16 +17,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from robench.errors import CheckpointError
+from robench.models.checkpoint import sha256_file
 
 FORMAT_VERSION = 1
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

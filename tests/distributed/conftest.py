@@ -1,19 +1,16 @@
-"""A small CNN trained on digits once per session, and its checkpoint as a real safetensors file."""
+"""The shared tiny digits CNN (tests/conftest.py) as a real safetensors checkpoint and its weights."""
 
 from __future__ import annotations
 
 import pytest
-from dist_workers import train_digits_cnn
-from safetensors.torch import save_file
+from safetensors.torch import load_file
 
 
 @pytest.fixture(scope="session")
-def digits_weights():
-    return train_digits_cnn(epochs=3)
+def digits_checkpoint(tiny_digits_checkpoint):
+    return tiny_digits_checkpoint
 
 
 @pytest.fixture(scope="session")
-def digits_checkpoint(digits_weights, tmp_path_factory):
-    path = tmp_path_factory.mktemp("distributed") / "cnn.safetensors"
-    save_file(digits_weights, str(path))
-    return path
+def digits_weights(digits_checkpoint):
+    return load_file(str(digits_checkpoint))

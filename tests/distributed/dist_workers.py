@@ -12,28 +12,10 @@ SUITE = ["fgsm-rs", "pgd-10"]
 
 
 def digits_cnn(state_dict: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
-    model = narrow_cnn()
+    model = tiny_cnn()
     if state_dict is not None:
         model.load_state_dict(state_dict)
     return model.eval()
-
-
-def train_digits_cnn(epochs: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
-    """A small CNN with ~95 % clean accuracy on digits, trained in a few seconds."""
-    from robench.data import load_dataset
-
-    torch.manual_seed(seed)
-    data = load_dataset("digits", split="train")
-    model = digits_cnn().train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for batch in torch.randperm(len(data), generator=generator).split(64):
-            loss = torch.nn.functional.cross_entropy(model(data.images[batch]), data.labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def evaluate_digits(state_dict, n: int, seed: int = 0, state=None, fail_rank: int | None = None):
@@ -73,11 +55,12 @@ def _explode_once_progress_saved(state: str, rank: int):
     return hook
 
 
-def narrow_cnn(num_classes: int = 10, in_channels: int = 1) -> torch.nn.Module:
-    """The test CNN as a user architecture factory (``--arch dist_workers:narrow_cnn``)."""
+def tiny_cnn(num_classes: int = 10, in_channels: int = 1) -> torch.nn.Module:
+    """The shared tiny digits CNN's architecture (small_cnn, width 16) as a user architecture factory
+    (``--arch dist_workers:tiny_cnn``)."""
     from robench.models.archs.small_cnn import small_cnn
 
-    return small_cnn(num_classes=num_classes, in_channels=in_channels, width=8)
+    return small_cnn(num_classes=num_classes, in_channels=in_channels, width=16)
 
 
 class Interrupted(Exception):
@@ -118,10 +101,10 @@ def train_full_and_resumed(out: str):
 
 
 def crashing_cnn(num_classes: int = 10, in_channels: int = 1) -> torch.nn.Module:
-    """narrow_cnn whose forward fails on rank 1 (a user architecture that breaks on one node)."""
+    """tiny_cnn whose forward fails on rank 1 (a user architecture that breaks on one node)."""
     import os
 
-    model = narrow_cnn(num_classes, in_channels)
+    model = tiny_cnn(num_classes, in_channels)
     if os.environ.get("RANK") == "1":
         model.register_forward_hook(_fail_forward)
     return model
@@ -160,3 +143,45 @@ def slow_then_silent_peer(limit: float):
     except Exception as exc:
         return first, waited, (type(exc).__name__, str(exc))
     return first, waited, None
+
+
+def fail_after_gathering_then_rerun(state_dict, n: int, seed: int, state: str):
+    """Rank 0 fails merging the gathered shards; the rerun then resumes from the kept shard states.
+
+    Returns (rank 0's error, files after the failure, samples forwarded by this rank in the rerun,
+    the rerun's record on rank 0, files after the rerun)."""
+    from contextlib import nullcontext
+    from pathlib import Path
+    from unittest import mock
+
+    from robench.engine import evaluate as engine
+
+    def files():
+        return sorted(p.name for p in Path(state).parent.iterdir())
+
+    error = None
+    fail = mock.patch.object(
+        engine, "merge_shards", side_effect=RuntimeError("simulated failure after gathering")
+    )
+    with fail if current().rank == 0 else nullcontext():
+        try:
+            evaluate_digits(state_dict, n, seed, state)
+        except RuntimeError as exc:
+            error = str(exc)
+    barrier()
+    kept = files()
+    barrier()
+    forwarded = [0]
+    model = digits_cnn(state_dict)
+    model.register_forward_hook(
+        lambda module, inputs, output: forwarded.__setitem__(0, forwarded[0] + len(inputs[0]))
+    )
+    from robench.data import load_dataset
+    from robench.distributed import evaluate_distributed
+
+    result = evaluate_distributed(
+        model, load_dataset("digits"), THREAT, suite=SUITE, n=n, seed=seed, batch_size=16, diagnostics=False,
+        state=state,
+    )  # fmt: skip
+    barrier()
+    return error, kept, forwarded[0], None if result is None else result.to_dict(), files()

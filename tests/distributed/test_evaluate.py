@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 from dist_ranks import free_port, loopback_env, run_ranks
-from dist_workers import SUITE, THREAT, digits_cnn, evaluate_digits, slow_then_silent_peer
+from dist_workers import (
+    SUITE,
+    THREAT,
+    digits_cnn,
+    evaluate_digits,
+    fail_after_gathering_then_rerun,
+    slow_then_silent_peer,
+)
 
 from robench.data import load_dataset
 from robench.engine.evaluate import evaluate
@@ -49,7 +56,7 @@ def single(digits_weights):
 
 def test_torchrun_evaluate_reproduces_the_single_process_outcomes(single, digits_checkpoint, tmp_path):
     out = tmp_path / "dist.json"
-    run = torchrun(*evaluate_args(digits_checkpoint, "narrow_cnn", out), cwd=tmp_path)
+    run = torchrun(*evaluate_args(digits_checkpoint, "tiny_cnn", out), cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     merged = json.loads(out.read_text())
     one = single.to_dict()
@@ -66,6 +73,11 @@ def test_torchrun_evaluate_reproduces_the_single_process_outcomes(single, digits
     assert dist["world_size"] == 2 and dist["shard_sizes"] == [30, 30]
     # seconds are the slowest rank's wall clock, not a sum over ranks
     assert merged["extra"]["total_cost"]["seconds"] == pytest.approx(max(dist["seconds_per_rank"]), abs=1e-3)
+    # the preparation's entries as in a single-process record; the probe ran on both ranks
+    assert merged["extra"]["batch_size"] == 16
+    probe, one_probe = merged["extra"]["randomness_probe"], one["extra"]["randomness_probe"]
+    assert (probe["randomized"], probe["points"]) == (False, one_probe["points"])
+    assert probe["forward"] == 2 * one_probe["forward"] > 0
     # the per-rank resume files are gone once the run has succeeded
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist.json", "suite.toml"]
 
@@ -110,3 +122,17 @@ def test_ranks_wait_for_a_slow_peer_but_not_for_a_silent_one():
         "the evaluation failed: rank 1 of 2 has shown no progress for 2 s (ROBENCH_DIST_TIMEOUT); "
         "nothing was written or stored",
     )
+
+
+def test_a_failure_on_rank_0_after_gathering_keeps_every_shard_progress(digits_weights, tmp_path):
+    state = tmp_path / "run.json"
+    results = run_ranks(fail_after_gathering_then_rerun, args=(digits_weights, N, SEED, str(state)))
+    assert [status for status, _ in results.values()] == ["ok", "ok"], results
+    error, kept, forwarded0, record, left = results[0][1]
+    assert error == "simulated failure after gathering" and results[1][1][0] is None
+    assert kept == ["run.rank0-of-2.json", "run.rank1-of-2.json"]  # both shards' finished progress
+    # the rerun resumed both finished shards: each rank only ran the randomness probe
+    probe_forwards = record["extra"]["randomness_probe"]["forward"]
+    assert forwarded0 + results[1][1][2] == probe_forwards > 0
+    assert record["n"] == N and record["robust_acc"] < record["clean_acc"]
+    assert left == [] and results[1][1][4] == []

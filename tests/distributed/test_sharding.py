@@ -24,6 +24,8 @@ def test_evaluation_shards_partition_the_points_without_padding(n, world):
 def test_state_files_are_per_rank_and_name_the_world_size():
     assert shard_state_path("out/r.json.state", 1, 4) == Path("out/r.json.rank1-of-4.state")
     assert shard_state_path("out/r.json.rank1-of-4.state", 1, 4) == Path("out/r.json.rank1-of-4.state")
+    assert shard_state_path("out/r.json.rank0-of-4.state", 3, 4) == Path("out/r.json.rank3-of-4.state")
+    assert shard_state_path("out/r.rank0-of-2.json", 1, 4) == Path("out/r.rank0-of-2.rank1-of-4.json")
     assert shard_state_path("out/r.json.state", 0, 1) == Path("out/r.json.state")
     assert shard_state_path(None, 0, 2) is None
 

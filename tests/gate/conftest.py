@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from robench.engine.record import EvaluationResult, Flag, SampleResult, StageResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "leaderboard"))
+from synthetic_records import digits_linf_record  # noqa: E402
 
 
 def build_result(
@@ -30,18 +36,13 @@ def build_result(
         )
         for i in range(n)
     ]
-    return EvaluationResult(
+    return digits_linf_record(
         model=model,
         checkpoint_sha256="ab" * 32,
-        dataset="digits",
-        split="test",
-        threat="linf",
         eps=eps,
         n=n,
-        seed=0,
         subset_sha256="cd" * 32,
         suite=suite or {"name": "quick", "version": 1, "attacks": ["fgsm", "pgd-20", "cw"]},
-        mode="cascade",
         clean_acc=clean / n,
         robust_acc=robust / n,
         stages=[StageResult("pgd-20", robust / n, clean, clean - robust, 20 * clean, 20 * clean, 0.1)],

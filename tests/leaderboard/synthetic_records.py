@@ -1,6 +1,7 @@
 """Synthetic results records with known numbers, built from the engine's own record types.
 
-Shared by tests/store, tests/leaderboard and tests/reports (their conftests put this folder on sys.path).
+Shared by tests/store, tests/leaderboard, tests/reports and tests/gate (their conftests put this folder
+on sys.path).
 """
 
 from __future__ import annotations
@@ -8,6 +9,11 @@ from __future__ import annotations
 from robench.engine.record import EvaluationResult, Flag, SampleResult, StageResult
 
 STANDARD = ["fgsm", "pgd-7", "pgd-20", "pgd-100x2", "cw", "autoattack"]
+
+
+def digits_linf_record(**fields) -> EvaluationResult:
+    """A record on the digits test split, linf, seed 0, cascade mode; ``fields`` give everything else."""
+    return EvaluationResult(dataset="digits", split="test", threat="linf", seed=0, mode="cascade", **fields)
 
 
 def build_result(
@@ -34,18 +40,13 @@ def build_result(
         )
         for a, acc in zip(STANDARD, ladder, strict=True)
     ]
-    return EvaluationResult(
+    return digits_linf_record(
         model=f"digits/linf/{model}",
         checkpoint_sha256=sha or (model.encode().hex() * 64)[:64],
-        dataset="digits",
-        split="test",
-        threat="linf",
         eps=eps,
         n=n,
-        seed=0,
         subset_sha256="ab" * 32,
         suite={"name": "standard", "version": 1, "attacks": STANDARD},
-        mode="cascade",
         clean_acc=clean,
         robust_acc=ladder[-1],
         stages=stages,

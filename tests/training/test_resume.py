@@ -73,3 +73,15 @@ def test_resume_refuses_other_settings(tmp_path):
         train(CONFIG, tmp_path, "run", resume=True)
     with pytest.raises(RobenchError, match="no interrupted run 'missing'"):
         train(CONFIG, tmp_path, "missing", resume=True)
+
+
+def test_resume_refuses_another_number_of_processes(tmp_path):
+    config = TrainConfig.from_dict({**CONFIG.to_dict(), "save_every": 1})
+    with pytest.raises(Killed):
+        train(config, tmp_path, "run", callbacks=[kill_at(epoch=1, step=2)])
+    path = tmp_path / "run.resume.json"
+    info = json.loads(path.read_text())
+    assert info["world_size"] == 1
+    path.write_text(json.dumps({**info, "world_size": 2}))  # as if interrupted under torchrun with 2 ranks
+    with pytest.raises(RobenchError, match="trained on 2 process\\(es\\) and this one has 1"):
+        train(config, tmp_path, "run", resume=True)

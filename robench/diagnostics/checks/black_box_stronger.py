@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from robench.attacks import build_attack
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
-from robench.diagnostics.tools import attack_breaks
+from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
 from robench.engine.record import Flag
+from robench.errors import RobenchError
 
 CODE = "black_box_stronger"
 CHEAP, FULL = ("square-500", ATTACK_SAMPLE_SIZE), ("square-5000", 512)
-MIN_DROP = 0.01  # estimated robust-accuracy drop (fraction of all points) that flags ...
-MIN_POINTS = 2  # ... with at least this many points
 
 
 def run(ctx) -> list[Flag]:
@@ -30,11 +29,9 @@ def run(ctx) -> list[Flag]:
             ctx, build_attack(spec, ctx.threat), positions, ctx.salted_seeds(positions, 23)
         )
         broken = ctx.mark_broken(positions, breaks, spec)
-    black_box_stages = {s for s in ctx.suite_attacks if not build_attack(s, ctx.threat).uses_gradients}
-    in_suite = sum(1 for by in ctx.broken_by if by in black_box_stages)
-    drop = broken / max(positions.numel(), 1) * survivors / ctx.n + in_suite / ctx.n
-    if broken + in_suite < MIN_POINTS or drop < MIN_DROP:
-        return []
+    black_box = black_box_stages(ctx)
+    in_suite = sum(1 for by in ctx.broken_by if by in black_box)
+    drop = estimated_drop(ctx, broken, positions.numel(), survivors) + in_suite / ctx.n
     message = (
         f"Black-box attacks broke points every gradient attack missed ({spec}: {broken} of "
         f"{positions.numel()} sampled survivors; the suite's black-box stages: {in_suite}): gradients are "
@@ -45,6 +42,21 @@ def run(ctx) -> list[Flag]:
         "attacked": int(positions.numel()),
         "broken": broken,
         "suite_black_box_broken": in_suite,
-        "estimated_drop": drop,
     }
-    return [Flag(CODE, "error", message, evidence)]
+    return extra_breaks_flag(CODE, message, broken + in_suite, drop, evidence)
+
+
+def black_box_stages(ctx) -> set[str]:
+    """Names of the suite's gradient-free stages: from the attacks the engine ran, else rebuilt from their
+    names (a custom Attack's name that no spec rebuilds is left out)."""
+    if ctx.attacks is not None:
+        return {attack.spec for attack in ctx.attacks if not attack.uses_gradients}
+    names = set()
+    for name in ctx.suite_attacks:
+        try:
+            attack = build_attack(name, ctx.threat)
+        except RobenchError:
+            continue
+        if not attack.uses_gradients:
+            names.add(name)
+    return names

@@ -12,13 +12,11 @@ import torch
 
 from robench.attacks import build_attack
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
-from robench.diagnostics.tools import attack_breaks
+from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
 from robench.engine.record import Flag
 
 CODE = "incomplete_optimization"
 SPECS = ("cw-100x2", "pgd-100x1")
-MIN_DROP = 0.01  # estimated robust-accuracy drop (fraction of all points) that flags ...
-MIN_POINTS = 2  # ... with at least this many points
 
 
 def run(ctx) -> list[Flag]:
@@ -35,18 +33,11 @@ def run(ctx) -> list[Flag]:
         per_attack[spec] = int(breaks.sum())
         broken[todo[breaks]] = True
     count = ctx.mark_broken(positions, broken, "extra-restarts")
-    drop = count / positions.numel() * survivors / ctx.n
-    if count < MIN_POINTS or drop < MIN_DROP:
-        return []
+    drop = estimated_drop(ctx, count, positions.numel(), survivors)
     message = (
         f"Extra restarts and iterations ({', '.join(SPECS)}) broke {count} of {positions.numel()} sampled "
         f"survivors of the whole suite (about {drop:.1%} of robust accuracy): its optimisation had not "
         "converged. Those points now count as broken; use a stronger suite (more restarts, AutoAttack)."
     )
-    evidence = {
-        "attacks": per_attack,
-        "attacked": int(positions.numel()),
-        "broken": count,
-        "estimated_drop": drop,
-    }
-    return [Flag(CODE, "error", message, evidence)]
+    evidence = {"attacks": per_attack, "attacked": int(positions.numel()), "broken": count}
+    return extra_breaks_flag(CODE, message, count, drop, evidence)

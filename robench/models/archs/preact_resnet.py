@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robench.models.archs.resnet import residual_stages
+
 
 class PreActBlock(nn.Module):
     def __init__(self, in_planes: int, planes: int, stride: int) -> None:
@@ -30,16 +32,7 @@ class PreActResNet(nn.Module):
     def __init__(self, blocks: tuple[int, ...], num_classes: int, in_channels: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
-        layers, in_planes = [], 64
-        for stage, count in enumerate(blocks):
-            planes = 64 * 2**stage
-            strides = [1 if stage == 0 else 2] + [1] * (count - 1)
-            stage_blocks = []
-            for stride in strides:
-                stage_blocks.append(PreActBlock(in_planes, planes, stride))
-                in_planes = planes
-            layers.append(nn.Sequential(*stage_blocks))
-        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        (self.layer1, self.layer2, self.layer3, self.layer4), in_planes = residual_stages(PreActBlock, blocks)
         self.bn = nn.BatchNorm2d(in_planes)
         self.linear = nn.Linear(in_planes, num_classes)
 

@@ -26,21 +26,27 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
+def residual_stages(block: type[nn.Module], blocks: tuple[int, ...]) -> tuple[list[nn.Sequential], int]:
+    """Stage s: ``blocks[s]`` blocks of 64 * 2**s planes, the first with stride 2 (1 in stage 0), from a
+    64-plane stem; returns the stages and the planes of the last one."""
+    stages, in_planes = [], 64
+    for stage, count in enumerate(blocks):
+        planes = 64 * 2**stage
+        strides = [1 if stage == 0 else 2] + [1] * (count - 1)
+        stage_blocks = []
+        for stride in strides:
+            stage_blocks.append(block(in_planes, planes, stride))
+            in_planes = planes
+        stages.append(nn.Sequential(*stage_blocks))
+    return stages, in_planes
+
+
 class ResNet(nn.Module):
     def __init__(self, blocks: tuple[int, ...], num_classes: int, in_channels: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
-        layers, in_planes = [], 64
-        for stage, count in enumerate(blocks):
-            planes = 64 * 2**stage
-            strides = [1 if stage == 0 else 2] + [1] * (count - 1)
-            stage_blocks = []
-            for stride in strides:
-                stage_blocks.append(BasicBlock(in_planes, planes, stride))
-                in_planes = planes
-            layers.append(nn.Sequential(*stage_blocks))
-        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        (self.layer1, self.layer2, self.layer3, self.layer4), in_planes = residual_stages(BasicBlock, blocks)
         self.linear = nn.Linear(in_planes, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -61,6 +61,31 @@ class Recipe:
     def batch_loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, rng: RecipeRandom) -> BatchLoss:
         raise NotImplementedError
 
+    def ascent_ce(self, model: nn.Module, x, y, start, *, steps: int, project: bool = True) -> BatchLoss:
+        """CE at the point that ``steps`` cross-entropy ascent steps of ``step_size`` reach from ``start``
+        (kept in the eps ball if ``project``, else only in [0, 1])."""
+        x_adv = ascend(
+            model,
+            x,
+            start,
+            self.threat,
+            steps=steps,
+            step_size=self.step_size,
+            loss_of_logits=cross_entropy_to(y),
+            project=project,
+        )
+        return adversarial_ce(model, x_adv, y)
+
+
+class MultiStepRecipe(Recipe):
+    """A recipe whose inner maximisation takes k = 10 steps (default) of 2.5 * eps / k, so that the
+    iterates can reach the ball's far side."""
+
+    default_steps = 10
+
+    def default_step_size(self) -> float:
+        return 2.5 * self.threat.eps / self.steps
+
 
 def input_gradient(model: nn.Module, x: torch.Tensor, loss_of_logits: Callable) -> torch.Tensor:
     """Gradient of ``loss_of_logits(model(x))`` with respect to x only."""

@@ -6,7 +6,7 @@ while PGD accuracy collapses), which the trainer's guard must detect.
 
 from __future__ import annotations
 
-from robench.training.recipes.base import BatchLoss, Recipe, adversarial_ce, ascend, cross_entropy_to
+from robench.training.recipes.base import BatchLoss, Recipe
 
 
 class FGSMRecipe(Recipe):
@@ -14,7 +14,4 @@ class FGSMRecipe(Recipe):
     paper = "Goodfellow et al. 2015"
 
     def batch_loss(self, model, x, y, rng) -> BatchLoss:
-        x_adv = ascend(
-            model, x, x, self.threat, steps=1, step_size=self.step_size, loss_of_logits=cross_entropy_to(y)
-        )
-        return adversarial_ce(model, x_adv, y)
+        return self.ascent_ce(model, x, y, x, steps=1)

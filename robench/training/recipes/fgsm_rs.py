@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from robench.training.recipes.base import BatchLoss, Recipe, adversarial_ce, ascend, cross_entropy_to
+from robench.training.recipes.base import BatchLoss, Recipe
 
 
 class FGSMRandomStartRecipe(Recipe):
@@ -13,14 +13,4 @@ class FGSMRandomStartRecipe(Recipe):
         return 1.25 * self.threat.eps
 
     def batch_loss(self, model, x, y, rng) -> BatchLoss:
-        start = self.threat.random_start(x, rng.uniform(x))
-        x_adv = ascend(
-            model,
-            x,
-            start,
-            self.threat,
-            steps=1,
-            step_size=self.step_size,
-            loss_of_logits=cross_entropy_to(y),
-        )
-        return adversarial_ce(model, x_adv, y)
+        return self.ascent_ce(model, x, y, self.threat.random_start(x, rng.uniform(x)), steps=1)

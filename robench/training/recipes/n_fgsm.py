@@ -6,7 +6,7 @@ The training point may lie up to 3 eps from x (only the [0, 1] box is enforced);
 from __future__ import annotations
 
 from robench.threat import ThreatModel
-from robench.training.recipes.base import BatchLoss, Recipe, adversarial_ce, ascend, cross_entropy_to
+from robench.training.recipes.base import BatchLoss, Recipe
 
 NOISE_MULTIPLIER = 2.0
 
@@ -18,14 +18,4 @@ class NFGSMRecipe(Recipe):
     def batch_loss(self, model, x, y, rng) -> BatchLoss:
         noise_ball = ThreatModel(self.threat.norm, NOISE_MULTIPLIER * self.threat.eps)
         start = noise_ball.random_start(x, rng.uniform(x))
-        x_adv = ascend(
-            model,
-            x,
-            start,
-            self.threat,
-            steps=1,
-            step_size=self.step_size,
-            loss_of_logits=cross_entropy_to(y),
-            project=False,
-        )
-        return adversarial_ce(model, x_adv, y)
+        return self.ascent_ce(model, x, y, start, steps=1, project=False)  # only the [0, 1] box

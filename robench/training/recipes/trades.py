@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from robench.training.recipes.base import BatchLoss, Recipe, ascend
+from robench.training.recipes.base import BatchLoss, MultiStepRecipe, ascend
 
 START_SCALE = 0.001
 
@@ -28,13 +28,9 @@ def trades_loss(
     return F.cross_entropy(logits_clean.float(), y) + beta * trades_kl(logits_clean, logits_adv)
 
 
-class TradesRecipe(Recipe):
+class TradesRecipe(MultiStepRecipe):
     name = "trades"
     paper = "Zhang et al. 2019"
-    default_steps = 10
-
-    def default_step_size(self) -> float:
-        return 2.5 * self.threat.eps / self.steps
 
     def describe(self) -> dict:
         return {**super().describe(), "beta": self.beta}

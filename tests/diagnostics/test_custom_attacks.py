@@ -1,0 +1,45 @@
+"""Diagnostics on a suite of custom ``Attack`` objects (Python API) whose names no spec rebuilds."""
+
+from __future__ import annotations
+
+import torch
+from broken_models import THREAT
+
+from robench.attacks.base import Attack, point_noise
+from robench.diagnostics import DiagnosticContext
+from robench.diagnostics.checks.black_box_stronger import black_box_stages
+
+
+class RandomCorners(Attack):
+    """Gradient-free: the first of a few random corners of the eps ball that the model misclassifies."""
+
+    uses_gradients = False
+
+    def perturb(self, model, x, y, seeds):
+        best = x.clone()
+        for salt in range(8):
+            noise = point_noise(seeds, tuple(x.shape[1:]), salt).sign() * self.threat.eps
+            candidate = (x + noise).clamp(0, 1)
+            with torch.no_grad():
+                fooled = model(candidate).argmax(1) != y
+            still = model(best).argmax(1) == y
+            best[fooled & still] = candidate[fooled & still]
+        return best
+
+
+def test_black_box_check_uses_the_attack_objects_the_engine_ran(tiny_net, run_evaluation):
+    result = run_evaluation(tiny_net, suite=[RandomCorners(THREAT, "my-corners")], n=40)
+    by_custom = sum(s.broken_by == "my-corners" for s in result.samples)
+    assert by_custom >= 2  # the custom stage really breaks points, so the check has something to count
+    (flag,) = [f for f in result.flags if f.code == "black_box_stronger"]
+    assert flag.evidence["suite_black_box_broken"] == by_custom
+    assert result.verdict == "unreliable"
+
+
+def test_black_box_stages_from_names_skip_those_no_spec_rebuilds(tiny_net, run_evaluation, digits_test):
+    result = run_evaluation(tiny_net, suite=["fgsm"], n=20, diagnostics=False)
+    result.suite["attacks"] = ["fgsm", "my-corners", "square-100"]
+    ctx = DiagnosticContext(model=tiny_net, data=digits_test.subset(20, 0), threat=THREAT, result=result)
+    assert black_box_stages(ctx) == {"square-100"}
+    ctx.attacks = [RandomCorners(THREAT, "my-corners")]
+    assert black_box_stages(ctx) == {"my-corners"}
