@@ -18,7 +18,9 @@ def demo_command(
     reports: ReportsOption = None,
 ) -> None:
     """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS) and build its leaderboard."""
-    __import__("robench.distributed").distributed.refuse_under_torchrun("demo")
+    from robench.distributed import refuse_under_torchrun
+
+    refuse_under_torchrun("demo")
     from rich.console import Console
 
     from robench.engine.evaluate import resolve_device

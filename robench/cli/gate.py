@@ -63,7 +63,9 @@ def gate(
     junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML (one testcase per criterion)."),
 ) -> None:
     """Check a model's clean/robust accuracy against thresholds; exit 1 when one is not met."""
-    __import__("robench.distributed").distributed.refuse_under_torchrun("gate")
+    from robench.distributed import refuse_under_torchrun
+
+    refuse_under_torchrun("gate")
     from robench.cli.options import parse_floats
     from robench.gate.output import format_json, format_summary, write_junit
     from robench.gate.run import check_model

@@ -67,7 +67,9 @@ def submit_command(
     reports: ReportsOption = None,
 ) -> None:
     """Evaluate a checkpoint (standard suite + diagnostics), store the result, add its leaderboard entry."""
-    __import__("robench.distributed").distributed.refuse_under_torchrun("submit")
+    from robench.distributed import refuse_under_torchrun
+
+    refuse_under_torchrun("submit")
     from robench.cli.options import parse_floats
     from robench.engine.evaluate import resolve_device
     from robench.leaderboard.submit import submit

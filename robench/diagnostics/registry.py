@@ -14,6 +14,7 @@ from robench.registry import Registry
 DEFAULT_CHECKS = (
     "randomized_model",
     "robust_above_clean",
+    "attack_failures",
     "non_finite_outputs",
     "probabilities_output",
     "zero_gradients",

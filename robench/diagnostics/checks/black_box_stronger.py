@@ -34,8 +34,10 @@ def run(ctx) -> list[Flag]:
     drop = estimated_drop(ctx, broken, positions.numel(), survivors) + in_suite / ctx.n
     message = (
         f"Black-box attacks broke points every gradient attack missed ({spec}: {broken} of "
-        f"{positions.numel()} sampled survivors; the suite's black-box stages: {in_suite}): gradients are "
-        "masked or misleading. Those points now count as broken; gradient attacks cannot vouch for the rest."
+        f"{positions.numel()} sampled survivors; the suite's black-box stages: {in_suite}): either the "
+        "gradients are masked or misleading, or the suite's gradient attacks are too weak to converge "
+        "(a short suite such as quick; try standard). Those points now count as broken; gradient attacks "
+        "cannot vouch for the rest."
     )
     evidence = {
         "attack": spec,
