@@ -3,8 +3,9 @@
 ``autoattack``: version 'standard' (APGD-CE, APGD-T, FAB-T, Square); ``autoattack-rand``: version 'rand'
 (APGD-CE and APGD-DLR with EOT over 20 samples) for randomised models. It runs on exactly the points
 given, as one pyautoattack batch, and returns pyautoattack's x_adv. Its seed is ``batch_seed(seeds)``:
-AutoAttack's randomness is per batch, so unlike robench's own attacks its result for a point can depend
-on which points share its batch (fixed batches reproduce exactly). Its log is kept as text in
+AutoAttack's randomness is per call, so unlike robench's own attacks its result for a point can depend
+on which points share its batch (fixed batches reproduce exactly): the engine therefore calls it on
+fixed blocks of evaluation points (``Attack.batch_random``). Its log is kept as text in
 ``last_log`` and re-emitted at DEBUG level on the ``robench.attacks`` logger.
 """
 

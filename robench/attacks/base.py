@@ -21,6 +21,10 @@ class Attack(ABC):
     family: str = ""
     #: whether the attack needs input gradients (black-box attacks set False)
     uses_gradients: bool = True
+    #: whether the attack draws its randomness per call rather than per point (pyautoattack does): the
+    #: engine then calls it on fixed blocks of evaluation points, so results stay independent of the
+    #: batch size and of sharding
+    batch_random: bool = False
 
     def __init__(self, threat: ThreatModel, spec: str | None = None) -> None:
         self.threat = threat

@@ -68,6 +68,8 @@ class PyAutoAttackAttack(Attack):
     """An attack that pyautoattack runs on exactly the points given, as one batch seeded with
     ``batch_seed(seeds)``; its log is kept as text in ``last_log``. Subclasses implement :meth:`run`."""
 
+    batch_random = True
+
     def __init__(self, threat: ThreatModel, spec: str | None = None) -> None:
         super().__init__(threat, spec)
         self.last_log = ""

@@ -1,6 +1,7 @@
 """Sharded evaluation: every rank runs the cascade on its shard, rank 0 merges and returns the record.
 
-Each rank prepares the evaluation (``engine.PreparedEvaluation``) and runs it on its strided shard. The
+Each rank prepares the evaluation (``engine.PreparedEvaluation``) and runs it on its shard (whole
+blocks of points). The
 per-point outcomes are gathered on rank 0 only after every rank has reported success
 (``run_and_gather``); a failing rank makes every rank raise, so nothing is written or stored. Per-point
 seeds make the merged per-sample outcomes identical to a single-process run for any world size. In the
@@ -102,7 +103,7 @@ def evaluate_distributed(
     _use_wall_clock(result, outcomes)
     result.extra["distributed"] = {
         "world_size": ctx.world_size,
-        "sharding": "strided",
+        "sharding": "blocks",
         "shard_sizes": [len(o.indices) for o in outcomes],
         "seconds_per_rank": [round(_total_seconds(o), 4) for o in outcomes],
     }

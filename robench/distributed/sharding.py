@@ -1,9 +1,11 @@
 """Who handles what: per-rank resume state of evaluation shards, per-rank parts of training batches.
 
 Evaluation points themselves are split by the engine (``robench.engine.evaluate.shard_positions``):
-strided by position in the index-ordered evaluation subset, rank r of W taking positions r, r+W, ...
-Every point is evaluated exactly once: unlike torch's DistributedSampler, no rank is padded with repeated
-points (repeats would count twice in the accuracy). Shard sizes differ by at most one.
+whole blocks of 64 consecutive positions of the index-ordered evaluation subset, dealt round-robin
+(rank r of W takes blocks r, r+W, ...; blocks are also the unit on which AutoAttack and Square run, so
+their per-call randomness is the same for any number of ranks). Every point is evaluated exactly once:
+unlike torch's DistributedSampler, no rank is padded with repeated points (repeats would count twice in
+the accuracy). Shard sizes differ by at most one block.
 """
 
 from __future__ import annotations

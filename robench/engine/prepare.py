@@ -17,7 +17,7 @@ from robench.data.base import ImageDataset
 from robench.engine.counting import CountingModel
 from robench.engine.outcome import Outcome
 from robench.engine.record import EvaluationResult
-from robench.engine.runner import run_all
+from robench.engine.runner import BLOCK_SIZE, run_all
 from robench.engine.state import EvaluationState, FileState
 from robench.errors import AttackError, RobenchError
 from robench.models.wrapper import prepare_for_eval
@@ -102,10 +102,12 @@ def as_state(state: EvaluationState | str | Path | None) -> EvaluationState | No
 
 
 def shard_positions(n: int, rank: int, world: int) -> list[int]:
-    """Positions (in the evaluation subset) of shard ``rank`` of ``world``: every world-th point."""
+    """Positions (in the evaluation subset) of shard ``rank`` of ``world``: whole blocks of BLOCK_SIZE
+    consecutive points, dealt round-robin (rank r takes blocks r, r + world, ...)."""
     if world < 1 or not 0 <= rank < world:
         raise RobenchError(f"shard {rank} of {world} does not exist")
-    return list(range(rank, n, world))
+    blocks = range(rank, -(-n // BLOCK_SIZE), world)
+    return [p for b in blocks for p in range(b * BLOCK_SIZE, min(n, (b + 1) * BLOCK_SIZE))]
 
 
 class PreparedEvaluation:
@@ -175,6 +177,7 @@ class PreparedEvaluation:
     def run(self, state: EvaluationState | None, shard: tuple[int, int] | None = None) -> Outcome:
         """The suite on every point or on shard ``(rank, world)``; resumes from ``state``, never clears it."""
         data, config = self.data, self.config
+        positions = list(range(len(self.data)))
         if shard is not None:
             positions = shard_positions(len(self.data), *shard)
             data = self.data.take(torch.tensor(positions, dtype=torch.long))
@@ -200,6 +203,7 @@ class PreparedEvaluation:
             batch_size=self.batch_size,
             device=self.device,
             state=state,
+            blocks=[p // BLOCK_SIZE for p in positions],
         )
 
     def diagnose(self, result: EvaluationResult) -> EvaluationResult:

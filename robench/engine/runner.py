@@ -3,6 +3,10 @@
 After every batch the outcome is saved through the evaluation state, so an interrupted run resumes at
 the next unfinished batch. Batches are formed from the points a stage still has to attack, in canonical
 order; every random choice comes from per-point seeds, so results do not depend on the batch size.
+Attacks that draw their randomness per call (``Attack.batch_random``: AutoAttack, Square) are called
+once per block of BLOCK_SIZE consecutive evaluation points instead (the block's points still to attack),
+whatever the batch size; shards are made of whole blocks, so their results do not depend on sharding
+either.
 """
 
 from __future__ import annotations
@@ -24,16 +28,31 @@ from robench.errors import RobenchError
 from robench.progress import progress_bar
 from robench.threat import ThreatModel
 
+#: points per block for attacks with per-call randomness (and the unit of sharding)
+BLOCK_SIZE = 64
+
 
 class _Batches:
-    """Hands out batches of positions; halves the batch size when CUDA runs out of memory."""
+    """Hands out batches of positions; halves the batch size when CUDA runs out of memory.
 
-    def __init__(self, positions: list[int], batch_size: int) -> None:
-        self.positions, self.batch_size, self.start = positions, batch_size, 0
+    With ``blocks`` (a block id per position), a batch never mixes blocks and a whole block is one batch
+    (until CUDA runs out of memory, which is warned about)."""
+
+    def __init__(self, positions: list[int], batch_size: int, blocks: list[int] | None = None) -> None:
+        self.positions, self.batch_size, self.start, self.blocks = positions, batch_size, 0, blocks
+        if blocks is not None:
+            self.batch_size = BLOCK_SIZE
+
+    def _next_batch(self) -> list[int]:
+        batch = self.positions[self.start : self.start + self.batch_size]
+        if self.blocks is not None:
+            block = self.blocks[batch[0]]
+            batch = [p for p in batch if self.blocks[p] == block]
+        return batch
 
     def run(self, work: Callable[[list[int]], None], on_done: Callable[[int], None]) -> None:
         while self.start < len(self.positions):
-            batch = self.positions[self.start : self.start + self.batch_size]
+            batch = self._next_batch()
             try:
                 work(batch)
             except torch.cuda.OutOfMemoryError:
@@ -116,8 +135,12 @@ def run_stage(
     batch_size: int,
     device: str,
     state: EvaluationState | None,
+    blocks: list[int] | None = None,
 ) -> None:
-    """Attack every point this stage still has to attack; verify each output; save after every batch."""
+    """Attack every point this stage still has to attack; verify each output; save after every batch.
+
+    ``blocks`` gives each position's block (default: position // BLOCK_SIZE); it is used for
+    ``batch_random`` attacks only."""
     name = outcome.stage_names[stage]
     todo = [p for p in range(len(data)) if outcome.needs_attack(stage, p)]
     grad_trouble = set(outcome.no_graph) | set(outcome.zero_grad)
@@ -169,8 +192,10 @@ def run_stage(
             state.save(outcome.to_dict())
 
     total = len(outcome.stage_names)
+    if attack.batch_random:
+        blocks = blocks or [p // BLOCK_SIZE for p in range(len(data))]
     with progress_bar(f"{stage + 1}/{total} {name}", total=len(todo)) as bar:
-        _Batches(todo, batch_size).run(work, bar.advance)
+        _Batches(todo, batch_size, blocks if attack.batch_random else None).run(work, bar.advance)
 
 
 def run_all(
@@ -184,6 +209,7 @@ def run_all(
     batch_size: int,
     device: str,
     state: EvaluationState | None,
+    blocks: list[int] | None = None,
 ) -> Outcome:
     if outcome.clean_correct is None:
         run_clean(model, data, outcome, batch_size, device, state)
@@ -199,5 +225,6 @@ def run_all(
             batch_size=batch_size,
             device=device,
             state=state,
+            blocks=blocks,
         )
     return outcome

@@ -11,14 +11,18 @@ from robench.distributed.runtime import DistContext
 from robench.distributed.sharding import local_batch, shard_state_path, usable_epoch_length
 from robench.distributed.training import TrainingRanks
 from robench.engine.evaluate import shard_positions
+from robench.engine.runner import BLOCK_SIZE
 from robench.errors import RobenchError
 
 
-@pytest.mark.parametrize(("n", "world"), [(60, 2), (61, 4), (3, 8)])
+@pytest.mark.parametrize(("n", "world"), [(60, 2), (61, 4), (3, 8), (300, 2), (330, 3)])
 def test_evaluation_shards_partition_the_points_without_padding(n, world):
     shards = [shard_positions(n, rank, world) for rank in range(world)]
     assert sorted(p for shard in shards for p in shard) == list(range(n))
-    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    assert max(map(len, shards)) - min(map(len, shards)) <= BLOCK_SIZE
+    for shard in shards:  # whole blocks only: AutoAttack and Square see the same blocks for any world size
+        blocks = {p // BLOCK_SIZE for p in shard}
+        assert sum(len(range(b * BLOCK_SIZE, min(n, (b + 1) * BLOCK_SIZE))) for b in blocks) == len(shard)
 
 
 def test_state_files_are_per_rank_and_name_the_world_size():

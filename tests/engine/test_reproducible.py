@@ -9,7 +9,7 @@ from robench.engine.evaluate import evaluate, evaluate_shard, merge_shards
 from robench.engine.state import FileState, MemoryState
 from robench.errors import RobenchError
 
-N = 60
+N = 150  # three blocks of the sharding unit (64), the last one partial
 
 
 def _suite():
@@ -44,7 +44,7 @@ def test_sharded_evaluation_merges_into_the_single_process_record():
     ]
     merged = merge_shards([o.to_dict() for o in reversed(outcomes)])
     assert _decisions(merged) == _decisions(whole)
-    with pytest.raises(RobenchError, match="cover 40 of 60"):
+    with pytest.raises(RobenchError, match="cover 128 of 150"):
         merge_shards(outcomes[:2])
     with pytest.raises(RobenchError, match="overlap"):
         merge_shards([outcomes[0], outcomes[0], outcomes[1], outcomes[2]])
