@@ -39,7 +39,8 @@ def free_port() -> int:
 def run(ranks: int, threads: int, args: argparse.Namespace, work: Path) -> tuple[float, dict]:
     out = work / f"r{ranks}t{threads}.json"
     command = ["evaluate", "--model", args.model, "--suite", args.suite, "--seed", "0", "--out", str(out)]
-    command += ["--no-diagnostics", "--no-resume"] + (["-n", str(args.n)] if args.n else [])
+    command += ["--no-diagnostics", "--no-resume", "--block-size", str(args.block_size)]
+    command += ["-n", str(args.n)] if args.n else []
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     env |= {"ROBENCH_PROGRESS": "0", "GLOO_SOCKET_IFNAME": "lo"}
     if ranks == 1:
@@ -62,6 +63,13 @@ def main() -> None:
         "--suite", default=None, help="suite name or file (default: fgsm, pgd-20, pgd-100x5, cw)"
     )
     parser.add_argument("--n", type=int, default=None, help="points (default: the whole test split)")
+    parser.add_argument(
+        "--block-size",
+        type=int,
+        default=64,
+        help="sharding unit (robench's default 256 would leave 2 ranks "
+        "unbalanced on digits' 360 test points: 256 + 104)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="repeat each setting; the best time counts")
     parser.add_argument(
         "--skip-two-threads", action="store_true", help="leave out 1 rank x 2 threads (slow on some machines)"

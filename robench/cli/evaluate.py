@@ -64,6 +64,10 @@ def evaluate_command(
     out: Annotated[Path | None, typer.Option(help="results JSON to write")] = None,
     independent: Annotated[bool, typer.Option(help="run every attack on every point (no cascade)")] = False,
     batch_size: Annotated[int | None, typer.Option(help="override the automatic batch size")] = None,
+    block_size: Annotated[
+        int,
+        typer.Option(help="points per block: AutoAttack/Square run per block; the unit of sharding"),
+    ] = 256,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
     data_root: Annotated[str | None, typer.Option(help="local dataset root (default: $ROBENCH_DATA)")] = None,
     resume: Annotated[bool, typer.Option(help="resume from OUT.state after an interruption")] = True,
@@ -96,6 +100,7 @@ def evaluate_command(
         n=n,
         seed=seed,
         batch_size=batch_size,
+        block_size=block_size,
         independent=independent,
         diagnostics=diagnostics,
         state=state,

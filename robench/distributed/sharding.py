@@ -1,7 +1,8 @@
 """Who handles what: per-rank resume state of evaluation shards, per-rank parts of training batches.
 
 Evaluation points themselves are split by the engine (``robench.engine.evaluate.shard_positions``):
-whole blocks of 64 consecutive positions of the index-ordered evaluation subset, dealt round-robin
+whole blocks of 256 consecutive positions (`block_size`) of the index-ordered evaluation subset,
+dealt round-robin
 (rank r of W takes blocks r, r+W, ...; blocks are also the unit on which AutoAttack and Square run, so
 their per-call randomness is the same for any number of ranks). Every point is evaluated exactly once:
 unlike torch's DistributedSampler, no rank is padded with repeated points (repeats would count twice in

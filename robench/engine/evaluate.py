@@ -30,11 +30,13 @@ from robench.engine.prepare import (
     shard_positions,
 )
 from robench.engine.record import EvaluationResult
+from robench.engine.runner import BLOCK_SIZE
 from robench.engine.state import EvaluationState
 from robench.errors import RobenchError
 from robench.threat import ThreatModel
 
 __all__ = [
+    "BLOCK_SIZE",
     "EOT_SAMPLES",
     "PROBE_POINTS",
     "PreparedEvaluation",
@@ -65,14 +67,18 @@ def evaluate(
     model_name: str = "model",
     checkpoint_sha256: str | None = None,
     state: EvaluationState | str | Path | None = None,
+    block_size: int = BLOCK_SIZE,
 ) -> EvaluationResult:
     """Evaluate ``model`` on ``n`` points of ``dataset`` (deterministic subset for ``seed``) under ``threat``.
 
     ``state`` (an EvaluationState or a file path) makes the run resumable; it is cleared when done.
+    ``block_size``: attacks with per-call randomness (AutoAttack, Square) are called on the survivors of
+    each block of that many consecutive points, and shards are whole blocks (recorded in the config).
     """
     prepared = PreparedEvaluation(
         model, dataset, threat, suite=suite, n=n, seed=seed, batch_size=batch_size, device=device,
         independent=independent, model_name=model_name, checkpoint_sha256=checkpoint_sha256,
+        block_size=block_size,
     )  # fmt: skip
     store = as_state(state)
     outcome = prepared.run(store)

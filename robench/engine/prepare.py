@@ -101,13 +101,13 @@ def as_state(state: EvaluationState | str | Path | None) -> EvaluationState | No
     return FileState(state)
 
 
-def shard_positions(n: int, rank: int, world: int) -> list[int]:
-    """Positions (in the evaluation subset) of shard ``rank`` of ``world``: whole blocks of BLOCK_SIZE
+def shard_positions(n: int, rank: int, world: int, block_size: int = BLOCK_SIZE) -> list[int]:
+    """Positions (in the evaluation subset) of shard ``rank`` of ``world``: whole blocks of block_size
     consecutive points, dealt round-robin (rank r takes blocks r, r + world, ...)."""
     if world < 1 or not 0 <= rank < world:
         raise RobenchError(f"shard {rank} of {world} does not exist")
-    blocks = range(rank, -(-n // BLOCK_SIZE), world)
-    return [p for b in blocks for p in range(b * BLOCK_SIZE, min(n, (b + 1) * BLOCK_SIZE))]
+    blocks = range(rank, -(-n // block_size), world)
+    return [p for b in blocks for p in range(b * block_size, min(n, (b + 1) * block_size))]
 
 
 class PreparedEvaluation:
@@ -120,6 +120,7 @@ class PreparedEvaluation:
         self, model: nn.Module, dataset: ImageDataset, threat: ThreatModel, *, suite: SuiteLike = "standard",
         n: int | None = None, seed: int = 0, batch_size: int | None = None, device: str = "cpu",
         independent: bool = False, model_name: str = "model", checkpoint_sha256: str | None = None,
+        block_size: int = BLOCK_SIZE,
     ) -> None:  # fmt: skip
         self.device = resolve_device(device)
         self.threat = threat
@@ -127,6 +128,9 @@ class PreparedEvaluation:
         check_threat(threat, self.data.input_shape)
         if batch_size is not None and batch_size < 1:
             raise RobenchError(f"--batch-size must be positive, got {batch_size}")
+        if block_size < 1:
+            raise RobenchError(f"the block size must be positive, got {block_size}")
+        self.block_size = block_size
         self.batch_size = batch_size or auto_batch_size(self.data.input_shape, self.device, len(self.data))
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
         self.randomness, self.eot_samples = self._probe_randomness()
@@ -145,6 +149,7 @@ class PreparedEvaluation:
             "suite": self.suite,
             "mode": "independent" if independent else "cascade",
             "eot_samples": self.eot_samples,
+            "block_size": block_size,
         }
 
     def _probe_randomness(self):
@@ -179,7 +184,7 @@ class PreparedEvaluation:
         data, config = self.data, self.config
         positions = list(range(len(self.data)))
         if shard is not None:
-            positions = shard_positions(len(self.data), *shard)
+            positions = shard_positions(len(self.data), *shard, self.block_size)
             data = self.data.take(torch.tensor(positions, dtype=torch.long))
             config = {**config, "shard": list(shard)}
         outcome = None
@@ -203,7 +208,7 @@ class PreparedEvaluation:
             batch_size=self.batch_size,
             device=self.device,
             state=state,
-            blocks=[p // BLOCK_SIZE for p in positions],
+            blocks=[p // self.block_size for p in positions],
         )
 
     def diagnose(self, result: EvaluationResult) -> EvaluationResult:

@@ -28,8 +28,9 @@ from robench.errors import RobenchError
 from robench.progress import progress_bar
 from robench.threat import ThreatModel
 
-#: points per block for attacks with per-call randomness (and the unit of sharding)
-BLOCK_SIZE = 64
+#: default points per block for attacks with per-call randomness (and the unit of sharding): large
+#: enough for AutoAttack to work on full batches, small enough to balance shards of real evaluations
+BLOCK_SIZE = 256
 
 
 class _Batches:
@@ -41,7 +42,7 @@ class _Batches:
     def __init__(self, positions: list[int], batch_size: int, blocks: list[int] | None = None) -> None:
         self.positions, self.batch_size, self.start, self.blocks = positions, batch_size, 0, blocks
         if blocks is not None:
-            self.batch_size = BLOCK_SIZE
+            self.batch_size = len(positions) or 1  # whole blocks (cut in _next_batch)
 
     def _next_batch(self) -> list[int]:
         batch = self.positions[self.start : self.start + self.batch_size]
@@ -140,7 +141,7 @@ def run_stage(
     """Attack every point this stage still has to attack; verify each output; save after every batch.
 
     ``blocks`` gives each position's block (default: position // BLOCK_SIZE); it is used for
-    ``batch_random`` attacks only."""
+    ``batch_random`` attacks only. Call order: block by block."""
     name = outcome.stage_names[stage]
     todo = [p for p in range(len(data)) if outcome.needs_attack(stage, p)]
     grad_trouble = set(outcome.no_graph) | set(outcome.zero_grad)

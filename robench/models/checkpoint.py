@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -67,7 +68,9 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 def _load_torch(path: Path) -> object:
     try:
-        with open(path, "rb") as handle:  # a file object: torch.load may not re-dispatch on the file name
+        # a file object, so torch.load cannot re-dispatch on the file name
+        with open(path, "rb") as handle, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # our own error says it all
             return torch.load(handle, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():

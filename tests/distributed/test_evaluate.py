@@ -23,7 +23,7 @@ from robench.data import load_dataset
 from robench.engine.evaluate import evaluate
 from robench.engine.outcome import Outcome
 
-N, SEED = 100, 3
+N, SEED = 300, 3  # two blocks of the sharding unit (256): both ranks get points
 HERE = Path(__file__).parent
 
 
@@ -70,7 +70,7 @@ def test_torchrun_evaluate_reproduces_the_single_process_outcomes(single, digits
         for key in ("attack", "robust_acc", "attacked", "broken", "rejected", "forward", "backward"):
             assert mine[key] == theirs[key], (mine["attack"], key)
     dist = merged["extra"]["distributed"]
-    assert dist["world_size"] == 2 and dist["shard_sizes"] == [64, 36]
+    assert dist["world_size"] == 2 and dist["shard_sizes"] == [256, 44]
     # seconds are the slowest rank's wall clock, not a sum over ranks
     assert merged["extra"]["total_cost"]["seconds"] == pytest.approx(max(dist["seconds_per_rank"]), abs=1e-3)
     # the preparation's entries as in a single-process record; the probe ran on both ranks

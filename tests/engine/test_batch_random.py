@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from robench.engine.evaluate import evaluate, evaluate_shard, merge_shards
-from robench.engine.runner import BLOCK_SIZE
 from robench.threat import ThreatModel
 
+BLOCK = 64  # small blocks (default 256) keep the test fast
 THREAT = ThreatModel("linf", 0.12)
 SUITE = ["square-300"]  # pyautoattack's Square: its randomness is per call, not per point
 
@@ -19,8 +19,8 @@ def outcomes(result):
 
 @pytest.mark.slow
 def test_square_stage_is_independent_of_batch_size_and_sharding(tiny_digits_model, digits_test):
-    data = digits_test.subset(2 * BLOCK_SIZE + 30, seed=0)  # three blocks, the last one partial
-    settings = dict(suite=SUITE, seed=3)
+    data = digits_test.subset(2 * BLOCK + 30, seed=0)  # three blocks, the last one partial
+    settings = dict(suite=SUITE, seed=3, block_size=BLOCK)
     small = evaluate(tiny_digits_model, data, THREAT, batch_size=8, diagnostics=False, **settings)
     large = evaluate(tiny_digits_model, data, THREAT, batch_size=512, diagnostics=False, **settings)
     square = small.stages[0]

@@ -9,7 +9,8 @@ from robench.engine.evaluate import evaluate, evaluate_shard, merge_shards
 from robench.engine.state import FileState, MemoryState
 from robench.errors import RobenchError
 
-N = 150  # three blocks of the sharding unit (64), the last one partial
+N = 60
+BLOCK = 16  # block size (the sharding unit) for the sharded run: four blocks, the last one partial
 
 
 def _suite():
@@ -39,12 +40,21 @@ def test_results_do_not_depend_on_batch_size_but_on_the_seed():
 def test_sharded_evaluation_merges_into_the_single_process_record():
     whole = _run(batch_size=5)
     outcomes = [
-        evaluate_shard(ToyModel(), toy_dataset(N), THREAT, rank=r, world=3, suite=_suite(), batch_size=4)
+        evaluate_shard(
+            ToyModel(),
+            toy_dataset(N),
+            THREAT,
+            rank=r,
+            world=3,
+            suite=_suite(),
+            batch_size=4,
+            block_size=BLOCK,
+        )
         for r in range(3)
     ]
     merged = merge_shards([o.to_dict() for o in reversed(outcomes)])
     assert _decisions(merged) == _decisions(whole)
-    with pytest.raises(RobenchError, match="cover 128 of 150"):
+    with pytest.raises(RobenchError, match="cover 44 of 60"):
         merge_shards(outcomes[:2])
     with pytest.raises(RobenchError, match="overlap"):
         merge_shards([outcomes[0], outcomes[0], outcomes[1], outcomes[2]])
