@@ -65,9 +65,9 @@ def evaluate_command(
     independent: Annotated[bool, typer.Option(help="run every attack on every point (no cascade)")] = False,
     batch_size: Annotated[int | None, typer.Option(help="override the automatic batch size")] = None,
     block_size: Annotated[
-        int,
-        typer.Option(help="points per block: AutoAttack/Square run per block; the unit of sharding"),
-    ] = 256,
+        int | None,
+        typer.Option(help="points per block (default 256): AutoAttack/Square run per block; sharding unit"),
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
     data_root: Annotated[str | None, typer.Option(help="local dataset root (default: $ROBENCH_DATA)")] = None,
     resume: Annotated[bool, typer.Option(help="resume from OUT.state after an interruption")] = True,
@@ -100,7 +100,7 @@ def evaluate_command(
         n=n,
         seed=seed,
         batch_size=batch_size,
-        block_size=block_size,
+        **({"block_size": block_size} if block_size is not None else {}),  # else the engine's default
         independent=independent,
         diagnostics=diagnostics,
         state=state,
