@@ -55,7 +55,18 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        _leave_process_group()
     return 0
+
+
+def _leave_process_group() -> None:
+    """Destroy a torchrun process group before exit: a gloo group left alive aborts the process at exit
+    ("terminate called without an active exception") when its peers have already gone."""
+    if "torch.distributed" in sys.modules:
+        from robench.distributed import teardown
+
+        teardown()
 
 
 def entrypoint() -> None:
