@@ -4,7 +4,8 @@ Before the suite the engine calls ``probe_randomness(model, x)`` (a randomised m
 it::
 
     ctx = DiagnosticContext(model=counting_model, data=points, threat=threat, result=result,
-                            device=device, seed=seed, batch_size=batch_size, randomness=probe, eot=used_eot)
+                            device=device, seed=seed, batch_size=batch_size, block_size=block_size,
+                            randomness=probe, eot=used_eot)
     report = run_diagnostics(ctx)  # folds extra breaks, the cost row, flags and verdict into result
 """
 

@@ -20,6 +20,7 @@ from robench.data.base import ImageDataset
 from robench.engine.counting import CountingModel
 from robench.engine.outcome import point_seed
 from robench.engine.record import EvaluationResult, Flag, StageResult
+from robench.engine.runner import BLOCK_SIZE
 from robench.threat import ThreatModel
 
 #: default bound on the points an expensive check attacks (documented in the README)
@@ -52,6 +53,7 @@ class DiagnosticContext:
     device: str | torch.device = "cpu"
     seed: int = 0
     batch_size: int = 256
+    block_size: int = BLOCK_SIZE  # per-call-random attacks run on chunks of this many points (as the engine)
     randomness: RandomnessProbe | None = None  # the engine's pre-suite probe, if it ran one
     eot: bool = False  # whether the suite ran with EOT (randomised model)
     unusable_gradients: torch.Tensor | None = None  # bool per point, if the engine recorded any

@@ -84,14 +84,19 @@ def attack_breaks(
     ctx, attack, positions: torch.Tensor, seeds: torch.Tensor, model: nn.Module | None = None
 ) -> torch.Tensor:
     """Run an attack (on ``model``, e.g. a BPDA wrapper; default the real one) at these positions and
-    verify its outputs on the real model, in the attack's threat model: verified breaks per position."""
+    verify its outputs on the real model, in the attack's threat model: verified breaks per position.
+
+    An attack with per-call randomness (``batch_random``: Square, AutoAttack) is called once per chunk of
+    ``ctx.block_size`` consecutive positions, others per batch of ``ctx.batch_size``: either way a point's
+    result does not depend on the batch size."""
     if positions.numel() == 0:
         return torch.zeros(0, dtype=torch.bool)
     dev = positions.to(ctx.x.device)
     x, y = ctx.x[dev], ctx.y[dev]
+    chunk = ctx.block_size if attack.batch_random else ctx.batch_size
     outputs = []
-    for i in range(0, x.shape[0], ctx.batch_size):
-        part = slice(i, i + ctx.batch_size)
+    for i in range(0, x.shape[0], chunk):
+        part = slice(i, i + chunk)
         outputs.append(attack(model or ctx.model, x[part], y[part], seeds[part]).detach())
     return verified_breaks(ctx, positions, torch.cat(outputs), attack.threat)
 

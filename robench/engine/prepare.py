@@ -220,8 +220,8 @@ class PreparedEvaluation:
         indices = self.data.indices.tolist()
         ctx = DiagnosticContext(
             model=self.counted, data=self.data, threat=self.threat, result=result, device=self.device,
-            seed=self.seed, batch_size=self.batch_size, randomness=self.randomness,
-            eot=self.eot_samples > 1, attacks=list(self.attacks),
+            seed=self.seed, batch_size=self.batch_size, block_size=self.block_size,
+            randomness=self.randomness, eot=self.eot_samples > 1, attacks=list(self.attacks),
             unusable_gradients=torch.tensor([i in troubled for i in indices], dtype=torch.bool),
         )  # fmt: skip
         run_diagnostics(ctx)
