@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from robench.cli.options import ArchKwargsOption
+
 
 def print_result(result) -> None:
     """The per-stage table, then clean/robust accuracy, verdict and flags."""
@@ -47,6 +49,7 @@ def evaluate_command(
     model: Annotated[str | None, typer.Option("--model", help="model card id or name")] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="checkpoint file (.safetensors or .pt)")] = None,
     arch: Annotated[str | None, typer.Option(help="architecture for --checkpoint")] = None,
+    arch_kwargs: ArchKwargsOption = None,
     num_classes: Annotated[int | None, typer.Option(help="classes (default: the dataset's)")] = None,
     mean: Annotated[
         str | None, typer.Option(help="normalisation mean for --checkpoint, e.g. 0.49,0.48,0.45")
@@ -74,7 +77,7 @@ def evaluate_command(
     diagnostics: Annotated[bool, typer.Option(help="run the reliability checks after the suite")] = True,
 ) -> None:
     """Evaluate a model's robustness with a suite of escalating attacks (cascade)."""
-    from robench.cli.options import parse_floats
+    from robench.cli.options import parse_arch_kwargs, parse_floats
     from robench.distributed import launched_distributed, rank_device, rank_state_path
     from robench.engine.evaluate import resolve_device
     from robench.engine.state import FileState
@@ -83,6 +86,7 @@ def evaluate_command(
     device = rank_device(resolve_device(device))  # cuda -> cuda:LOCAL_RANK under torchrun
     spec = ModelSpec(model=model, checkpoint=checkpoint, arch=arch, num_classes=num_classes)
     spec.mean, spec.std = parse_floats(mean, "--mean"), parse_floats(std, "--std")
+    spec.arch_kwargs = parse_arch_kwargs(arch_kwargs)
     target = resolve_target(
         spec, dataset=dataset, threat=threat, eps=eps, split=split, data_root=data_root, device=device
     )

@@ -18,6 +18,9 @@ def gate(
     ),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Checkpoint file (with --arch)."),
     arch: str | None = typer.Option(None, "--arch", help="Architecture for --checkpoint."),
+    arch_kwargs: str | None = typer.Option(
+        None, "--arch-kwargs", help='Architecture keyword arguments as JSON, e.g. {"width": 16}.'
+    ),
     num_classes: int | None = typer.Option(None, "--num-classes", help="Classes, for --checkpoint."),
     mean: str | None = typer.Option(
         None, "--mean", help="Normalisation mean for --checkpoint, e.g. 0.5,0.5,0.5."
@@ -66,7 +69,7 @@ def gate(
     from robench.distributed import refuse_under_torchrun
 
     refuse_under_torchrun("gate")
-    from robench.cli.options import parse_floats
+    from robench.cli.options import parse_arch_kwargs, parse_floats
     from robench.gate.output import format_json, format_summary, write_junit
     from robench.gate.run import check_model
 
@@ -74,6 +77,7 @@ def gate(
         model,
         checkpoint=checkpoint,
         arch=arch,
+        arch_kwargs=parse_arch_kwargs(arch_kwargs),
         num_classes=num_classes,
         mean=parse_floats(mean, "--mean"),
         std=parse_floats(std, "--std"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +23,19 @@ def parse_floats(text: str | None, option: str) -> tuple[float, ...] | None:
         ) from None
 
 
+def parse_arch_kwargs(text: str | None) -> dict[str, Any] | None:
+    """``--arch-kwargs '{"width": 16}'`` -> {"width": 16}; None stays None; else the user's error."""
+    if text is None:
+        return None
+    try:
+        kwargs = json.loads(text)
+    except json.JSONDecodeError:
+        kwargs = None
+    if not isinstance(kwargs, dict):
+        raise RobenchError(f"--arch-kwargs must be a JSON object, got '{text}'")
+    return kwargs
+
+
 # Options several subcommands take, with one help text each.
 DeviceOption = Annotated[str, typer.Option(help="cpu or cuda")]
 StoreOption = Annotated[
@@ -31,3 +45,6 @@ LeaderboardsOption = Annotated[
     Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")
 ]
 ReportsOption = Annotated[Path | None, typer.Option(help="reports folder (default: ./reports)")]
+ArchKwargsOption = Annotated[
+    str | None, typer.Option(help='architecture keyword arguments as JSON, e.g. {"width": 16}')
+]

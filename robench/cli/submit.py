@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from robench.cli.options import DeviceOption, LeaderboardsOption, ReportsOption, StoreOption
+from robench.cli.options import ArchKwargsOption, DeviceOption, LeaderboardsOption, ReportsOption, StoreOption
 from robench.errors import RobenchError
 
 
@@ -38,6 +38,8 @@ def card_from_flags(checkpoint: Path | None, fields: dict):
         "sha256": sha256_file(checkpoint),
     }
     values |= {k: fields[k] for k in ("recipe", "source", "paper") if fields[k] is not None}
+    if fields["arch_kwargs"]:
+        values["arch_kwargs"] = fields["arch_kwargs"]
     return card_from_dict(values, "given by flags")
 
 
@@ -59,6 +61,7 @@ def submit_command(
     recipe: Annotated[str | None, typer.Option(help="training recipe (default: external)")] = None,
     source: Annotated[str | None, typer.Option(help="who trained it / URL")] = None,
     paper: Annotated[str | None, typer.Option(help="paper reference")] = None,
+    arch_kwargs: ArchKwargsOption = None,
     force: Annotated[bool, typer.Option(help="re-run even if the store holds this result")] = False,
     seed: Annotated[int, typer.Option(help="seed of the subset and every random start")] = 0,
     device: DeviceOption = "cpu",
@@ -70,7 +73,7 @@ def submit_command(
     from robench.distributed import refuse_under_torchrun
 
     refuse_under_torchrun("submit")
-    from robench.cli.options import parse_floats
+    from robench.cli.options import parse_arch_kwargs, parse_floats
     from robench.engine.evaluate import resolve_device
     from robench.leaderboard.submit import submit
     from robench.models.cards import load_card
@@ -83,6 +86,7 @@ def submit_command(
         "std": parse_floats(std, "--std"),
     }
     flags |= {"recipe": recipe, "source": source, "paper": paper}
+    flags["arch_kwargs"] = parse_arch_kwargs(arch_kwargs)
     if card is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None]
         if given:

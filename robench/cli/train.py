@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from robench.cli.options import ArchKwargsOption
 from robench.errors import RobenchError
 
 Opt = typer.Option
@@ -57,9 +57,7 @@ def train_command(
         bool | None, Opt("--amp/--no-amp", help="bf16 mixed precision (default: on on a GPU)")
     ] = None,
     save_every: Annotated[int, Opt(help="also save the resume state every N steps (0: each epoch)")] = 0,
-    arch_kwargs: Annotated[
-        str | None, Opt(help='architecture keyword arguments as JSON, e.g. {"width": 64}')
-    ] = None,
+    arch_kwargs: ArchKwargsOption = None,
     data_root: Annotated[Path | None, Opt(help="local data root (default $ROBENCH_DATA)")] = None,
     train_size: Annotated[int | None, Opt(help="train on a deterministic subset of N points")] = None,
     init: Annotated[Path | None, Opt(help="start from this checkpoint (adversarial fine-tuning)")] = None,
@@ -69,15 +67,11 @@ def train_command(
     sync_bn: Annotated[bool, Opt(help="under torchrun: SyncBatchNorm across ranks (CUDA only)")] = False,
 ) -> None:
     """Train a model (PGD-AT, TRADES, FGSM variants or standard) and write checkpoint, card and log."""
+    from robench.cli.options import parse_arch_kwargs
     from robench.threat import parse_eps
     from robench.training import TrainConfig, train
 
-    try:
-        kwargs = json.loads(arch_kwargs) if arch_kwargs else {}
-    except json.JSONDecodeError:
-        raise RobenchError(f"--arch-kwargs must be a JSON object, got '{arch_kwargs}'") from None
-    if not isinstance(kwargs, dict):
-        raise RobenchError(f"--arch-kwargs must be a JSON object, got '{arch_kwargs}'")
+    kwargs = parse_arch_kwargs(arch_kwargs) or {}
     config = TrainConfig(
         recipe=recipe, arch=arch, dataset=dataset, threat=threat.lower(), eps=parse_eps(eps), epochs=epochs,
         batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay,

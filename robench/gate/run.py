@@ -2,8 +2,10 @@
 
 ``run_gate`` is the Python API behind ``robench gate`` and the pytest plugin (both through
 ``check_model``, which takes their flat options). The dataset, threat and eps
-default to the model card's; a result stored for the same checkpoint sha256, dataset, threat, eps, suite
-(name and version), subset and seed is reused unless ``reuse=False``; a fresh result is stored.
+default to the model card's; a result stored for the same checkpoint sha256, dataset, split, threat, eps,
+suite (name and version), subset and seed is reused unless ``reuse=False``; a fresh result is stored.
+A randomised model's attacks run with EOT (``extra.eot_samples``) under the declared suite's name and
+version, so its result is keyed, and reused, like any other.
 Diagnostics run by default (their verdict is printed; ``require_reliable`` needs them).
 """
 
@@ -81,6 +83,7 @@ def check_model(
     *,
     checkpoint: str | Path | None = None,
     arch: str | None = None,
+    arch_kwargs: dict[str, Any] | None = None,
     num_classes: int | None = None,
     mean: tuple[float, ...] | None = None,
     std: tuple[float, ...] | None = None,
@@ -112,6 +115,7 @@ def check_model(
         model=None if module is not None else model,
         checkpoint=checkpoint,
         arch=arch,
+        arch_kwargs=arch_kwargs,
         num_classes=num_classes,
         module=module,
         mean=mean,
@@ -144,6 +148,7 @@ def _result(
         suite_version=str(suite_info.get("version", "")),
         subset_sha256=data.subset(n, seed).subset_sha256(),
         seed=int(seed),
+        split=data.split,
     )
     with ResultsStore(store_path) as results:
         if reuse:
@@ -158,5 +163,7 @@ def _result(
             diagnostics=diagnostics,
         )
         if key.reusable:
+            if ResultKey.of(result) != key:  # a bug, not user error: the result could never be reused
+                raise RuntimeError(f"gate key mismatch: {ResultKey.of(result)} != {key}")
             results.put(result)
     return result, False

@@ -154,8 +154,12 @@ def _shown(path: Path) -> str:
 def submit_command_line(card: ModelCard, checkpoint: Path) -> str:
     if card.path is not None:
         return f"robench submit {_shown(checkpoint)} --card {_shown(card.path)} --force"
+    import json
+    import shlex
+
+    kwargs = f" --arch-kwargs {shlex.quote(json.dumps(card.arch_kwargs))}" if card.arch_kwargs else ""
     return (
-        f"robench submit {_shown(checkpoint)} --name {card.name} --arch {card.architecture}"
+        f"robench submit {_shown(checkpoint)} --name {card.name} --arch {card.architecture}{kwargs}"
         f" --dataset {card.dataset}"
         f" --threat {card.threat} --eps {card.eps!r} --recipe {card.recipe} --force"
     )

@@ -28,6 +28,7 @@ class ModelSpec:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     name: str | None = None
+    arch_kwargs: dict[str, Any] | None = None  # for ``arch`` (a card carries its own)
 
     def find_card(self) -> ModelCard | None:
         """The card named by ``model``; None for a checkpoint or a module. Exactly one way must be given."""
@@ -48,7 +49,7 @@ class ModelSpec:
                 self.module, mean=self.mean, std=self.std, name=self.name, device=device
             )
         if card is not None:
-            return load_model(card, checkpoint=self.checkpoint, device=device)
+            return load_model(card, checkpoint=self.checkpoint, arch_kwargs=self.arch_kwargs, device=device)
         return load_model(
             checkpoint=self.checkpoint,
             arch=self.arch,
@@ -56,6 +57,7 @@ class ModelSpec:
             in_channels=data.input_shape[0],
             mean=self.mean,
             std=self.std,
+            arch_kwargs=self.arch_kwargs,
             device=device,
         )
 

@@ -11,7 +11,11 @@ from robench.engine.record import EvaluationResult
 
 @dataclass(frozen=True)
 class ResultKey:
-    """Checkpoint + data points + threat + suite + seed + mode: everything the robust accuracy depends on."""
+    """Checkpoint + data points + threat + suite + seed + mode: everything the robust accuracy depends on.
+
+    ``split`` is part of the points' identity (a split's canonical indices may repeat another's); it is
+    left out of the digest for the test split, so results stored before it was added keep matching.
+    """
 
     checkpoint_sha256: str | None
     dataset: str
@@ -22,6 +26,7 @@ class ResultKey:
     subset_sha256: str
     seed: int
     mode: str = "cascade"
+    split: str = "test"
 
     @classmethod
     def of(cls, result: EvaluationResult) -> ResultKey:
@@ -35,6 +40,7 @@ class ResultKey:
             subset_sha256=result.subset_sha256,
             seed=int(result.seed),
             mode=result.mode,
+            split=result.split,
         )
 
     @property
@@ -45,5 +51,7 @@ class ResultKey:
     def digest(self) -> str:
         """sha256 of the canonical JSON of the key (eps as its exact float repr)."""
         fields = asdict(self) | {"eps": repr(float(self.eps)), "seed": int(self.seed)}
+        if self.split == "test":
+            del fields["split"]
         text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()

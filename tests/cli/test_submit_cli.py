@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -121,6 +122,48 @@ def test_missing_checkpoint_or_fields_are_one_line_errors(places, tmp_path, caps
     assert _submit(places, str(tmp_path / "nope.safetensors"), *args) == 2
     assert "nope.safetensors does not exist" in capsys.readouterr().err
     assert not places["lb"].exists()
+
+
+_FLAGS = ["--name", "flagged", "--arch", "small_cnn", "--dataset", "digits"]
+_FLAGS += ["--threat", "linf", "--eps", "0.3"]
+
+
+def test_arch_kwargs_from_flags_reach_the_model_the_entry_and_the_report_command(
+    places, tiny_digits_card, monkeypatch, capsys
+):
+    monkeypatch.setitem(EVALUATION_N, "digits", 40)  # a short evaluation: only the card's path is tested
+    checkpoint = str(tiny_digits_card.checkpoint_path)
+    assert _submit(places, checkpoint, *_FLAGS) == 2  # small_cnn's default width 32 does not fit
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "small_cnn" in err and not places["lb"].exists()
+
+    assert _submit(places, checkpoint, *_FLAGS, "--arch-kwargs", '{"width": 16}') == 0
+    assert "digits/linf/flagged: evaluated and stored" in capsys.readouterr().out
+    entry = json.loads((places["lb"] / "digits" / "linf" / "entries" / "flagged.json").read_text())
+    assert entry["card"]["arch_kwargs"] == {"width": 16} and entry["n"] == 40
+    assert entry["clean_acc"] >= 0.9  # the trained weights were loaded into the width-16 network
+    report = (places["rp"] / "digits" / "linf" / "flagged.md").read_text()
+    command = next(line for line in report.splitlines() if "robench submit" in line)
+    assert """--arch small_cnn --arch-kwargs '{"width": 16}'""" in command
+    argv = shlex.split(command[command.index("robench submit") :].rstrip("`"))
+    assert argv[:2] == ["robench", "submit"]
+    assert _submit(places, *argv[2:]) == 0  # the report's command re-runs the submission as it was
+    assert _runs(places) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([*_FLAGS, "--arch-kwargs", "{width: 16}"], "--arch-kwargs must be a JSON object, got '{width: 16}'"),
+        ([*_FLAGS, "--arch-kwargs", "[16]"], "--arch-kwargs must be a JSON object, got '[16]'"),
+        (["--card", "c.toml", "--arch-kwargs", "{}"], "--card fixes the model's fields; drop --arch-kwargs"),
+    ],
+)
+def test_bad_arch_kwargs_are_one_line_errors(places, tmp_path, capsys, args, message):
+    assert _submit(places, str(tmp_path / "x.safetensors"), *args) == 2
+    err = capsys.readouterr().err
+    assert err == f"robench: error: {message}\n"
+    assert not places["lb"].exists() and _runs(places) == 0
 
 
 @pytest.mark.slow
