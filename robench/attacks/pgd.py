@@ -19,7 +19,7 @@ def default_restarts(steps: int) -> int:
 
 
 class PGD(IterativeAttack):
-    """Subclasses change the loss, the default step count and the restarts rule (e.g. ``CWLinf``)."""
+    """Subclasses change the loss, the default step count and the restarts rule (e.g. ``MarginPGD``)."""
 
     family = "pgd"
     loss_name = "ce"

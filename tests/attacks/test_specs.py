@@ -21,8 +21,8 @@ LINF = ThreatModel("linf", 8 / 255)
         ("pgd-100", "PGD", 100, 5),
         ("pgd-50x10", "PGD", 50, 10),
         ("pgd-100x1", "PGD", 100, 1),
-        ("cw", "CWLinf", 30, 1),
-        ("cw-40x2", "CWLinf", 40, 2),
+        ("cw", "MarginPGD", 30, 1),
+        ("cw-40x2", "MarginPGD", 40, 2),
     ],
 )
 def test_gradient_specs_build_with_documented_defaults(spec, cls, steps, restarts):

@@ -1,8 +1,9 @@
 """``incomplete_optimization``: more effort than the whole suite still lowers the final number.
 
 On a sample of the final survivors (up to 32, after every other check folded its breaks in): new
-restarts with new seeds of the strongest gradient attacks, ``cw-100x2`` (margin loss, the loss behind
-AutoAttack's targeted stage) then ``pgd-100x1`` (cross-entropy) on what is left. Only the suite's final
+restarts with new seeds of the strongest gradient attacks, margin-loss PGD with 100 steps and 2 restarts
+(``cw-100x2`` for linf; the same PGD in the l2 norm, where the suite's ``cw`` is C&W's optimisation) then
+``pgd-100x1`` (cross-entropy) on what is left. Only the suite's final
 number is judged, never an intermediate stage: a PGD ladder that AutoAttack later beats is expected.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from robench.attacks import build_attack
+from robench.attacks.cw import margin_pgd
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
 from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
 from robench.engine.record import Flag
@@ -26,9 +28,12 @@ def run(ctx) -> list[Flag]:
         return []
     broken = torch.zeros(positions.numel(), dtype=torch.bool)
     per_attack = {}
-    for salt, spec in enumerate(SPECS, start=30):
+    attacks = (  # margin PGD in either norm (the l2 suite's cw is C&W's optimisation, without EOT)
+        margin_pgd(ctx.threat, 100, 2, **ctx.attack_settings),
+        build_attack("pgd-100x1", ctx.threat, **ctx.attack_settings),
+    )
+    for salt, (spec, attack) in enumerate(zip(SPECS, attacks, strict=True), start=30):
         todo = (~broken).nonzero().flatten()
-        attack = build_attack(spec, ctx.threat, **ctx.attack_settings)
         breaks = attack_breaks(ctx, attack, positions[todo], ctx.salted_seeds(positions[todo], salt))
         per_attack[spec] = int(breaks.sum())
         broken[todo[breaks]] = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from robench.attacks import build_attack
+from robench.attacks.cw import margin_pgd
 from robench.diagnostics.straight_through import StraightThrough
 from robench.diagnostics.tools import attack_breaks, gradient_status, gradients
 from robench.engine.record import Flag
@@ -76,7 +76,7 @@ def _bpda(ctx, surviving: torch.Tensor) -> dict:
         usable = torch.zeros(positions.numel(), dtype=torch.bool)
     if not usable.any():
         return {"bpda_attacked": 0, "bpda_broken": 0, "straight_through_usable": 0}
-    attack = build_attack(f"cw-{BPDA_STEPS}", ctx.threat)
+    attack = margin_pgd(ctx.threat, BPDA_STEPS)  # cw-K for linf; margin PGD in l2 too
     breaks = attack_breaks(ctx, attack, positions, ctx.salted_seeds(positions, 5), wrapped)
     broken = ctx.mark_broken(positions, breaks, f"bpda-cw-{BPDA_STEPS}")
     return {
