@@ -145,5 +145,6 @@ def cw_attack(
 
 def margin_pgd(threat: ThreatModel, steps: int, restarts: int = 1, *, eot_samples: int = 1) -> MarginPGD:
     """PGD on the C&W margin loss in the threat's norm (linf: the same attack as ``cw-KxR``)."""
-    return MarginPGD(threat, f"margin-pgd-{steps}x{restarts}", steps=steps, restarts=restarts,
-                     eot_samples=eot_samples)  # fmt: skip
+    # named as linf's cw-K / cw-KxR: the name salts the random starts, so linf results equal theirs
+    name = f"cw-{steps}" if restarts == 1 else f"cw-{steps}x{restarts}"
+    return MarginPGD(threat, name, steps=steps, restarts=restarts, eot_samples=eot_samples)
