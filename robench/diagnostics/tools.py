@@ -1,9 +1,16 @@
 """Small helpers the checks share: batched forwards, input-gradient status, and running any attack on
-a subset with every output verified on the real model before it counts."""
+a subset with every output verified on the real model before it counts.
+
+With EOT (``ctx.eot``: a randomised model) each attack call with its verification, each verification of
+given inputs and each cached pass (clean logits, gradient status) runs in an RNG fork seeded from (seed,
+number of the seeded call), as the engine's stages do, on chunks of ``ctx.block_size``: the breaks, and so
+the final number, are reproducible for a seed and do not depend on the batch size.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -11,6 +18,7 @@ from torch import nn
 
 from robench.attacks.losses import cross_entropy, cw_margin
 from robench.engine.record import Flag
+from robench.engine.runner import seeded_rng
 from robench.engine.verify import verify
 from robench.threat import ThreatModel
 
@@ -72,8 +80,25 @@ def gradient_status(
     return GradientStatus(missing, nonfinite, zero)
 
 
+@contextlib.contextmanager
+def seeded_call(ctx) -> Iterator[None]:
+    """With EOT, the body in an RNG fork seeded from (seed, "diagnostics", how many seeded calls came
+    before); the calls come in a fixed order for a seed. Without EOT nothing changes."""
+    if not ctx.eot:
+        yield
+        return
+    number = ctx.cache["seeded_calls"] = ctx.cache.get("seeded_calls", -1) + 1
+    with seeded_rng(ctx.device, ctx.seed, "diagnostics", number):
+        yield
+
+
 def verified_breaks(ctx, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatModel | None = None):
     """Bool per position (CPU): x_adv is legal in the threat model and misclassified by the real model."""
+    with seeded_call(ctx):
+        return _breaks(ctx, positions, x_adv, threat)
+
+
+def _breaks(ctx, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatModel | None) -> torch.Tensor:
     if positions.numel() == 0:
         return torch.zeros(0, dtype=torch.bool)
     dev = positions.to(ctx.x.device)
@@ -88,11 +113,20 @@ def attack_breaks(
 
     An attack with per-call randomness (``batch_random``: Square, AutoAttack) is called once per chunk of
     ``ctx.block_size`` consecutive positions, others per batch of ``ctx.batch_size``: either way a point's
-    result does not depend on the batch size."""
+    result does not depend on the batch size. With EOT every attack runs per chunk of ``ctx.block_size``,
+    each call verified inside its own seeded RNG fork (``seeded_call``)."""
     if positions.numel() == 0:
         return torch.zeros(0, dtype=torch.bool)
     dev = positions.to(ctx.x.device)
     x, y = ctx.x[dev], ctx.y[dev]
+    if ctx.eot:
+        breaks = []
+        for i in range(0, x.shape[0], ctx.block_size):
+            part = slice(i, i + ctx.block_size)
+            with seeded_call(ctx):
+                x_adv = attack(model or ctx.model, x[part], y[part], seeds[part]).detach()
+                breaks.append(_breaks(ctx, positions[part], x_adv, attack.threat))
+        return torch.cat(breaks)
     chunk = ctx.block_size if attack.batch_random else ctx.batch_size
     outputs = []
     for i in range(0, x.shape[0], chunk):
@@ -101,10 +135,17 @@ def attack_breaks(
     return verified_breaks(ctx, positions, torch.cat(outputs), attack.threat)
 
 
+def forward_batch(ctx) -> int:
+    """Batch size of the cached passes: with EOT the block size, so a random model's draws (seeded per
+    call) do not depend on the batch size."""
+    return ctx.block_size if ctx.eot else ctx.batch_size
+
+
 def clean_logits(ctx) -> torch.Tensor:
     """Logits of all n points on clean input (computed once per evaluation)."""
     if "clean_logits" not in ctx.cache:
-        ctx.cache["clean_logits"] = predict(ctx.model, ctx.x, ctx.batch_size)
+        with seeded_call(ctx):
+            ctx.cache["clean_logits"] = predict(ctx.model, ctx.x, forward_batch(ctx))
     return ctx.cache["clean_logits"]
 
 
@@ -114,7 +155,8 @@ def gradients(ctx, loss: str = "ce") -> GradientStatus:
     if key not in ctx.cache:
         positions = ctx.clean_correct.nonzero().flatten()
         dev = positions.to(ctx.x.device)
-        part = gradient_status(ctx.model, ctx.x[dev], ctx.y[dev], ctx.batch_size, loss)
+        with seeded_call(ctx):
+            part = gradient_status(ctx.model, ctx.x[dev], ctx.y[dev], forward_batch(ctx), loss)
         full = GradientStatus(*(torch.zeros(ctx.n, dtype=torch.bool) for _ in range(3)))
         for name in ("missing", "nonfinite", "zero"):
             getattr(full, name)[positions] = getattr(part, name)

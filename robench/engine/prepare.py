@@ -17,7 +17,7 @@ from robench.data.base import ImageDataset
 from robench.engine.counting import CountingModel
 from robench.engine.outcome import Outcome
 from robench.engine.record import EvaluationResult
-from robench.engine.runner import BLOCK_SIZE, run_all
+from robench.engine.runner import BLOCK_SIZE, run_all, seeded_rng
 from robench.engine.state import EvaluationState, FileState
 from robench.errors import AttackError, RobenchError
 from robench.models.wrapper import prepare_for_eval
@@ -133,9 +133,9 @@ class PreparedEvaluation:
         self.block_size = block_size
         self.batch_size = batch_size or auto_batch_size(self.data.input_shape, self.device, len(self.data))
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
+        self.seed = seed
         self.randomness, self.eot_samples = self._probe_randomness()
         self.suite, self.attacks = resolve_suite(suite, threat, self.eot_samples)
-        self.seed = seed
         self.config = {
             "model": model_name,
             "checkpoint_sha256": checkpoint_sha256,
@@ -152,12 +152,20 @@ class PreparedEvaluation:
             "block_size": block_size,
         }
 
+    @property
+    def randomized(self) -> bool:
+        """The probe found the model randomised: the evaluation runs with EOT and seeds its RNG per call."""
+        return self.eot_samples > 1
+
     def _probe_randomness(self):
-        """Repeated forwards on a few points (robench.diagnostics): a randomised model needs EOT attacks."""
+        """Repeated forwards on a few points (robench.diagnostics): a randomised model needs EOT attacks.
+
+        Run in a seeded RNG fork: the decision is reproducible and the caller's generator untouched."""
         from robench.diagnostics import probe_randomness
 
         start = self.counted.count()
-        probe = probe_randomness(self.counted, self.data.images[:PROBE_POINTS].to(self.device))
+        with seeded_rng(self.device, self.seed, "probe"):
+            probe = probe_randomness(self.counted, self.data.images[:PROBE_POINTS].to(self.device))
         self.probe_cost = self.counted.count() - start
         if probe.randomized:
             warnings.warn(
@@ -209,6 +217,7 @@ class PreparedEvaluation:
             device=self.device,
             state=state,
             blocks=[p // self.block_size for p in positions],
+            randomized=self.randomized,
         )
 
     def diagnose(self, result: EvaluationResult) -> EvaluationResult:
@@ -221,8 +230,12 @@ class PreparedEvaluation:
         ctx = DiagnosticContext(
             model=self.counted, data=self.data, threat=self.threat, result=result, device=self.device,
             seed=self.seed, batch_size=self.batch_size, block_size=self.block_size,
-            randomness=self.randomness, eot=self.eot_samples > 1, attacks=list(self.attacks),
+            randomness=self.randomness, eot=self.randomized, attacks=list(self.attacks),
             unusable_gradients=torch.tensor([i in troubled for i in indices], dtype=torch.bool),
         )  # fmt: skip
-        run_diagnostics(ctx)
+        if not self.randomized:
+            run_diagnostics(ctx)
+            return result
+        with seeded_rng(self.device, self.seed, "diagnostics"):  # their attacks also seed per chunk
+            run_diagnostics(ctx)
         return result

@@ -6,14 +6,19 @@ order; every random choice comes from per-point seeds, so results do not depend 
 Attacks that draw their randomness per call (``Attack.batch_random``: AutoAttack, Square) are called
 once per block of BLOCK_SIZE consecutive evaluation points instead (the block's points still to attack),
 whatever the batch size; shards are made of whole blocks, so their results do not depend on sharding
-either.
+either. A randomised model (``randomized``: the evaluation runs with EOT) draws its noise from torch's
+global generator: then the clean pass and every stage run once per block, each call (its verification
+included) in a fork of that generator seeded from (seed, stage or "clean", block) by ``seeded_rng``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,16 +38,46 @@ from robench.threat import ThreatModel
 BLOCK_SIZE = 256
 
 
+def call_seed(*key: int | str) -> int:
+    """A ``torch.manual_seed`` value (non-negative int64) fixed by ``key``, e.g. (seed, stage, block)."""
+    digest = hashlib.sha256(repr(key).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+@contextlib.contextmanager
+def seeded_rng(device: str | torch.device, *key: int | str) -> Iterator[None]:
+    """Run the body in a fork of torch's global generators (CPU, and the evaluation's CUDA device when
+    on CUDA) seeded from ``key``: a randomised model's draws depend on the key only; the caller's state
+    is restored afterwards."""
+    device = torch.device(device)
+    index = None
+    if device.type == "cuda":
+        index = torch.cuda.current_device() if device.index is None else device.index
+    with torch.random.fork_rng(devices=[] if index is None else [index]):
+        seed = call_seed(*key)
+        torch.random.default_generator.manual_seed(seed)
+        if index is not None:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
+def default_blocks(n: int) -> list[int]:
+    return [p // BLOCK_SIZE for p in range(n)]
+
+
 class _Batches:
     """Hands out batches of positions; halves the batch size when CUDA runs out of memory.
 
     With ``blocks`` (a block id per position), a batch never mixes blocks and a whole block is one batch
-    (until CUDA runs out of memory, which is warned about)."""
+    (until CUDA runs out of memory: a split block is warned about, its results then depend on the batch
+    size)."""
 
     def __init__(self, positions: list[int], batch_size: int, blocks: list[int] | None = None) -> None:
         self.positions, self.batch_size, self.start, self.blocks = positions, batch_size, 0, blocks
+        self.largest_block = 0
         if blocks is not None:
             self.batch_size = len(positions) or 1  # whole blocks (cut in _next_batch)
+            self.largest_block = max(Counter(blocks[p] for p in positions).values(), default=0)
 
     def _next_batch(self) -> list[int]:
         batch = self.positions[self.start : self.start + self.batch_size]
@@ -61,7 +96,14 @@ class _Batches:
                     raise
                 self.batch_size = max(1, self.batch_size // 2)
                 torch.cuda.empty_cache()
-                warnings.warn(f"CUDA out of memory: batch size lowered to {self.batch_size}", stacklevel=2)
+                split = (
+                    "; blocks are split, so results are no longer reproducible with another batch size"
+                    if self.batch_size < self.largest_block
+                    else ""
+                )
+                warnings.warn(
+                    f"CUDA out of memory: batch size lowered to {self.batch_size}{split}", stacklevel=2
+                )
                 continue
             self.start += len(batch)
             on_done(len(batch))
@@ -75,6 +117,16 @@ def _check_logits(logits, num_classes: int, dataset: str) -> None:
         raise RobenchError(f"the model outputs {got} classes but {dataset} has {num_classes} classes")
 
 
+def _seeded(work: Callable[[list[int]], None], device: str, key: tuple, blocks: list[int]):
+    """``work`` on a batch (one block's positions) in an RNG fork seeded from (*key, block)."""
+
+    def seeded_work(batch: list[int]) -> None:
+        with seeded_rng(device, *key, blocks[batch[0]]):
+            work(batch)
+
+    return seeded_work
+
+
 def run_clean(
     model: CountingModel,
     data: ImageDataset,
@@ -82,8 +134,15 @@ def run_clean(
     batch_size: int,
     device: str,
     state: EvaluationState | None,
+    *,
+    seed: int = 0,
+    randomized: bool = False,
+    blocks: list[int] | None = None,
 ) -> None:
-    """Clean predictions plus one input-gradient probe per point (graph broken or gradient exactly zero)."""
+    """Clean predictions plus one input-gradient probe per point (graph broken or gradient exactly zero).
+
+    ``randomized``: one call per block (``blocks``, default position // BLOCK_SIZE), seeded from
+    (seed, "clean", block)."""
     correct: list[bool] = [False] * len(data)
 
     def work(batch: list[int]) -> None:
@@ -114,9 +173,12 @@ def run_clean(
             dead = (grad.detach().flatten(1).abs().amax(1) == 0).cpu().tolist()
             outcome.zero_grad += [i for i, d in zip(indices, dead, strict=True) if d]
 
+    if randomized:
+        blocks = blocks or default_blocks(len(data))
+        work = _seeded(work, device, (seed, "clean"), blocks)
     start, count0 = time.perf_counter(), model.count()
     with progress_bar("clean", total=len(data)) as bar:
-        _Batches(list(range(len(data))), batch_size).run(work, bar.advance)
+        _Batches(list(range(len(data))), batch_size, blocks if randomized else None).run(work, bar.advance)
     used = model.count() - count0
     outcome.clean_cost.add(used.forward, used.backward, time.perf_counter() - start)
     outcome.clean_correct = correct
@@ -137,11 +199,13 @@ def run_stage(
     device: str,
     state: EvaluationState | None,
     blocks: list[int] | None = None,
+    randomized: bool = False,
 ) -> None:
     """Attack every point this stage still has to attack; verify each output; save after every batch.
 
     ``blocks`` gives each position's block (default: position // BLOCK_SIZE); it is used for
-    ``batch_random`` attacks only. Call order: block by block."""
+    ``batch_random`` attacks and, with ``randomized``, for every attack: then each call and its
+    verification run in an RNG fork seeded from (seed, stage, block). Call order: block by block."""
     name = outcome.stage_names[stage]
     todo = [p for p in range(len(data)) if outcome.needs_attack(stage, p)]
     grad_trouble = set(outcome.no_graph) | set(outcome.zero_grad)
@@ -193,10 +257,13 @@ def run_stage(
             state.save(outcome.to_dict())
 
     total = len(outcome.stage_names)
-    if attack.batch_random:
-        blocks = blocks or [p // BLOCK_SIZE for p in range(len(data))]
+    per_block = attack.batch_random or randomized
+    if per_block:
+        blocks = blocks or default_blocks(len(data))
+    if randomized:
+        work = _seeded(work, device, (seed, stage), blocks)
     with progress_bar(f"{stage + 1}/{total} {name}", total=len(todo)) as bar:
-        _Batches(todo, batch_size, blocks if attack.batch_random else None).run(work, bar.advance)
+        _Batches(todo, batch_size, blocks if per_block else None).run(work, bar.advance)
 
 
 def run_all(
@@ -211,9 +278,13 @@ def run_all(
     device: str,
     state: EvaluationState | None,
     blocks: list[int] | None = None,
+    randomized: bool = False,
 ) -> Outcome:
+    """The clean pass, then every stage; ``randomized`` (a randomised model, EOT): seeded calls per block."""
     if outcome.clean_correct is None:
-        run_clean(model, data, outcome, batch_size, device, state)
+        run_clean(
+            model, data, outcome, batch_size, device, state, seed=seed, randomized=randomized, blocks=blocks
+        )
     for stage, attack in enumerate(attacks):
         run_stage(
             model,
@@ -227,5 +298,6 @@ def run_all(
             device=device,
             state=state,
             blocks=blocks,
+            randomized=randomized,
         )
     return outcome

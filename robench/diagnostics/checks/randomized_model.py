@@ -1,6 +1,7 @@
 """``randomized_model``: repeated forward passes on the same input disagree (test-time dropout, random
 transforms). The suite must then use EOT (AutoAttack ``rand``, PGD gradient averaging), and even so its
-number is an estimate of a random variable, not a reproducible measurement."""
+number is one draw of a random variable (reproducible for a seed: the engine seeds every call per block),
+not a measurement of the model."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def run(ctx) -> list[Flag]:
         f"Repeated forward passes disagree ({probe.prediction_disagreement:.0%} of {probe.points} points "
         f"change class over {probe.repeats} passes; logits differ by up to "
         f"{probe.max_logit_difference:.3g}); {how}. "
-        "Make the model deterministic at test time (model.eval(), no test-time dropout or random transforms) "
-        "for a reproducible number."
+        "The number is one draw of a random variable (another seed gives another): make the model "
+        "deterministic at test time (model.eval(), no test-time dropout or random transforms)."
     )
     return [Flag(CODE, "error", message, {**asdict(probe), "eot": ctx.eot})]
