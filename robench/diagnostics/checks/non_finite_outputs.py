@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from robench.attacks.base import point_noise
-from robench.diagnostics.tools import clean_logits, predict
+from robench.diagnostics.tools import clean_logits, forward_batch, predict, seeded_call
 from robench.engine.record import Flag
 
 CODE = "non_finite_outputs"
@@ -23,7 +23,11 @@ def run(ctx) -> list[Flag]:
     positions = ctx.sample(ctx.clean_correct, salt=37)
     noise = point_noise(ctx.salted_seeds(positions, 37), tuple(ctx.x.shape[1:]), salt=0)
     x_noisy = ctx.threat.random_start(ctx.x[positions.to(ctx.x.device)], noise.to(ctx.x.device, ctx.x.dtype))
-    noisy = int((~torch.isfinite(predict(ctx.model, x_noisy, ctx.batch_size)).all(1)).sum())
+    noisy = 0
+    if positions.numel():  # no clean-correct point: nothing to perturb
+        with seeded_call(ctx):
+            logits = predict(ctx.model, x_noisy, forward_batch(ctx))
+        noisy = int((~torch.isfinite(logits).all(1)).sum())
     if clean + adversarial + noisy == 0:
         return []
     message = (
