@@ -158,10 +158,11 @@ def submit_command_line(card: ModelCard, checkpoint: Path) -> str:
     import shlex
 
     kwargs = f" --arch-kwargs {shlex.quote(json.dumps(card.arch_kwargs))}" if card.arch_kwargs else ""
-    return (
+    floats = {name: ",".join(repr(float(v)) for v in getattr(card, name)) for name in ("mean", "std")}
+    return (  # every field of the card, so the command rebuilds exactly this model
         f"robench submit {_shown(checkpoint)} --name {card.name} --arch {card.architecture}{kwargs}"
-        f" --dataset {card.dataset}"
-        f" --threat {card.threat} --eps {card.eps!r} --recipe {card.recipe} --force"
+        f" --num-classes {card.num_classes} --mean {floats['mean']} --std {floats['std']}"
+        f" --dataset {card.dataset} --threat {card.threat} --eps {card.eps!r} --recipe {card.recipe} --force"
     )
 
 

@@ -145,6 +145,7 @@ def test_arch_kwargs_from_flags_reach_the_model_the_entry_and_the_report_command
     report = (places["rp"] / "digits" / "linf" / "flagged.md").read_text()
     command = next(line for line in report.splitlines() if "robench submit" in line)
     assert """--arch small_cnn --arch-kwargs '{"width": 16}'""" in command
+    assert "--num-classes 10 --mean 0.0 --std 1.0 --dataset digits" in command
     argv = shlex.split(command[command.index("robench submit") :].rstrip("`"))
     assert argv[:2] == ["robench", "submit"]
     assert _submit(places, *argv[2:]) == 0  # the report's command re-runs the submission as it was
