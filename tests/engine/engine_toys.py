@@ -3,11 +3,14 @@
 Model: two classes, logit(class 1) - logit(class 0) = 4 * (x0 - 0.5), where x0 is the first pixel;
 all labels are 0, so a point is misclassified exactly when x0 > 0.5. Clean x0 = 0.3 (correct) or
 0.7 (wrong). Linf eps 0.25: moving x0 to 0.55 breaks a point; 0.8 is outside the ball.
+
+``DropoutAtTest`` makes a randomised model of the tiny digits CNN (the EOT tests).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from robench.attacks.base import Attack, point_noise
@@ -138,3 +141,15 @@ class GradientSteps(Attack):
             (grad,) = torch.autograd.grad(loss, x_adv)
             x_adv = self.threat.project(x_adv.detach() + self.threat.step(grad, 0.1), x)
         return x_adv.detach()
+
+
+class DropoutAtTest(nn.Module):
+    """The tiny digits CNN with dropout (p 0.5) kept on its penultimate features at test time."""
+
+    def __init__(self, net: nn.Sequential) -> None:
+        super().__init__()
+        *body, self.head = net.children()
+        self.body = nn.Sequential(*body)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(F.dropout(self.body(x), 0.5, training=True))

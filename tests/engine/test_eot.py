@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import torch
-import torch.nn.functional as F
-from torch import nn
+from engine_toys import DropoutAtTest
 
 from robench.attacks.autoattack import AutoAttackRand
 from robench.engine.evaluate import EOT_SAMPLES, PreparedEvaluation, evaluate
@@ -14,18 +12,6 @@ from robench.threat import ThreatModel
 SUITE = ("fgsm", "autoattack")
 N = 16
 APGD_STEPS = 100  # per APGD run of AutoAttack's rand version (APGD-CE, then APGD-DLR)
-
-
-class DropoutAtTest(nn.Module):
-    """The tiny digits CNN with dropout (p 0.5) kept on its penultimate features at test time."""
-
-    def __init__(self, net: nn.Sequential) -> None:
-        super().__init__()
-        *body, self.head = net.children()
-        self.body = nn.Sequential(*body)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(F.dropout(self.body(x), 0.5, training=True))
 
 
 @pytest.mark.parametrize("threat", [ThreatModel("linf", 0.1), ThreatModel("l2", 0.75)], ids=["linf", "l2"])

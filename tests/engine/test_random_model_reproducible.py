@@ -7,8 +7,7 @@ import re
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
+from engine_toys import DropoutAtTest
 
 from robench.attacks.base import Attack
 from robench.engine.evaluate import evaluate, evaluate_shard, merge_shards
@@ -20,18 +19,6 @@ N = 24
 BLOCK = 8  # three blocks: several seeded calls per stage
 
 pytestmark = pytest.mark.filterwarnings("ignore:the model's outputs change between identical forwards")
-
-
-class DropoutAtTest(nn.Module):
-    """The tiny digits CNN with dropout (p 0.5) kept on its penultimate features at test time."""
-
-    def __init__(self, net: nn.Sequential) -> None:
-        super().__init__()
-        *body, self.head = net.children()
-        self.body = nn.Sequential(*body)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(F.dropout(self.body(x), 0.5, training=True))
 
 
 @pytest.fixture(scope="module")
