@@ -119,20 +119,14 @@ def attack_breaks(
         return torch.zeros(0, dtype=torch.bool)
     dev = positions.to(ctx.x.device)
     x, y = ctx.x[dev], ctx.y[dev]
-    if ctx.eot:
-        breaks = []
-        for i in range(0, x.shape[0], ctx.block_size):
-            part = slice(i, i + ctx.block_size)
-            with seeded_call(ctx):
-                x_adv = attack(model or ctx.model, x[part], y[part], seeds[part]).detach()
-                breaks.append(_breaks(ctx, positions[part], x_adv, attack.threat))
-        return torch.cat(breaks)
-    chunk = ctx.block_size if attack.batch_random else ctx.batch_size
-    outputs = []
+    chunk = ctx.block_size if attack.batch_random or ctx.eot else ctx.batch_size
+    breaks = []
     for i in range(0, x.shape[0], chunk):
         part = slice(i, i + chunk)
-        outputs.append(attack(model or ctx.model, x[part], y[part], seeds[part]).detach())
-    return verified_breaks(ctx, positions, torch.cat(outputs), attack.threat)
+        with seeded_call(ctx):  # the attack and its verification (a no-op without EOT)
+            x_adv = attack(model or ctx.model, x[part], y[part], seeds[part]).detach()
+            breaks.append(_breaks(ctx, positions[part], x_adv, attack.threat))
+    return torch.cat(breaks)
 
 
 def forward_batch(ctx) -> int:
