@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from robench.attacks import build_attack
-from robench.engine.counting import CountingModel
+from robench.core.counting import CountingModel
 from robench.models import create_model
 from robench.threat import ThreatModel
 

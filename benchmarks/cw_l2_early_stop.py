@@ -21,9 +21,9 @@ import torch
 
 from robench.attacks import build_attack
 from robench.attacks.cw import L2_SEARCH_STEPS, L2_STEPS
+from robench.core.counting import CountingModel
+from robench.core.verify import verify
 from robench.data import load_dataset
-from robench.engine.counting import CountingModel
-from robench.engine.verify import verify
 from robench.models.loading import load_model
 from robench.threat import ThreatModel
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from robench.attacks.external import quiet_external
+from robench.core.counting import CountingModel
 from robench.data import load_dataset
-from robench.engine.counting import CountingModel
 from robench.engine.evaluate import auto_batch_size, evaluate
 from robench.threat import ThreatModel
 

@@ -17,7 +17,7 @@ _API = {
     "create_model": "robench.models:create_model",
     "load_model": "robench.models.loading:load_model",
     "ThreatModel": "robench.threat:ThreatModel",
-    "EvaluationResult": "robench.engine.record:EvaluationResult",
+    "EvaluationResult": "robench.core.record:EvaluationResult",
     "RobenchError": "robench.errors:RobenchError",
 }
 

@@ -33,6 +33,24 @@ def import_object(target: str) -> Any:
     return obj
 
 
+def names_code(name: str) -> bool:
+    """Whether a name refers to importable code (``package.module:attr``) rather than a registered entry."""
+    return isinstance(name, str) and ":" in name
+
+
+def check_trusted(name: str, where: str, trust_code: bool) -> None:
+    """Refuse code named by an untrusted file (a card, a suite file, a submission) unless the user opted in.
+
+    Code a user types on the command line (``--arch pkg.mod:fn``) is their explicit choice and is not
+    checked here; a file is untrusted input, like a checkpoint (Hugging Face's ``trust_remote_code`` rule).
+    """
+    if names_code(name) and not trust_code:
+        raise RobenchError(
+            f"{where} names code to run ('{name}'); robench imports code named by a file only when you "
+            "pass --trust-code (trust_code=True in Python)"
+        )
+
+
 class Registry(Generic[T]):
     def __init__(self, kind: str, *, allow_user_code: bool = False) -> None:
         self.kind = kind

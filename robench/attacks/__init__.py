@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from robench.attacks.base import Attack, point_noise
+from robench.attacks.base import Attack
 from robench.errors import AttackError
 from robench.registry import Registry
 from robench.threat import ThreatModel
@@ -109,4 +109,4 @@ def build_attack(spec: str, threat: ThreatModel, **settings: Any) -> Attack:
     return attack
 
 
-__all__ = ["ATTACKS", "Attack", "AttackSpec", "build_attack", "parse_spec", "point_noise"]
+__all__ = ["ATTACKS", "Attack", "AttackSpec", "build_attack", "parse_spec"]

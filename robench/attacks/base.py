@@ -43,12 +43,3 @@ class Attack(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec!r}, {self.threat})"
-
-
-def point_noise(seeds: torch.Tensor, shape: tuple[int, ...], salt: int = 0) -> torch.Tensor:
-    """U[-1, 1] noise of ``shape`` per point, a pure function of (seed, salt): batch-size independent."""
-    rows = []
-    for seed in seeds.tolist():
-        generator = torch.Generator().manual_seed((int(seed) * 1_000_003 + salt) % (2**63 - 1))
-        rows.append(torch.rand(shape, generator=generator) * 2 - 1)
-    return torch.stack(rows) if rows else torch.empty((0, *shape))

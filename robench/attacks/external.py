@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import warnings
@@ -13,21 +12,12 @@ import torch
 from torch import nn
 
 from robench.attacks.base import Attack
+from robench.core.seeding import batch_seed
 from robench.threat import ThreatModel
 
 AA_LOGGER = "auto-attack"
 AA_NORMS = {"linf": "Linf", "l2": "L2"}
 log = logging.getLogger("robench.attacks")
-
-
-def batch_seed(seeds: torch.Tensor) -> int:
-    """A 31-bit seed that is a pure function of the points' seeds (and their order in the batch).
-
-    pyautoattack draws its randomness per call, so its result for a point depends on the whole batch:
-    the same points in the same batches reproduce exactly, other batch splits are equally valid runs.
-    """
-    digest = hashlib.sha256(seeds.detach().cpu().to(torch.int64).numpy().tobytes()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 @contextlib.contextmanager

@@ -9,13 +9,12 @@ e.g. the engine's verification).
 
 from __future__ import annotations
 
-import zlib
-
 import torch
 from torch import nn
 
-from robench.attacks.base import Attack, point_noise
+from robench.attacks.base import Attack
 from robench.attacks.losses import LOSSES
+from robench.core.seeding import point_noise, salt
 from robench.errors import AttackError
 from robench.threat import ThreatModel
 
@@ -70,8 +69,8 @@ class IterativeAttack(Attack):
         if not self.random_start:
             return x.clone()
         # the salt makes different stages (and restarts) start from different points
-        salt = zlib.crc32(self.spec.lower().encode()) + restart
-        noise = point_noise(seeds, tuple(x.shape[1:]), salt=salt).to(device=x.device, dtype=x.dtype)
+        noise = point_noise(seeds, tuple(x.shape[1:]), salt=salt(self.spec) + restart)
+        noise = noise.to(device=x.device, dtype=x.dtype)
         return self.threat.random_start(x, noise)
 
     def _run(self, model, x, y, start, *, check_final: bool) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,6 +9,7 @@ it::
     report = run_diagnostics(ctx)  # folds extra breaks, the cost row, flags and verdict into result
 """
 
+from robench.core.randomness import probe_randomness
 from robench.diagnostics.context import (
     SAMPLE_SIZE,
     CheckCost,
@@ -16,7 +17,6 @@ from robench.diagnostics.context import (
     DiagnosticsReport,
     RandomnessProbe,
 )
-from robench.diagnostics.randomness import probe_randomness
 from robench.diagnostics.registry import CHECKS
 from robench.diagnostics.runner import run_diagnostics
 from robench.diagnostics.verdict import verdict

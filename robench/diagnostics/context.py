@@ -16,10 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from robench.core.counting import CountingModel
+from robench.core.randomness import RandomnessProbe
+from robench.core.record import EvaluationResult, Flag, StageResult
+from robench.core.seeding import point_seeds, sample_generator
 from robench.data.base import ImageDataset
-from robench.engine.counting import CountingModel
-from robench.engine.outcome import point_seed
-from robench.engine.record import EvaluationResult, Flag, StageResult
 from robench.engine.runner import BLOCK_SIZE
 from robench.threat import ThreatModel
 
@@ -29,17 +30,6 @@ ATTACK_SAMPLE_SIZE = 32  # the costliest checks (black-box, extra restarts) on h
 EOT_SAMPLES = 5  # at most this many EOT samples in the diagnostics' own attacks (cost: that many x)
 MASKING_CODES = ("zero_gradients", "unbounded_attack_fails", "probabilities_output", "randomized_model")
 SEED_STAGE = 1000  # diagnostics' seeds use stage positions from here on, far beyond any suite's
-
-
-@dataclass
-class RandomnessProbe:
-    """Outcome of repeated forward passes on the same inputs (see ``probe_randomness``)."""
-
-    randomized: bool
-    points: int
-    repeats: int
-    prediction_disagreement: float  # fraction of points whose predicted class changed between passes
-    max_logit_difference: float
 
 
 @dataclass
@@ -110,7 +100,7 @@ class DiagnosticContext:
         positions = mask.nonzero().flatten()
         limit = self.sample_size if limit is None else limit
         if positions.numel() > limit:
-            generator = torch.Generator().manual_seed(int(self.seed) * 7919 + salt)
+            generator = sample_generator(self.seed, salt)
             positions = positions[torch.randperm(positions.numel(), generator=generator)[:limit]]
             positions = positions.sort().values
         return positions
@@ -118,7 +108,7 @@ class DiagnosticContext:
     def salted_seeds(self, positions: torch.Tensor, salt: int) -> torch.Tensor:
         """Per-point seeds unlike any of the suite's stages, so extra restarts really are new ones."""
         indices = self.indices[positions].tolist()
-        return torch.tensor([point_seed(self.seed, i, SEED_STAGE + salt) for i in indices], dtype=torch.int64)
+        return point_seeds(self.seed, indices, SEED_STAGE + salt)
 
     def mark_broken(self, positions: torch.Tensor, broken: torch.Tensor, by: str) -> int:
         """Record verified extra breaks (``broken`` is a bool per position); returns how many were new."""

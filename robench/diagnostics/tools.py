@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from robench.attacks.losses import cross_entropy, cw_margin
-from robench.engine.record import Flag
-from robench.engine.runner import seeded_rng
-from robench.engine.verify import verify
+from robench.core.record import Flag
+from robench.core.seeding import seeded_rng
+from robench.core.verify import verify
 from robench.threat import ThreatModel
 
 # per-point losses whose input gradients the checks inspect (the margin is invariant to the logits' scale)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from robench.engine.record import Flag
+from robench.core.record import Flag
 
 SEVERITIES = ("error", "warning", "info")
 

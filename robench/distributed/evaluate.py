@@ -22,13 +22,13 @@ from typing import Any
 
 from torch import nn
 
+from robench.core.record import EvaluationResult
 from robench.data.base import ImageDataset
 from robench.distributed.collect import Heartbeat, run_and_gather
 from robench.distributed.runtime import DistContext, rank_device, setup
 from robench.distributed.sharding import shard_state_path
 from robench.engine import evaluate as engine
 from robench.engine.outcome import Outcome
-from robench.engine.record import EvaluationResult
 from robench.engine.state import EvaluationState, FileState
 from robench.errors import RobenchError
 from robench.threat import ThreatModel

@@ -14,8 +14,9 @@ from typing import Any
 
 from torch import nn
 
+from robench.core.environment import environment
+from robench.core.record import EvaluationResult
 from robench.data.base import ImageDataset
-from robench.engine.environment import environment
 from robench.engine.outcome import Outcome, merge_outcomes
 from robench.engine.prepare import (
     EOT_SAMPLES,
@@ -29,7 +30,6 @@ from robench.engine.prepare import (
     resolve_suite,
     shard_positions,
 )
-from robench.engine.record import EvaluationResult
 from robench.engine.runner import BLOCK_SIZE
 from robench.engine.state import EvaluationState
 from robench.errors import RobenchError

@@ -10,28 +10,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from robench.engine.record import EvaluationResult, SampleResult, StageResult
+from robench.core.record import EvaluationResult, SampleResult, StageResult
 
 # status of a point in a stage
 PENDING, SURVIVED, BROKEN, REJECTED, FAILED = 0, 1, 2, 3, 4
-MASK64 = (1 << 64) - 1
-
-
-def _splitmix64(value: int) -> int:
-    value = (value + 0x9E3779B97F4A7C15) & MASK64
-    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & MASK64
-    return value ^ (value >> 31)
-
-
-def point_seed(seed: int, index: int, stage: int) -> int:
-    """A non-negative int64 from (seed, canonical index, stage position): batch and shard independent."""
-    value = 0
-    for part in (seed, index, stage):
-        value = _splitmix64(value ^ (part & MASK64))
-    return value >> 1
-
-
 @dataclass
 class Cost:
     forward: int = 0

@@ -13,11 +13,12 @@ import torch
 from torch import nn
 
 from robench.attacks.base import Attack
+from robench.core.counting import CountingModel
+from robench.core.record import EvaluationResult
+from robench.core.seeding import seeded_rng
 from robench.data.base import ImageDataset
-from robench.engine.counting import CountingModel
 from robench.engine.outcome import Outcome
-from robench.engine.record import EvaluationResult
-from robench.engine.runner import BLOCK_SIZE, run_all, seeded_rng
+from robench.engine.runner import BLOCK_SIZE, run_all
 from robench.engine.state import EvaluationState, FileState
 from robench.errors import AttackError, RobenchError
 from robench.models.wrapper import prepare_for_eval

@@ -13,22 +13,21 @@ included) in a fork of that generator seeded from (seed, stage or "clean", block
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from robench.attacks.base import Attack
+from robench.core.counting import CountingModel
+from robench.core.seeding import point_seeds, seeded_rng
+from robench.core.verify import verify
 from robench.data.base import ImageDataset
-from robench.engine.counting import CountingModel
-from robench.engine.outcome import BROKEN, FAILED, REJECTED, SURVIVED, Outcome, point_seed
+from robench.engine.outcome import BROKEN, FAILED, REJECTED, SURVIVED, Outcome
 from robench.engine.state import EvaluationState
-from robench.engine.verify import verify
 from robench.errors import RobenchError
 from robench.progress import progress_bar
 from robench.threat import ThreatModel
@@ -36,29 +35,6 @@ from robench.threat import ThreatModel
 #: default points per block for attacks with per-call randomness (and the unit of sharding): large
 #: enough for AutoAttack to work on full batches, small enough to balance shards of real evaluations
 BLOCK_SIZE = 256
-
-
-def call_seed(*key: int | str) -> int:
-    """A ``torch.manual_seed`` value (non-negative int64) fixed by ``key``, e.g. (seed, stage, block)."""
-    digest = hashlib.sha256(repr(key).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
-
-
-@contextlib.contextmanager
-def seeded_rng(device: str | torch.device, *key: int | str) -> Iterator[None]:
-    """Run the body in a fork of torch's global generators (CPU, and the evaluation's CUDA device when
-    on CUDA) seeded from ``key``: a randomised model's draws depend on the key only; the caller's state
-    is restored afterwards."""
-    device = torch.device(device)
-    index = None
-    if device.type == "cuda":
-        index = torch.cuda.current_device() if device.index is None else device.index
-    with torch.random.fork_rng(devices=[] if index is None else [index]):
-        seed = call_seed(*key)
-        torch.random.default_generator.manual_seed(seed)
-        if index is not None:
-            torch.cuda.default_generators[index].manual_seed(seed)
-        yield
 
 
 def default_blocks(n: int) -> list[int]:
@@ -214,7 +190,7 @@ def run_stage(
         indices = data.indices[batch].tolist()
         x = data.images[batch].to(device)
         y = data.labels[batch].to(device)
-        seeds = torch.tensor([point_seed(seed, i, stage) for i in indices], dtype=torch.int64)
+        seeds = point_seeds(seed, indices, stage)
         start, count0 = time.perf_counter(), model.count()
         try:
             x_adv = attack(model, x.clone(), y.clone(), seeds)

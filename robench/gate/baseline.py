@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 from robench.errors import RobenchError
 from robench.leaderboard.entries import board_dir
 

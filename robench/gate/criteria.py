@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 from robench.errors import RobenchError
 from robench.gate.stats import METHODS, Interval, proportion_interval
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 from robench.errors import RobenchError
 from robench.gate.baseline import load_baseline
 from robench.gate.criteria import GateReport, Thresholds, check_result

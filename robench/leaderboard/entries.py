@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 from robench.errors import RobenchError
 
 ENTRY_VERSION = 1

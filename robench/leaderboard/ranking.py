@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from robench.engine.record import EvaluationResult, Flag
+from robench.core.record import EvaluationResult, Flag
 
 RANKING_RULE = (
     "A reliable (or unchecked) entry is ranked by its worst-case robust accuracy: per point, the worst case "

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 from robench.errors import CheckpointError, RobenchError
 from robench.leaderboard.entries import Entry, load_entries, make_entry, write_entry
 from robench.leaderboard.formatting import eps_text

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.ranking import ranking, sort_key
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 
 SWEEP_N = 100
 SWEEP_ATTACK = "pgd-20"

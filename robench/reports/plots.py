@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 
 _METADATA = {"Software": None}  # byte-stable PNGs across matplotlib versions
 

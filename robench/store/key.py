@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from robench.engine.record import EvaluationResult
+from robench.core.record import EvaluationResult
 
 
 @dataclass(frozen=True)

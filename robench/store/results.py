@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from robench.engine.record import EvaluationResult, SampleResult
+from robench.core.record import EvaluationResult, SampleResult
 from robench.store.db import connect, default_store_path, transaction
 from robench.store.key import ResultKey
 

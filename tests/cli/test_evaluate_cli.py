@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import save_file
 
 from robench.cli import main
+from robench.core.record import EvaluationResult
 from robench.data import load_dataset
-from robench.engine.record import EvaluationResult
 from robench.models import create_model
 from robench.models.cards import ModelCard, write_card
 

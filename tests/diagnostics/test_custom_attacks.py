@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from broken_models import THREAT
 
-from robench.attacks.base import Attack, point_noise
+from robench.attacks.base import Attack
+from robench.core.seeding import point_noise
 from robench.diagnostics import DiagnosticContext
 from robench.diagnostics.checks.black_box_stronger import black_box_stages
 

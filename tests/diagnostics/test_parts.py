@@ -8,10 +8,10 @@ import pytest
 import torch
 from broken_models import THREAT, BrokenCNN
 
+from robench.core.record import Flag
 from robench.diagnostics import DiagnosticContext, probe_randomness, run_diagnostics, verdict
 from robench.diagnostics.checks.non_monotonic_eps import allowed_rise, rising_steps
 from robench.diagnostics.straight_through import StraightThrough
-from robench.engine.record import Flag
 from robench.threat import ThreatModel
 
 

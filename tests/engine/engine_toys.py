@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from robench.attacks.base import Attack, point_noise
+from robench.attacks.base import Attack
+from robench.core.seeding import point_noise
 from robench.data.base import ImageDataset
 from robench.threat import ThreatModel
 

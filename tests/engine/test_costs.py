@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from engine_toys import THREAT, GradientSteps, ToyModel, toy_dataset
 
-from robench.engine.counting import CountingModel, PassCount
+from robench.core.counting import CountingModel, PassCount
 from robench.engine.evaluate import evaluate
 
 

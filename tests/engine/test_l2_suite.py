@@ -7,8 +7,8 @@ import torch
 
 from robench.attacks import build_attack
 from robench.attacks.base import Attack
+from robench.core.seeding import point_seed
 from robench.engine.evaluate import evaluate
-from robench.engine.outcome import point_seed
 from robench.threat import ThreatModel
 
 THREAT = ThreatModel("l2", 0.75)  # on the tiny model: FGSM leaves about half the points, PGD a quarter

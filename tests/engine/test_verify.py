@@ -6,8 +6,8 @@ import pytest
 import torch
 from engine_toys import THREAT, Faulty, Scripted, ToyModel, toy_dataset
 
+from robench.core.verify import verify
 from robench.engine.evaluate import evaluate
-from robench.engine.verify import verify
 
 TARGETS = {100, 102, 105}
 

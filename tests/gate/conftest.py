@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from robench.engine.record import EvaluationResult, Flag, SampleResult, StageResult
+from robench.core.record import EvaluationResult, Flag, SampleResult, StageResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "leaderboard"))
 from synthetic_records import digits_linf_record  # noqa: E402

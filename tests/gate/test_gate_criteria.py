@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from robench.engine.record import Flag
+from robench.core.record import Flag
 from robench.errors import RobenchError
 from robench.gate.baseline import load_baseline
 from robench.gate.criteria import Thresholds, check_result

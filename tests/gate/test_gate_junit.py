@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from xsd_subset import Schema
 
-from robench.engine.record import Flag
+from robench.core.record import Flag
 from robench.errors import RobenchError
 from robench.gate.criteria import GateReport, Thresholds, check_result
 from robench.gate.output import format_json, format_summary, write_junit

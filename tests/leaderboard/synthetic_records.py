@@ -6,7 +6,7 @@ on sys.path).
 
 from __future__ import annotations
 
-from robench.engine.record import EvaluationResult, Flag, SampleResult, StageResult
+from robench.core.record import EvaluationResult, Flag, SampleResult, StageResult
 
 STANDARD = ["fgsm", "pgd-7", "pgd-20", "pgd-100x2", "cw", "autoattack"]
 

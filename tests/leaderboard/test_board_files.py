@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from robench.cli import main
-from robench.engine.record import Flag
+from robench.core.record import Flag
 from robench.leaderboard.entries import make_entry, write_entry
 from robench.leaderboard.render import write_board
 

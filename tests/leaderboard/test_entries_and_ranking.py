@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from robench.engine.record import Flag
+from robench.core.record import Flag
 from robench.errors import RobenchError
 from robench.leaderboard.entries import load_entries, make_entry, write_entry
 from robench.leaderboard.ranking import ranking

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from synthetic_records import build_result
 
-from robench.engine.record import Flag
+from robench.core.record import Flag
 from robench.leaderboard.entries import make_entry
 from robench.reports.build import write_report
 from robench.reports.eps_sweep import curve_from_record, sweep

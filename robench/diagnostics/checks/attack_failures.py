@@ -4,7 +4,7 @@ may be too high: the evaluation cannot vouch for it."""
 
 from __future__ import annotations
 
-from robench.engine.record import Flag
+from robench.core.record import Flag
 
 CODE = "attack_failures"
 

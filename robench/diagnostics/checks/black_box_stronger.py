@@ -10,9 +10,9 @@ into the worst case.
 from __future__ import annotations
 
 from robench.attacks import build_attack
+from robench.core.record import Flag
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
 from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
-from robench.engine.record import Flag
 from robench.errors import RobenchError
 
 CODE = "black_box_stronger"

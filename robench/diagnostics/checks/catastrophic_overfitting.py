@@ -11,8 +11,8 @@ shows 62 % vs 15 %), so the gap says nothing there.
 from __future__ import annotations
 
 from robench.attacks import build_attack
+from robench.core.record import Flag
 from robench.diagnostics.tools import attack_breaks, gradients
-from robench.engine.record import Flag
 
 CODE = "catastrophic_overfitting"
 MIN_GAP = 0.25  # FGSM accuracy minus PGD-20 accuracy, as fractions of all points

@@ -13,9 +13,9 @@ import torch
 
 from robench.attacks import build_attack
 from robench.attacks.cw import margin_pgd
+from robench.core.record import Flag
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
 from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
-from robench.engine.record import Flag
 
 CODE = "incomplete_optimization"
 SPECS = ("cw-100x2", "pgd-100x1")

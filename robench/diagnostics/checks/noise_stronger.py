@@ -6,9 +6,9 @@ break is verified and folded into the worst case.
 
 from __future__ import annotations
 
-from robench.attacks.base import point_noise
+from robench.core.record import Flag
+from robench.core.seeding import point_noise
 from robench.diagnostics.tools import verified_breaks
-from robench.engine.record import Flag
 
 CODE = "noise_stronger"
 DRAWS = 16

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from robench.attacks.base import point_noise
+from robench.core.record import Flag
+from robench.core.seeding import point_noise
 from robench.diagnostics.tools import clean_logits, forward_batch, predict, seeded_call
-from robench.engine.record import Flag
 
 CODE = "non_finite_outputs"
 

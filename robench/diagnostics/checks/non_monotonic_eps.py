@@ -4,8 +4,8 @@ eps/4, eps/2, eps, 2·eps, 4·eps (Linf capped at 1) on a bounded sample of clea
 from __future__ import annotations
 
 from robench.attacks import build_attack
+from robench.core.record import Flag
 from robench.diagnostics.tools import attack_breaks
-from robench.engine.record import Flag
 from robench.threat import ThreatModel
 
 CODE = "non_monotonic_eps"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import torch
 
 from robench.attacks import build_attack
+from robench.core.record import Flag
 from robench.diagnostics.straight_through import LogOutput
 from robench.diagnostics.tools import attack_breaks, clean_logits
-from robench.engine.record import Flag
 
 CODE = "probabilities_output"
 MIN_FRACTION = 0.99  # fraction of rows that must look like a probability vector

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from robench.diagnostics.randomness import probe_randomness
-from robench.engine.record import Flag
+from robench.core.randomness import probe_randomness
+from robench.core.record import Flag
 
 CODE = "randomized_model"
 

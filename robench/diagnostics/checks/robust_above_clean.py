@@ -3,8 +3,8 @@ otherwise (or whose summary disagrees with its per-sample records) is broken, no
 
 from __future__ import annotations
 
+from robench.core.record import Flag
 from robench.diagnostics.tools import clean_logits
-from robench.engine.record import Flag
 
 CODE = "robust_above_clean"
 TOLERANCE = 1e-9

@@ -9,8 +9,8 @@ import math
 import torch
 
 from robench.attacks import build_attack
+from robench.core.record import Flag
 from robench.diagnostics.tools import attack_breaks
-from robench.engine.record import Flag
 from robench.threat import ThreatModel
 
 CODE = "unbounded_attack_fails"

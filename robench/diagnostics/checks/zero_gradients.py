@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 
 from robench.attacks.cw import margin_pgd
+from robench.core.record import Flag
 from robench.diagnostics.straight_through import StraightThrough
 from robench.diagnostics.tools import attack_breaks, gradient_status, gradients
-from robench.engine.record import Flag
 
 CODE = "zero_gradients"
 MIN_FRACTION = 0.05  # affected clean-correct points that flag even when none of them survived

@@ -7,18 +7,30 @@ kernels) does not count as randomness.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from robench.diagnostics.context import SAMPLE_SIZE, RandomnessProbe
-
 REPEATS = 5  # AutoAttack's check uses 5 repeated forwards too
 RELATIVE_TOLERANCE = 1e-4  # logit differences above 1e-4 x (1 + max |logit|) count as randomness
+PROBE_POINTS = 64  # points of the probe (REPEATS forwards each)
+
+
+@dataclass
+class RandomnessProbe:
+    """Outcome of repeated forward passes on the same inputs (see ``probe_randomness``)."""
+
+    randomized: bool
+    points: int
+    repeats: int
+    prediction_disagreement: float  # fraction of points whose predicted class changed between passes
+    max_logit_difference: float
 
 
 @torch.no_grad()
 def probe_randomness(
-    model: nn.Module, x: torch.Tensor, repeats: int = REPEATS, limit: int = SAMPLE_SIZE
+    model: nn.Module, x: torch.Tensor, repeats: int = REPEATS, limit: int = PROBE_POINTS
 ) -> RandomnessProbe:
     x = x[:limit]
     outputs = torch.stack([model(x).detach().float().cpu() for _ in range(repeats)])
