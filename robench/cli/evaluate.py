@@ -81,7 +81,8 @@ def evaluate_command(
     from robench.distributed import launched_distributed, rank_device, rank_state_path
     from robench.engine.evaluate import resolve_device
     from robench.engine.state import FileState
-    from robench.models.target import ModelSpec, resolve_target
+    from robench.models.spec import ModelSpec
+    from robench.models.target import resolve_target
 
     device = rank_device(resolve_device(device))  # cuda -> cuda:LOCAL_RANK under torchrun
     spec = ModelSpec(model=model, checkpoint=checkpoint, arch=arch, num_classes=num_classes)

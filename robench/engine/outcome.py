@@ -14,6 +14,8 @@ from robench.core.record import EvaluationResult, SampleResult, StageResult
 
 # status of a point in a stage
 PENDING, SURVIVED, BROKEN, REJECTED, FAILED = 0, 1, 2, 3, 4
+
+
 @dataclass
 class Cost:
     forward: int = 0

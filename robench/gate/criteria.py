@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from robench.core.record import EvaluationResult
+from robench.core.stats import METHODS, Interval, proportion_interval
 from robench.errors import RobenchError
-from robench.gate.stats import METHODS, Interval, proportion_interval
 
 CONFIDENCE_MODES = ("point", "upper", "lower")
 _TOLERANCE = 1e-12  # float noise only: 30/100 meets a 0.3 threshold

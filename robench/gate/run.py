@@ -19,7 +19,8 @@ from robench.core.record import EvaluationResult
 from robench.errors import RobenchError
 from robench.gate.baseline import load_baseline
 from robench.gate.criteria import GateReport, Thresholds, check_result
-from robench.models.target import ModelSpec, Target, resolve_target
+from robench.models.spec import ModelSpec
+from robench.models.target import Target, resolve_target
 
 
 def run_gate(

@@ -8,10 +8,10 @@ import warnings
 import pytest
 
 from robench.core.record import Flag
+from robench.core.stats import proportion_interval
 from robench.errors import RobenchError
 from robench.gate.baseline import load_baseline
 from robench.gate.criteria import Thresholds, check_result
-from robench.gate.stats import proportion_interval
 
 
 def by_name(criteria):

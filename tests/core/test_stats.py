@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from robench.core.stats import binomial_cdf, proportion_interval
 from robench.errors import RobenchError
-from robench.gate.stats import binomial_cdf, proportion_interval
 
 # (successes, n, Clopper-Pearson 95 %, Wilson score 95 %), to 4 decimals as published
 NEWCOMBE = [
