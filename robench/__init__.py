@@ -12,7 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "evaluate": "robench.engine.evaluate:evaluate",
+    "evaluate": "robench.pipeline.evaluate:evaluate",
     "load_dataset": "robench.data:load_dataset",
     "create_model": "robench.models:create_model",
     "load_model": "robench.models.loading:load_model",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
 from robench.errors import RobenchError
@@ -70,15 +70,6 @@ class Registry(Generic[T]):
         self._entries[name] = obj
         for alias in aliases:
             self._aliases[alias] = name
-
-    def register(self, name: str | None = None, *, aliases: tuple[str, ...] = ()) -> Callable[[T], T]:
-        """Decorator form of :meth:`add`; the name defaults to the object's ``__name__``."""
-
-        def decorate(obj: T) -> T:
-            self.add(name or obj.__name__, obj, aliases=aliases)  # type: ignore[attr-defined]
-            return obj
-
-        return decorate
 
     def canonical(self, name: str) -> str:
         return self._aliases.get(name, name)

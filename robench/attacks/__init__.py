@@ -28,12 +28,18 @@ ATTACKS.add("cw", "robench.attacks.cw:cw_attack")
 ATTACKS.add("autoattack", "robench.attacks.autoattack:AutoAttack")
 ATTACKS.add("autoattack-rand", "robench.attacks.autoattack:AutoAttackRand")
 ATTACKS.add("square", "robench.attacks.square:Square")
+ATTACKS.add("apgd", "robench.attacks.apgd:APGD")
+ATTACKS.add("apgd-t", "robench.attacks.malt:TargetedAPGD")
+ATTACKS.add("fab-t", "robench.attacks.fab:TargetedFAB")
 
 #: which settings the numbers in a spec fill, per family ("pgd-50x10" -> steps=50, restarts=10)
 SPEC_COUNTS: dict[str, tuple[str, ...]] = {
     "pgd": ("steps", "restarts"),
     "cw": ("steps", "restarts"),
     "square": ("queries",),
+    "apgd": ("steps", "restarts"),
+    "apgd-t": ("steps", "targets"),
+    "fab-t": ("steps", "targets"),
 }
 EXAMPLES = ("fgsm", "fgsm-rs", "pgd-7", "pgd-20", "pgd-100", "pgd-50x10", "cw", "autoattack", "square")
 _COUNTED = re.compile(r"^(?P<family>[a-z][a-z0-9-]*?)-(?P<first>\d+)(?:x(?P<second>\d+))?$")

@@ -11,6 +11,9 @@ fixed blocks of evaluation points (``Attack.batch_random``). Its log is kept as 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -36,8 +39,35 @@ class AutoAttack(PyAutoAttackAttack):
         runner = PyAutoAttack(
             model, norm=self.aa_norm, eps=self.threat.eps, version=self.version, seed=seed, device=x.device
         )
-        x_adv, _ = runner.run_standard_evaluation(x, y, batch_size=x.shape[0])
+        with targets_fitted_to_classes(runner):
+            x_adv, _ = runner.run_standard_evaluation(x, y, batch_size=x.shape[0])
         return x_adv
+
+
+@contextlib.contextmanager
+def targets_fitted_to_classes(runner) -> Iterator[None]:
+    """AutoAttack's targeted attacks take 9 target classes, which a model with fewer than 10 classes does
+    not have (pyautoattack then fails with an IndexError). pyautoattack counts the classes on the forward
+    it already makes for its checks: at that point, targets become min(9, classes - 1), and APGD-T, whose
+    targeted DLR loss needs 4 classes, is skipped below that (FAB-T and Square still run)."""
+    from pyautoattack import checks
+
+    original = checks.check_n_classes
+
+    def fitted(n_cls, attacks_to_run, apgd_targets, fab_targets, logger=None):
+        runner.fab.n_target_classes = min(runner.fab.n_target_classes, n_cls - 1)
+        targets = runner.apgd_targeted.n_target_classes
+        runner.apgd_targeted.n_target_classes = min(targets, n_cls - 1) if n_cls >= 4 else 0
+        fitted_targets = (runner.apgd_targeted.n_target_classes, runner.fab.n_target_classes)
+        return original(
+            n_cls, [a for a in attacks_to_run if a != "apgd-t" or n_cls >= 4], *fitted_targets, logger
+        )
+
+    checks.check_n_classes = fitted
+    try:
+        yield
+    finally:
+        checks.check_n_classes = original
 
 
 class AutoAttackRand(AutoAttack):

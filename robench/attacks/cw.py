@@ -3,10 +3,11 @@
 linf (``cw``, ``cw-K``, ``cw-KxR``): PGD on the C&W margin loss, max_{j != y} z_j - z_y (the "CW-inf"
 of the TRADES/MART evaluations); defaults K = 30 steps, R = 1 restart, step 2.5 * eps / K.
 
-l2 (``cw``, ``cw-K``, ``cw-KxR``): foolbox's ``L2CarliniWagnerAttack`` (Adam in tanh space, binary
-search on the constant c), K = Adam steps per search step (default 100), R = binary-search steps
-(default 6), initial c = 0.01, Adam step 0.05 (in tanh space), no batch-wide early abort (so a point's
-result does not depend on the other points in its batch). C&W minimises the distance without a bound,
+l2 (``cw``, ``cw-K``): foolbox's ``L2CarliniWagnerAttack`` (Adam in tanh space, binary search on the
+constant c), K = Adam steps per search step (default 100), ``binary_search_steps`` (default 6; it has
+no restarts, so ``cw-KxR`` is refused in l2), initial c = 0.01, Adam step 0.05 (in tanh space), no
+batch-wide early abort (so a point's result does not depend on the other points in its batch).
+C&W minimises the distance without a bound,
 so its example is then projected onto the eps ball: one already inside is returned as is, one outside
 is replaced by its projection (an in-ball point that may or may not still be adversarial; the caller's
 verification decides); a point where C&W found nothing gets x back.
@@ -120,15 +121,22 @@ def cw_attack(
     *,
     steps: int | None = None,
     restarts: int | None = None,
+    binary_search_steps: int = L2_SEARCH_STEPS,
     step_size: float | None = None,
     eot_samples: int = 1,
     initial_const: float = 0.01,
     confidence: float = 0.0,
 ) -> Attack:
-    """``cw-KxR``: CW-inf PGD (K steps, R restarts) for linf; C&W L2 (K Adam steps, R search steps) for l2."""
+    """``cw-K`` / ``cw-KxR``: CW-inf PGD (K steps, R restarts) for linf; C&W L2 (K Adam steps per search
+    step, ``binary_search_steps`` search steps) for l2, which has no restarts."""
     if threat.norm == "linf":
         return MarginPGD(
             threat, spec, steps=steps, restarts=restarts, step_size=step_size, eot_samples=eot_samples
+        )
+    if restarts is not None:
+        raise AttackError(
+            f"attack '{spec}': l2 C&W has no restarts; write cw-K (K Adam steps) and set "
+            f"binary_search_steps (default {L2_SEARCH_STEPS}) for its binary search"
         )
     if eot_samples != 1:
         raise AttackError("the l2 C&W attack does not support eot_samples; use pgd with eot_samples instead")
@@ -136,7 +144,7 @@ def cw_attack(
         threat,
         spec,
         steps=L2_STEPS if steps is None else steps,
-        binary_search_steps=L2_SEARCH_STEPS if restarts is None else restarts,
+        binary_search_steps=binary_search_steps,
         initial_const=initial_const,
         step_size=0.05 if step_size is None else step_size,
         confidence=confidence,

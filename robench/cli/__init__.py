@@ -42,7 +42,10 @@ def _register_commands() -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"robench: warning: {message}", file=sys.stderr)
+    from robench.models.loading import LoadNote
+
+    kind = "note" if issubclass(category, LoadNote) else "warning"
+    print(f"robench: {kind}: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

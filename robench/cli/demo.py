@@ -3,49 +3,67 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
 
 import typer
 
-from robench.cli.options import DeviceOption, LeaderboardsOption, ReportsOption, StoreOption
+from robench.cli.options import settings_command
+from robench.pipeline.demo import DemoResult
+from robench.pipeline.submit import SubmitSettings
 
 
-def demo_command(
-    force: Annotated[bool, typer.Option(help="re-run evaluations even if the store holds them")] = False,
-    device: DeviceOption = "cpu",
-    store: StoreOption = None,
-    leaderboards: LeaderboardsOption = None,
-    reports: ReportsOption = None,
-) -> None:
+def summary_table(demo: DemoResult):
+    """A rich Table: one row per model, the story in a glance."""
+    from rich.table import Table
+
+    from robench.leaderboard.formatting import pct
+
+    first = demo.submissions[0].entry.result
+    title = f"{first.dataset} {first.threat} eps {first.eps:g}, n={first.n} test images"
+    table = Table(title=f"{title}, suite {first.suite['name']}")
+    columns = ("model", "recipe", "clean %", "robust %", "FGSM %", "PGD-20 %", "verdict", "flags", "result")
+    for column in columns:
+        table.add_column(column, justify="right" if "%" in column else "left")
+    for sub in demo.submissions:
+        r = sub.entry.result
+        flags = ", ".join(sorted({f.code for f in r.flags if f.severity == "error"})) or "-"
+        verdict = "[bold red]UNRELIABLE[/]" if r.verdict == "unreliable" else r.verdict
+        table.add_row(
+            sub.entry.name, str(sub.entry.card.get("recipe", "")), pct(r.clean_acc),
+            f"[bold]{pct(r.robust_acc)}[/]",
+            pct(r.stage_acc("fgsm")), pct(r.stage_acc("pgd-20")), verdict, flags,
+            "reused" if sub.reused else "evaluated",
+        )  # fmt: skip
+    return table
+
+
+def demo(settings: SubmitSettings) -> None:
     """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS) and build its leaderboard."""
-    from robench.distributed import refuse_under_torchrun
-
-    refuse_under_torchrun("demo")
     from rich.console import Console
 
-    from robench.engine.evaluate import resolve_device
-    from robench.leaderboard.demo import run_demo, summary_table
+    from robench.distributed import refuse_under_torchrun
+    from robench.engine.evaluation import resolve_device
+    from robench.pipeline.demo import run_demo
 
+    refuse_under_torchrun("demo")
+    resolve_device(settings.device)
     start = time.perf_counter()
-    demo = run_demo(
-        store=store, leaderboards=leaderboards, reports=reports, force=force, device=resolve_device(device)
-    )
+    result = run_demo(settings)
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         console = Console(width=150)
-    console.print(summary_table(demo))
+    console.print(summary_table(result))
     console.print(
         "robust % is the worst case per point over every stage; an UNRELIABLE verdict means robench's own "
         "checks caught the evaluation overstating robustness (see the flag in the report).",
         soft_wrap=True,
     )
-    board = demo.submissions[0].board
-    report_dir = demo.submissions[0].report.md.parent
+    board = result.submissions[0].board
+    report_dir = result.submissions[0].report.md.parent
     typer.echo(f"leaderboard: {board.md}  {board.csv.name}  {board.html.name}  {board.scatter.name}")
     typer.echo(f"reports:     {report_dir}/<model>.md and .html (with plots)")
-    typer.echo(f"store:       {demo.store}")
+    typer.echo(f"store:       {result.store}")
     typer.echo(f"done in {time.perf_counter() - start:.0f} s")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo_command)
+    app.command("demo")(settings_command(demo, SubmitSettings, exclude=("seed",)))

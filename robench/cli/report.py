@@ -23,8 +23,7 @@ def report_command(
 ) -> None:
     """Write reports/<dataset>/<threat>/<name>.md and .html with their plots."""
     from robench.leaderboard.entries import load_entries
-    from robench.reports.build import write_report
-    from robench.reports.models import report_inputs
+    from robench.pipeline.report import regenerate_report
 
     entries = load_entries(dataset, threat, leaderboards)
     if names:
@@ -35,8 +34,7 @@ def report_command(
     if not entries:
         raise RobenchError(f"the {dataset}/{threat} board has no entries (submit a model first)")
     for entry in entries:
-        model, card_dir, command = report_inputs(entry)
-        files = write_report(entry, model=model, card_dir=card_dir, command=command, root=reports)
+        files = regenerate_report(entry, reports)
         typer.echo(f"{entry.name}: {files.md} (.html, {len(files.figures)} figures)")
 
 

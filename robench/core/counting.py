@@ -1,35 +1,23 @@
-"""Cost accounting at the model: forward and backward passes in samples, with per-stage snapshots.
+"""Cost accounting at the model: forward and backward passes in samples, measured around any block.
 
 ``CountingModel(model)`` behaves like ``model``; every forward adds the batch size to ``forward``, and a
 hook on the output's gradient adds the batch size to ``backward`` when a backward pass reaches the
-output. Counts are what the model really did, not estimates. It also notes when a forward run with a
-grad-requiring input returns an output that does not require grad (a broken gradient graph).
+output. Counts are what the model really did, not estimates. ``with counted.measure() as cost:`` fills
+``cost`` (a :class:`robench.core.cost.Cost`) with the passes and seconds spent inside the block. It also
+notes when a forward run with a grad-requiring input returns an output that does not require grad (a
+broken gradient graph).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class PassCount:
-    forward: int = 0
-    backward: int = 0
-
-    def __sub__(self, other: PassCount) -> PassCount:
-        return PassCount(self.forward - other.forward, self.backward - other.backward)
-
-    def __add__(self, other: PassCount) -> PassCount:
-        return PassCount(self.forward + other.forward, self.backward + other.backward)
-
-    @property
-    def total(self) -> int:
-        return self.forward + self.backward
+from robench.core.cost import Cost
 
 
 class CountingModel(nn.Module):
@@ -39,7 +27,6 @@ class CountingModel(nn.Module):
         self.forward_samples = 0
         self.backward_samples = 0
         self.broken_graph_calls = 0  # forwards where the input required grad but the output did not
-        self.stages: dict[str, PassCount] = {}
 
     def forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         out = self.model(x, *args, **kwargs)
@@ -58,14 +45,17 @@ class CountingModel(nn.Module):
 
         return hook
 
-    def count(self) -> PassCount:
-        return PassCount(self.forward_samples, self.backward_samples)
+    def count(self) -> Cost:
+        """Passes so far (seconds 0)."""
+        return Cost(self.forward_samples, self.backward_samples)
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Add the passes made inside the block to ``self.stages[name]`` (a per-stage snapshot)."""
-        start = self.count()
+    def measure(self) -> Iterator[Cost]:
+        """Yield a Cost that, when the block ends (even by an exception), holds its passes and seconds."""
+        cost, start, clock = Cost(), self.count(), time.perf_counter()
         try:
-            yield
+            yield cost
         finally:
-            self.stages[name] = self.stages.get(name, PassCount()) + (self.count() - start)
+            used = self.count() - start
+            cost.forward, cost.backward = used.forward, used.backward
+            cost.seconds = time.perf_counter() - clock

@@ -1,29 +1,34 @@
-"""Dataset registry. Loaders read a local root and never download; ``digits`` ships with scikit-learn.
+"""Datasets. Loaders read local files and never download; ``digits`` ships with scikit-learn.
 
-``mnist``, ``cifar10``, ``cifar100`` and ``svhn`` read torchvision's on-disk layout under the data root
-(``root`` argument, else ``ROBENCH_DATA``); see robench.data.torchvision_sets.
+Named datasets (``DATASETS``): digits, mnist, cifar10, cifar100, svhn (robench.data.torchvision_sets)
+and imagenet (robench.data.imagenet), read under the data root (``root`` argument, else
+``ROBENCH_DATA``). Path kinds (``DATASET_KINDS``): ``folder:DIR`` (robench.data.folder) and
+``file:PATH`` (robench.data.array_file). ``package.module:function`` calls a user loader
+(robench.data.user). ``DataSpec(...).load()`` is the entry point; ``load_dataset`` is its shorthand.
 """
 
 from __future__ import annotations
 
-import os
-
 from robench.data.base import ImageDataset
-from robench.registry import Registry
-
-DATASETS: Registry = Registry("dataset")
-DATASETS.add("digits", "robench.data.digits:load_digits_dataset")
-for _name in ("mnist", "cifar10", "cifar100", "svhn"):
-    DATASETS.add(_name, f"robench.data.torchvision_sets:load_{_name}")
+from robench.data.catalog import DATASET_KINDS, DATASETS, data_root
+from robench.data.defaults import DEFAULT_EPS, default_eps
+from robench.data.lazy import FileImages
+from robench.data.spec import DataSpec
 
 
-def data_root(root: str | None = None) -> str | None:
-    """The local data root: the explicit argument, else the ROBENCH_DATA environment variable."""
-    return root or os.environ.get("ROBENCH_DATA")
+def load_dataset(name: str, split: str = "test", root: str | None = None, **options) -> ImageDataset:
+    """``DataSpec(spec=name, split=split, root=root, **options).load()`` (a name typed by the user)."""
+    return DataSpec(spec=name, split=split, root=root, **options).load()
 
 
-def load_dataset(name: str, split: str = "test", root: str | None = None) -> ImageDataset:
-    return DATASETS.get(name)(split=split, root=data_root(root))
-
-
-__all__ = ["DATASETS", "ImageDataset", "data_root", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "DATASET_KINDS",
+    "DEFAULT_EPS",
+    "DataSpec",
+    "FileImages",
+    "ImageDataset",
+    "data_root",
+    "default_eps",
+    "load_dataset",
+]

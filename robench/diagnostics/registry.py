@@ -1,9 +1,10 @@
 """The registry of checks, in the order they run (lazy entries: nothing is imported until used).
 
-A check is ``run(ctx: DiagnosticContext) -> list[Flag]``; a check that breaks extra points records them
-with ``ctx.mark_broken`` after verification. The randomness probe runs first (others depend on it),
-then the cheap sanity checks, the gradient checks and BPDA, and last the extra attacks that lower the
-worst case (noise, black-box, more restarts).
+A check module defines ``CHECK = Check(code, severity, meaning, action, run=run, ...)``; ``run(ctx)``
+returns flags, and a check that breaks extra points records them with ``ctx.mark_broken`` after
+verification. The randomness probe runs first (others depend on it), then the cheap sanity checks,
+the gradient checks and BPDA, and last the extra attacks that lower the worst case (noise, black-box,
+more restarts). Checks the pipeline raises itself (no ``run``) are registered after them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ DEFAULT_CHECKS = (
     "black_box_stronger",
     "incomplete_optimization",
 )
+#: flags the pipeline raises from what it ran around the checks
+PIPELINE_CHECKS: tuple[str, ...] = ()
 
 CHECKS: Registry = Registry("diagnostic check", allow_user_code=True)
-for _name in DEFAULT_CHECKS:
-    CHECKS.add(_name, f"robench.diagnostics.checks.{_name}:run")
+for _name in DEFAULT_CHECKS + PIPELINE_CHECKS:
+    CHECKS.add(_name, f"robench.diagnostics.checks.{_name}:CHECK")

@@ -167,8 +167,8 @@ def estimated_drop(ctx, broken: int, attacked: int, survivors: int) -> float:
     return broken / max(attacked, 1) * survivors / ctx.n
 
 
-def extra_breaks_flag(code: str, message: str, points: int, drop: float, evidence: dict) -> list[Flag]:
-    """An error flag for extra verified breaks: at least MIN_POINTS of them, a drop of at least MIN_DROP."""
+def extra_breaks_flag(check, message: str, points: int, drop: float, evidence: dict) -> list[Flag]:
+    """The check's flag for extra verified breaks: at least MIN_POINTS of them, a drop of MIN_DROP or more."""
     if points < MIN_POINTS or drop < MIN_DROP:
         return []
-    return [Flag(code, "error", message, {**evidence, "estimated_drop": drop})]
+    return [check.flag(message, {**evidence, "estimated_drop": drop})]

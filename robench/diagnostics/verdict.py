@@ -6,8 +6,6 @@ from collections.abc import Iterable
 
 from robench.core.record import Flag
 
-SEVERITIES = ("error", "warning", "info")
-
 
 def verdict(flags: Iterable[Flag]) -> str:
     return "unreliable" if any(flag.severity == "error" for flag in flags) else "reliable"

@@ -1,10 +1,6 @@
-"""Scale-out on torch.distributed: sharded evaluation and DDP training, started with torchrun.
-
-``torchrun --nproc-per-node N -m robench evaluate ...`` shards the evaluation points across ranks by
-index, every rank runs the cascade on its shard, rank 0 merges the per-point outcomes and writes the
-record. Per-point seeds make the per-sample outcomes identical to a single-process run for any world
-size. ``robench train`` under torchrun trains with DistributedDataParallel.
-"""
+"""torch.distributed primitives: joining the torchrun process group, collectives that fail cleanly on
+every rank, and who handles which points or samples. The sharded evaluation that uses them lives in
+``robench.pipeline.distributed``, DDP training in ``robench.training.ranks``."""
 
 from __future__ import annotations
 
@@ -33,7 +29,6 @@ __all__ = [
     "broadcast_from_main",
     "check_all_ok",
     "current",
-    "evaluate_distributed",
     "launched_distributed",
     "rank_device",
     "rank_state_path",
@@ -43,11 +38,3 @@ __all__ = [
     "shard_state_path",
     "teardown",
 ]
-
-
-def __getattr__(name: str):
-    if name == "evaluate_distributed":
-        from robench.distributed.evaluate import evaluate_distributed
-
-        return evaluate_distributed
-    raise AttributeError(f"module 'robench.distributed' has no attribute '{name}'")

@@ -10,40 +10,32 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from robench.core.record import EvaluationResult, SampleResult, StageResult
+from robench.core.cost import Cost
+from robench.core.record import (
+    AttackFailure,
+    EvaluationResult,
+    GradientProblems,
+    NonFinite,
+    Problems,
+    Rejection,
+    SampleResult,
+    StageResult,
+)
 
 # status of a point in a stage
 PENDING, SURVIVED, BROKEN, REJECTED, FAILED = 0, 1, 2, 3, 4
 
 
 @dataclass
-class Cost:
-    forward: int = 0
-    backward: int = 0
-    seconds: float = 0.0
-
-    def add(self, forward: int, backward: int, seconds: float) -> None:
-        self.forward += forward
-        self.backward += backward
-        self.seconds += seconds
-
-
-@dataclass
 class Outcome:
-    config: dict[
-        str, Any
-    ]  # model, checkpoint_sha256, dataset, split, threat, eps, n, seed, subset_sha256, suite, mode
+    config: dict[str, Any]  # the evaluation's identity (engine.identity.evaluation_config)
     indices: list[int]
     labels: list[int]
     clean_correct: list[bool] | None = None  # None until the clean pass is done
     status: list[list[int]] = field(default_factory=list)  # [stage][point]
     stage_cost: list[Cost] = field(default_factory=list)
     clean_cost: Cost = field(default_factory=Cost)
-    no_graph: list[int] = field(default_factory=list)  # canonical indices whose input gradient is missing
-    zero_grad: list[int] = field(default_factory=list)  # canonical indices whose input gradient is all zero
-    rejected: list[dict[str, Any]] = field(default_factory=list)  # {stage, index, reason}
-    nonfinite: list[dict[str, Any]] = field(default_factory=list)  # {stage, index}
-    attack_errors: list[dict[str, Any]] = field(default_factory=list)  # {stage, indices, error}
+    problems: Problems = field(default_factory=Problems)
 
     @classmethod
     def start(cls, config: dict[str, Any], indices: list[int], labels: list[int]) -> Outcome:
@@ -60,16 +52,22 @@ class Outcome:
     def stage_names(self) -> list[str]:
         return list(self.config["suite"]["attacks"])
 
+    @property
+    def independent(self) -> bool:
+        return self.config["mode"] == "independent"
+
     def needs_attack(self, stage: int, point: int) -> bool:
         """Whether this stage still has to attack this point (cascade: only points robust so far)."""
         if not self.clean_correct[point] or self.status[stage][point] != PENDING:
             return False
-        if self.config["mode"] == "independent":
-            return True
-        return all(self.status[earlier][point] != BROKEN for earlier in range(stage))
+        return self.independent or all(self.status[earlier][point] != BROKEN for earlier in range(stage))
+
+    def robust_after(self, point: int, stages: int) -> bool:
+        """Clean-correct and not broken by the first ``stages`` stages."""
+        return bool(self.clean_correct[point]) and all(s[point] != BROKEN for s in self.status[:stages])
 
     def is_robust(self, point: int) -> bool:
-        return bool(self.clean_correct[point]) and all(s[point] != BROKEN for s in self.status)
+        return self.robust_after(point, len(self.status))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,60 +77,61 @@ class Outcome:
         data = dict(data)
         data["stage_cost"] = [Cost(**c) for c in data["stage_cost"]]
         data["clean_cost"] = Cost(**data["clean_cost"])
+        problems = data["problems"]
+        data["problems"] = Problems(
+            rejected=[Rejection(**r) for r in problems["rejected"]],
+            attack_errors=[AttackFailure(**e) for e in problems["attack_errors"]],
+            nonfinite_logits=[NonFinite(**e) for e in problems["nonfinite_logits"]],
+            gradients=GradientProblems(**problems["gradients"]),
+        )
         return cls(**data)
 
-    def to_record(self, env: dict[str, Any], extra: dict[str, Any] | None = None) -> EvaluationResult:
-        cfg, n = self.config, len(self.indices)
-        independent = cfg["mode"] == "independent"
-        names = self.stage_names
-        stages = []
-        for k, name in enumerate(names):
-            col = self.status[k]
-            if independent:
-                still = sum(1 for i in range(n) if self.clean_correct[i] and col[i] != BROKEN)
+    def stage_rows(self) -> list[StageResult]:
+        """One row per stage: robust accuracy after it (cumulative; independent: its own), counts, cost."""
+        n, rows = len(self.indices), []
+        for k, name in enumerate(self.stage_names):
+            column = self.status[k]
+            if self.independent:
+                still = sum(1 for i in range(n) if self.clean_correct[i] and column[i] != BROKEN)
             else:
-                still = sum(
-                    1
-                    for i in range(n)
-                    if self.clean_correct[i] and all(self.status[j][i] != BROKEN for j in range(k + 1))
-                )
-            cost = self.stage_cost[k]
-            stages.append(
+                still = sum(1 for i in range(n) if self.robust_after(i, k + 1))
+            rows.append(
                 StageResult(
                     attack=name,
                     robust_acc=still / n if n else 0.0,
-                    attacked=sum(1 for s in col if s != PENDING),
-                    broken=col.count(BROKEN),
-                    forward=cost.forward,
-                    backward=cost.backward,
-                    seconds=round(cost.seconds, 4),
-                    rejected=col.count(REJECTED),
+                    attacked=sum(1 for s in column if s != PENDING),
+                    broken=column.count(BROKEN),
+                    cost=self.stage_cost[k].rounded(),
+                    rejected=column.count(REJECTED),
                 )
             )
-        samples = []
-        for i in range(n):
-            first = next((names[k] for k in range(len(names)) if self.status[k][i] == BROKEN), None)
-            samples.append(
-                SampleResult(
-                    index=self.indices[i],
-                    label=self.labels[i],
-                    clean_correct=bool(self.clean_correct[i]),
-                    robust=self.is_robust(i),
-                    broken_by=first,
-                )
+        return rows
+
+    def sample_rows(self) -> list[SampleResult]:
+        names = self.stage_names
+        return [
+            SampleResult(
+                index=self.indices[i],
+                label=self.labels[i],
+                clean_correct=bool(self.clean_correct[i]),
+                robust=self.is_robust(i),
+                broken_by=next((names[k] for k in range(len(names)) if self.status[k][i] == BROKEN), None),
             )
-        total = Cost()
-        for cost in [self.clean_cost, *self.stage_cost]:
-            total.add(cost.forward, cost.backward, cost.seconds)
-        details = {
-            "gradient_problems": {"no_graph": sorted(self.no_graph), "zero_grad": sorted(self.zero_grad)},
-            "rejected": self.rejected,
-            "nonfinite_logits": self.nonfinite,
-            "attack_errors": self.attack_errors,
-            "clean_cost": asdict(self.clean_cost),
-            "total_cost": asdict(total),
-            "eot_samples": cfg.get("eot_samples", 1),
-        }
+            for i in range(len(self.indices))
+        ]
+
+    def to_record(self, env: dict[str, Any], **details: Any) -> EvaluationResult:
+        """The record of this outcome; ``details`` fills the record fields the outcome does not hold
+        (probe, batch_size, extra)."""
+        cfg = self.config
+        problems = Problems(
+            rejected=list(self.problems.rejected),
+            attack_errors=list(self.problems.attack_errors),
+            nonfinite_logits=list(self.problems.nonfinite_logits),
+            gradients=GradientProblems(
+                sorted(self.problems.gradients.no_graph), sorted(self.problems.gradients.zero_grad)
+            ),
+        )
         return EvaluationResult(
             model=cfg["model"],
             checkpoint_sha256=cfg["checkpoint_sha256"],
@@ -140,18 +139,19 @@ class Outcome:
             split=cfg["split"],
             threat=cfg["threat"],
             eps=cfg["eps"],
-            n=n,
             seed=cfg["seed"],
             subset_sha256=cfg["subset_sha256"],
             suite=cfg["suite"],
             mode=cfg["mode"],
-            clean_acc=sum(map(bool, self.clean_correct)) / n if n else 0.0,
-            robust_acc=sum(self.is_robust(i) for i in range(n)) / n if n else 0.0,
-            stages=stages,
-            samples=samples,
+            stages=self.stage_rows(),
+            samples=self.sample_rows(),
+            clean_cost=self.clean_cost,
+            problems=problems,
+            eot_samples=cfg["eot_samples"],
+            block_size=cfg["block_size"],
             env=env,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
-            extra={**details, **(extra or {})},
+            **details,
         )
 
 
@@ -176,12 +176,17 @@ def merge_outcomes(outcomes: list[Outcome]) -> Outcome:
     merged.clean_correct = [r[2] for r in rows]
     merged.status = [[r[3][k] for r in rows] for k in range(len(merged.status))]
     for o in outcomes:
-        merged.clean_cost.add(o.clean_cost.forward, o.clean_cost.backward, o.clean_cost.seconds)
-        for total, part in zip(merged.stage_cost, o.stage_cost, strict=True):
-            total.add(part.forward, part.backward, part.seconds)
-        merged.no_graph += o.no_graph
-        merged.zero_grad += o.zero_grad
-        merged.rejected += o.rejected
-        merged.nonfinite += o.nonfinite
-        merged.attack_errors += o.attack_errors
+        merged.clean_cost += o.clean_cost
+        merged.stage_cost = [
+            total + part for total, part in zip(merged.stage_cost, o.stage_cost, strict=True)
+        ]
+        _extend(merged.problems, o.problems)
     return merged
+
+
+def _extend(into: Problems, other: Problems) -> None:
+    into.rejected += other.rejected
+    into.attack_errors += other.attack_errors
+    into.nonfinite_logits += other.nonfinite_logits
+    into.gradients.no_graph += other.gradients.no_graph
+    into.gradients.zero_grad += other.gradients.zero_grad

@@ -18,6 +18,7 @@ from typing import Any
 from robench.core.record import EvaluationResult
 from robench.core.stats import METHODS, Interval, proportion_interval
 from robench.errors import RobenchError
+from robench.options import option
 
 CONFIDENCE_MODES = ("point", "upper", "lower")
 _TOLERANCE = 1e-12  # float noise only: 30/100 meets a 0.3 threshold
@@ -25,23 +26,37 @@ _TOLERANCE = 1e-12  # float noise only: 30/100 meets a 0.3 threshold
 
 @dataclass(frozen=True)
 class Thresholds:
-    min_clean: float | None = None
-    min_robust: float | None = None
-    max_drop: float | None = None
-    require_reliable: bool = False
-    confidence: str = "point"
-    level: float = 0.95
-    method: str = "clopper-pearson"
+    min_clean: float | None = field(default=None, metadata=option("lowest clean accuracy allowed (0-1)"))
+    min_robust: float | None = field(
+        default=None, metadata=option("lowest robust accuracy allowed: worst case over the suite (0-1)")
+    )
+    max_drop: float | None = field(
+        default=None, metadata=option("largest robust-accuracy drop allowed below --baseline (0-1)")
+    )
+    require_reliable: bool = field(
+        default=False, metadata=option("fail on any error-severity diagnostic flag")
+    )
+    confidence: str = field(
+        default="point",
+        metadata=option(
+            "compare thresholds with the point estimate, the interval's upper bound (fail only when clearly "
+            "below) or its lower bound (pass only when clearly above): point, upper or lower"
+        ),
+    )
+    level: float = field(default=0.95, metadata=option("level of the intervals", option="--confidence-level"))
+    method: str = field(
+        default="clopper-pearson", metadata=option("clopper-pearson or wilson", option="--interval")
+    )
 
     def __post_init__(self) -> None:
-        for option, value in (
+        for name, value in (
             ("--min-clean", self.min_clean),
             ("--min-robust", self.min_robust),
             ("--max-drop", self.max_drop),
         ):
             if value is not None and not 0 <= value <= 1:
                 hint = f" (did you mean {value / 100:g}?)" if 1 < value <= 100 else ""
-                raise RobenchError(f"{option} is a fraction in [0, 1], got {value:g}{hint}")
+                raise RobenchError(f"{name} is a fraction in [0, 1], got {value:g}{hint}")
         if self.confidence not in CONFIDENCE_MODES:
             raise RobenchError(
                 f"unknown --confidence '{self.confidence}' (choose {', '.join(CONFIDENCE_MODES)})"
@@ -50,6 +65,9 @@ class Thresholds:
             raise RobenchError(f"unknown --interval '{self.method}' (choose {' or '.join(METHODS)})")
         if not 0 < self.level < 1:
             raise RobenchError(f"--confidence-level must lie strictly between 0 and 1, got {self.level:g}")
+
+    def check_given(self) -> None:
+        """A gate needs at least one criterion."""
         if not (self.require_reliable or {self.min_clean, self.min_robust, self.max_drop} - {None}):
             raise RobenchError(
                 "give at least one criterion: --min-clean, --min-robust, --max-drop or --require-reliable"
@@ -136,19 +154,8 @@ class GateReport:
 
 
 def count_correct(result: EvaluationResult) -> tuple[int, int]:
-    """(clean-correct, robust) point counts from the rates; the per-sample records, when present, must
-    agree, and if they do not the lower count is used (never the flattering one) with a warning."""
-    clean, robust = round(result.clean_acc * result.n), round(result.robust_acc * result.n)
-    if result.samples and len(result.samples) == result.n:
-        from_samples = sum(s.clean_correct for s in result.samples), sum(s.robust for s in result.samples)
-        if from_samples != (clean, robust):
-            warnings.warn(
-                f"the record's accuracies ({clean}, {robust} of {result.n}) disagree with its samples "
-                f"{from_samples}; gating on the lower counts",
-                stacklevel=2,
-            )
-            clean, robust = min(clean, from_samples[0]), min(robust, from_samples[1])
-    return clean, robust
+    """(clean-correct, robust) point counts of the record (from its samples when it has them)."""
+    return round(result.clean_acc * result.n), round(result.robust_acc * result.n)
 
 
 def check_result(

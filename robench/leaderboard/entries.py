@@ -1,7 +1,7 @@
 """Leaderboard entries: ``leaderboards/<dataset>/<threat>/entries/<name>.json``, one file per model.
 
-An entry is the results record without per-sample data (numbers as numbers), plus ``card`` (the model
-card's metadata) and ``entry_version``. The boards (.md/.csv/.html) are regenerated from these files only.
+An entry is the results record without per-sample data (numbers as numbers), plus ``model_card`` (the
+model card's fields) and ``entry_version``. The boards (.md/.csv/.html) are regenerated from these files only.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from robench.core.record import EvaluationResult
 from robench.errors import RobenchError
 
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -36,15 +36,19 @@ class Entry:
     card: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"entry_version": ENTRY_VERSION, "name": self.name, **self.result.to_dict(samples=False)} | {
-            "card": self.card
-        }
+        record = self.result.to_dict(samples=False)
+        return {"entry_version": ENTRY_VERSION, "name": self.name, **record, "model_card": self.card}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
-        result = EvaluationResult.from_dict({k: v for k, v in data.items() if k not in ("card", "name")})
-        result.samples = []
-        return cls(name=data["name"], result=result, card=dict(data.get("card", {})))
+        data = dict(data)
+        if data.get("entry_version", 1) < 2:  # version 1 kept the model card's fields under "card"
+            data["model_card"] = data.pop("card", {})
+        card = dict(data.pop("model_card", None) or {})
+        result = EvaluationResult.from_dict(
+            {k: v for k, v in data.items() if k not in ("name", "entry_version")}
+        )
+        return cls(name=data["name"], result=result, card=card)
 
 
 def card_metadata(card: Any) -> dict[str, Any]:
@@ -57,8 +61,7 @@ def card_metadata(card: Any) -> dict[str, Any]:
 def make_entry(name: str, result: EvaluationResult, card: Any = None) -> Entry:
     if not _NAME.match(name):
         raise RobenchError(f"entry name '{name}' may only use letters, digits and . _ + -")
-    slim = EvaluationResult.from_dict(result.to_dict(samples=False))
-    return Entry(name=name, result=slim, card=card_metadata(card) if card is not None else {})
+    return Entry(name=name, result=result.slim(), card=card_metadata(card) if card is not None else {})
 
 
 def write_entry(entry: Entry, root: str | os.PathLike | None = None) -> Path:
@@ -79,7 +82,7 @@ def load_entries(dataset: str, threat: str, root: str | os.PathLike | None = Non
     for path in sorted(folder.glob("*.json")):
         try:
             entry = Entry.from_dict(json.loads(path.read_text()))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise RobenchError(f"leaderboard entry {path} is not a valid entry ({exc})") from None
         if (entry.result.dataset, entry.result.threat) != (dataset, threat):
             raise RobenchError(

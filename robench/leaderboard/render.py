@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from robench.leaderboard.entries import board_dir, leaderboards_root, load_entries
+from robench.leaderboard.entries import board_dir, load_entries
 from robench.leaderboard.formatting import count_text, eps_text, pct
+from robench.leaderboard.plots import scatter_plot
 from robench.leaderboard.ranking import RANKING_RULE
 from robench.leaderboard.table import STAGE_PREFIX, board_frame, stage_label
 
@@ -140,8 +141,6 @@ def _write(path: Path, text: str) -> None:
 
 def write_board(dataset: str, threat: str, root: str | os.PathLike | None = None) -> BoardFiles:
     """Regenerate one board from its entries; returns the files written."""
-    from robench.reports.plots import scatter_plot
-
     entries = load_entries(dataset, threat, root)
     frame = board_frame(entries)
     folder = board_dir(dataset, threat, root).parent
@@ -157,9 +156,3 @@ def write_board(dataset: str, threat: str, root: str | os.PathLike | None = None
     _write(md, render_markdown(frame, dataset, threat, scatter))
     _write(html, render_html(frame, dataset, threat, scatter))
     return BoardFiles(md=md, csv=csv, html=html, scatter=scatter, entries=len(entries))
-
-
-def write_all_boards(root: str | os.PathLike | None = None) -> list[BoardFiles]:
-    from robench.leaderboard.entries import list_boards
-
-    return [write_board(d, t, leaderboards_root(root)) for d, t in list_boards(root)]

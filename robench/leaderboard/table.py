@@ -27,6 +27,7 @@ _FAMILY_LABELS = {
     "diagnostics": "Diagnostics",
 }
 STAGE_PREFIX = "acc:"
+DIAGNOSTICS = "diagnostics"
 
 
 def stage_label(spec: str) -> str:
@@ -34,28 +35,17 @@ def stage_label(spec: str) -> str:
     return "-".join(_FAMILY_LABELS.get(part, part) for part in spec.split("-"))
 
 
-def evaluation_cost(result: EvaluationResult) -> tuple[int, int, float]:
-    """(forward, backward, seconds) of the whole evaluation: clean pass, every stage, and the diagnostics
-    (the engine's ``total_cost`` covers clean + suite; the diagnostics add a stage row of their own)."""
-    total = result.extra.get("total_cost")
-    stages = result.stages
-    if isinstance(total, dict) and {"forward", "backward", "seconds"} <= total.keys():
-        stages = [s for s in stages if s.attack == "diagnostics"]
-        base = int(total["forward"]), int(total["backward"]), float(total["seconds"])
-    else:
-        base = 0, 0, 0.0
-    return (
-        base[0] + sum(s.forward for s in stages),
-        base[1] + sum(s.backward for s in stages),
-        base[2] + sum(s.seconds for s in stages),
-    )
+def ladder(result: EvaluationResult) -> list[tuple[str, float]]:
+    """(stage, accuracy after it) along the suite, then the diagnostics' final worst case if they ran."""
+    rows = [(s.attack, s.robust_acc) for s in result.stages]
+    return rows + [(DIAGNOSTICS, result.robust_acc)] if result.diagnostics is not None else rows
 
 
 def stage_specs(entries: Sequence[Entry]) -> list[str]:
     """Every stage that appears on the board, in first-seen suite order."""
     specs: list[str] = []
     for entry in entries:
-        specs += [s.attack for s in entry.result.stages if s.attack not in specs]
+        specs += [name for name, _ in ladder(entry.result) if name not in specs]
     return specs
 
 
@@ -66,7 +56,8 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
     for rank, entry in enumerate(ordered, start=1):
         result, card = entry.result, entry.card
         rank_by = ranking(result)
-        forward, backward, seconds = evaluation_cost(result)
+        cost = result.total_cost
+        accuracies = dict(ladder(result))
         row = {
             "rank": rank,
             "model": entry.name,
@@ -77,17 +68,17 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
             "ranking_acc": rank_by.accuracy,
             "ranked_by": rank_by.basis,
         }
-        row |= {f"{STAGE_PREFIX}{spec}": result.stage_acc(spec) for spec in specs}
+        row |= {f"{STAGE_PREFIX}{spec}": accuracies.get(spec) for spec in specs}
         row |= {
             "verdict": result.verdict,
             "flags": " ".join(sorted({f.code for f in result.flags if f.severity != "info"})),
             "eps": result.eps,
             "n": result.n,
             "suite": f"{result.suite.get('name')}@{result.suite.get('version')}",
-            "forward": forward,
-            "backward": backward,
-            "passes": forward + backward,
-            "seconds": round(seconds, 2),
+            "forward": cost.forward,
+            "backward": cost.backward,
+            "passes": cost.passes,
+            "seconds": round(cost.seconds, 2),
             "date": result.created[:10],
             "sha256": (result.checkpoint_sha256 or "")[:12],
         }

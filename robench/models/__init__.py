@@ -1,4 +1,8 @@
-"""Architecture registry (lazy: importing robench imports no architecture) and model construction."""
+"""Architecture registry (lazy: importing robench imports no architecture) and model construction.
+
+The registered names are the rows of robench.models.layouts.LAYOUTS, one per checkpoint layout of the
+field's public codebases; ``package.module:function`` names a user factory (torchvision, timm, own code).
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,19 @@ from typing import Any
 from torch import nn
 
 from robench.errors import RobenchError
+from robench.models.layouts import LAYOUTS, find_layout, layout_table
 from robench.models.wrapper import Normalized, normalize, prepare_for_eval
-from robench.registry import Registry
+from robench.registry import Registry, names_code
 
 ARCHITECTURES: Registry = Registry("architecture", allow_user_code=True)
-ARCHITECTURES.add("small_cnn", "robench.models.archs.small_cnn:small_cnn")
-ARCHITECTURES.add("preact_resnet18", "robench.models.archs.preact_resnet:preact_resnet18")
-ARCHITECTURES.add("resnet18", "robench.models.archs.resnet:resnet18")
-ARCHITECTURES.add("wide_resnet", "robench.models.archs.wide_resnet:wide_resnet")
-ARCHITECTURES.add("wrn_28_10", "robench.models.archs.wide_resnet:wrn_28_10")
-ARCHITECTURES.add("wrn_34_10", "robench.models.archs.wide_resnet:wrn_34_10")
+for _layout in LAYOUTS:
+    ARCHITECTURES.add(_layout.name, _layout.factory)
+
+BUILT_IN = ("num_classes", "in_channels")
 
 
-def _accepted(factory: Callable[..., Any]) -> tuple[set[str], bool] | None:
-    """Keyword names the factory accepts and whether it takes **kwargs; None when not inspectable."""
+def _named_parameters(factory: Callable[..., Any]) -> tuple[set[str], bool] | None:
+    """Keyword names the factory's signature spells out, and whether it takes **kwargs; None if unknown."""
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
@@ -31,37 +34,77 @@ def _accepted(factory: Callable[..., Any]) -> tuple[set[str], bool] | None:
     return names, any(p.kind is p.VAR_KEYWORD for p in parameters)
 
 
-def create_model(arch: str, num_classes: int = 10, in_channels: int = 3, **kwargs: Any) -> nn.Module:
+def _call_arguments(
+    arch: str, factory: Callable[..., Any], num_classes: int, in_channels: int, options: dict[str, Any]
+) -> dict[str, Any]:
+    """``num_classes``/``in_channels`` only where the signature names them; every option as given."""
+    signature = _named_parameters(factory)
+    names, takes_any = signature if signature is not None else (set(), True)
+    call = {
+        key: value for key, value in zip(BUILT_IN, (num_classes, in_channels), strict=True) if key in names
+    }
+    clashes = [
+        f"{k}={options[k]!r}" for k in BUILT_IN if k in options and k in call and options[k] != call[k]
+    ]
+    if clashes:
+        raise RobenchError(
+            f"architecture '{arch}': arch kwargs {', '.join(clashes)} contradict the model's "
+            f"{num_classes} classes / {in_channels} channels"
+        )
+    unknown = sorted(k for k in options if k not in names) if not takes_any else []
+    if unknown:
+        choices = ", ".join(sorted(names - set(BUILT_IN))) or "none"
+        raise RobenchError(
+            f"architecture '{arch}' does not accept {', '.join(repr(k) for k in unknown)} "
+            f"(its options: {choices})"
+        )
+    return {**call, **options}
+
+
+def create_model(
+    arch: str,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    *,
+    options: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> nn.Module:
     """Build an architecture by registered name or ``package.module:factory`` (without normalisation).
 
-    ``num_classes`` and ``in_channels`` are passed when the factory's signature accepts them (a user's
-    factory may hard-code them); any other keyword the factory does not accept is a user error.
+    ``num_classes`` and ``in_channels`` are passed only to a factory whose signature names them (a
+    ``**kwargs`` factory such as torchvision's gets only the options: e.g. ``{"num_classes": 10}``).
+    The options are ``options`` (the arch kwargs; they may hold ``num_classes``) and ``kwargs``; one a
+    factory does not accept is a user error. A user factory that raises is one RobenchError naming it
+    and its error; robench's own factories raise only RobenchError for bad options.
     """
+    kwargs = {**(options or {}), **kwargs}
     factory = ARCHITECTURES.get(arch)
     if not callable(factory):
         raise RobenchError(
             f"architecture '{arch}' is not callable (expected a factory returning an nn.Module)"
         )
-    accepted = _accepted(factory)
-    call_kwargs = dict(kwargs)
-    if accepted is None:
-        call_kwargs.update(num_classes=num_classes, in_channels=in_channels)
-    else:
-        names, takes_any = accepted
-        for key, value in (("num_classes", num_classes), ("in_channels", in_channels)):
-            if takes_any or key in names:
-                call_kwargs[key] = value
-        unknown = sorted(k for k in kwargs if k not in names) if not takes_any else []
-        if unknown:
-            options = ", ".join(sorted(names - {"num_classes", "in_channels"})) or "none"
-            raise RobenchError(
-                f"architecture '{arch}' does not accept {', '.join(repr(k) for k in unknown)} "
-                f"(its options: {options})"
-            )
-    model = factory(**call_kwargs)
+    arguments = _call_arguments(arch, factory, num_classes, in_channels, kwargs)
+    user_code = names_code(arch) and arch not in ARCHITECTURES
+    try:
+        model = factory(**arguments)
+    except RobenchError:
+        raise
+    except Exception as exc:
+        if not user_code:
+            raise  # a bug in robench's own architectures: a traceback, not a user error
+        reason = " ".join(str(exc).split())[:200] or "no message"
+        raise RobenchError(f"architecture '{arch}' raised {type(exc).__name__}: {reason}") from exc
     if not isinstance(model, nn.Module):
         raise RobenchError(f"architecture '{arch}' returned {type(model).__name__}, not a torch nn.Module")
     return model
 
 
-__all__ = ["ARCHITECTURES", "Normalized", "create_model", "normalize", "prepare_for_eval"]
+__all__ = [
+    "ARCHITECTURES",
+    "Normalized",
+    "create_model",
+    "find_layout",
+    "layout_table",
+    "normalize",
+    "prepare_for_eval",
+]

@@ -2,6 +2,10 @@
 
 The card, not the checkpoint, says what a model is: architecture, classes, normalisation, threat model,
 and the sha256 of its checkpoint. Its id is ``<dataset>/<threat>/<name>``. Format: docs/DESIGN.md.
+
+A card is untrusted input, like a checkpoint: reading one imports nothing, and an ``architecture`` that
+names code (``package.module:function``) is imported only when the card was read with
+``trust_code=True`` or the loader is given it (robench.registry.check_trusted).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from robench.threat import NORMS, parse_eps
 CARD_SUFFIXES = (".toml", ".yaml", ".yml")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _OPTIONAL_TEXT = ("recipe", "source", "paper")
+_NOT_FIELDS = ("path", "trusted")  # attributes of a read card, not fields of the file
 
 
 @dataclass
@@ -42,6 +47,7 @@ class ModelCard:
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     path: Path | None = field(default=None, compare=False)  # where the card was read from
+    trusted: bool = field(default=False, compare=False, repr=False)  # may its architecture name code?
 
     @property
     def id(self) -> str:
@@ -58,7 +64,7 @@ class ModelCard:
         return base / self.checkpoint
 
     def to_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "path"}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_FIELDS}
         for key in ("arch_kwargs", "training"):
             if not data[key]:
                 del data[key]
@@ -75,9 +81,11 @@ def _number_list(where: str, key: str, value: Any) -> list[float]:
     return [float(v) for v in value]
 
 
-def card_from_dict(data: dict[str, Any], where: str = "<dict>", path: Path | None = None) -> ModelCard:
+def card_from_dict(
+    data: dict[str, Any], where: str = "<dict>", path: Path | None = None, *, trust_code: bool = False
+) -> ModelCard:
     """Validate a card's fields; each problem is one sentence naming the card and the field."""
-    known = [f.name for f in fields(ModelCard) if f.name != "path"]
+    known = [f.name for f in fields(ModelCard) if f.name not in _NOT_FIELDS]
     unknown = sorted(set(data) - set(known))
     if unknown:
         close = difflib.get_close_matches(unknown[0], known, n=1)
@@ -114,10 +122,11 @@ def card_from_dict(data: dict[str, Any], where: str = "<dict>", path: Path | Non
     if path is not None and data["name"] != path.stem:
         raise _fail(where, f"'name' is {data['name']!r} but must equal the file name {path.stem!r}")
     values = {**data, "eps": eps, "mean": mean, "std": std, "sha256": sha}
-    return ModelCard(**values, path=path)
+    return ModelCard(**values, path=path, trusted=trust_code)
 
 
-def load_card(path: str | os.PathLike) -> ModelCard:
+def load_card(path: str | os.PathLike, *, trust_code: bool = False) -> ModelCard:
+    """Read and validate a card; ``trust_code`` lets its architecture name code (imported at load_model)."""
     path = Path(path)
     if not path.is_file():
         raise RobenchError(f"model card {path} does not exist")
@@ -131,7 +140,7 @@ def load_card(path: str | os.PathLike) -> ModelCard:
         raise RobenchError(f"model card {path} is not valid {path.suffix[1:].upper()} ({reason})") from None
     if not isinstance(data, dict):
         raise _fail(str(path), "must be a table of fields")
-    return card_from_dict(data, str(path), path.resolve())
+    return card_from_dict(data, str(path), path.resolve(), trust_code=trust_code)
 
 
 def write_card(card: ModelCard, path: str | os.PathLike | None = None) -> Path:
@@ -159,14 +168,14 @@ def models_root() -> Path:
     return Path(__file__).resolve().parents[2] / "models"
 
 
-def list_cards(root: str | os.PathLike | None = None) -> list[ModelCard]:
+def list_cards(root: str | os.PathLike | None = None, *, trust_code: bool = False) -> list[ModelCard]:
     """Every card under the models root, sorted by id; a card in the wrong folder is an error."""
     base = Path(root) if root is not None else models_root()
     if not base.is_dir():
         return []
     cards = []
     for path in sorted(p for p in base.glob("*/*/*") if p.suffix in CARD_SUFFIXES and p.is_file()):
-        card = load_card(path)
+        card = load_card(path, trust_code=trust_code)
         if (path.parent.parent.name, path.parent.name) != (card.dataset, card.threat):
             raise _fail(
                 str(path), f"says {card.dataset}/{card.threat} but lies in {path.parent.parent.name}/"
@@ -176,11 +185,11 @@ def list_cards(root: str | os.PathLike | None = None) -> list[ModelCard]:
     return sorted(cards, key=lambda c: c.id)
 
 
-def find_card(name: str, root: str | os.PathLike | None = None) -> ModelCard:
+def find_card(name: str, root: str | os.PathLike | None = None, *, trust_code: bool = False) -> ModelCard:
     """A card by id ``<dataset>/<threat>/<name>``, by bare name when unambiguous, or by file path."""
     if Path(name).suffix in CARD_SUFFIXES and Path(name).is_file():
-        return load_card(name)
-    cards = list_cards(root)
+        return load_card(name, trust_code=trust_code)
+    cards = list_cards(root, trust_code=trust_code)
     matches = [c for c in cards if c.id == name] if "/" in name else [c for c in cards if c.name == name]
     if len(matches) == 1:
         return matches[0]

@@ -1,9 +1,10 @@
 """Checkpoints are untrusted input: read tensors only, never run code from a file.
 
 ``read_state_dict`` accepts safetensors files and ``torch.save``'d state dicts, the latter only through
-``torch.load(weights_only=True)`` (no fallback to unsafe unpickling, ever). Accepted variants: a
-``module.`` (DataParallel) or ``_orig_mod.`` (torch.compile) prefix, a state dict nested under
-``state_dict`` / ``model`` / ``model_state_dict``. Every bad file is one CheckpointError sentence.
+``torch.load(weights_only=True)`` (no fallback to unsafe unpickling, ever), possibly nested under
+``state_dict`` / ``model`` / ``model_state_dict``. ``fit_state_dict`` loads them strictly after the exact
+key adaptations of robench.models.keys (prefixes, wrappers, normalisation buffers, unused weights).
+Every bad file is one CheckpointError sentence.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import os
 import pickle
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from robench.errors import CheckpointError
+from robench.models.identify import identify
+from robench.models.keys import CheckpointNormalization, adapt_keys
+from robench.models.layouts import Layout, find_layout
 from robench.models.wrapper import Normalized
 
 NESTING_KEYS = ("state_dict", "model", "model_state_dict")
-PREFIXES = ("module.", "_orig_mod.")
 SHOWN = 3  # keys named per kind of mismatch
 _SAFETENSORS_SUFFIX = ".safetensors"
 
@@ -114,17 +118,6 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
     return {str(k): v for k, v in obj.items()}
 
 
-def _strip_prefixes(state: dict[str, torch.Tensor], expected: set[str]) -> dict[str, torch.Tensor]:
-    changed = True
-    while changed:
-        changed = False
-        for prefix in PREFIXES:
-            if all(k.startswith(prefix) for k in state) and not any(k.startswith(prefix) for k in expected):
-                state = {k[len(prefix) :]: v for k, v in state.items()}
-                changed = True
-    return state
-
-
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Tensors of a checkpoint file, read safely; the file's format is detected from its bytes."""
     path = Path(path)
@@ -156,12 +149,57 @@ def _sample(keys: list[str]) -> str:
     return ", ".join(keys[:SHOWN]) + more
 
 
-def fit_state_dict(
-    model: nn.Module, state: dict[str, torch.Tensor], *, arch: str, num_classes: int, source: str
+@dataclass(frozen=True)
+class FittedCheckpoint:
+    """What loading a checkpoint into a network found: its normalisation buffers and what was adapted."""
+
+    normalization: CheckpointNormalization | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _layout_words(name: str) -> str:
+    layout = find_layout(name)
+    return f"{name} ({layout.paper}: {layout.distinguishes})" if layout else name
+
+
+def _refuse_family(family: Layout, state: dict[str, torch.Tensor], source: str) -> None:
+    """A family name never loads a checkpoint: it names no single function."""
+    found = identify(state)
+    if len(found) > 1:
+        raise CheckpointError(
+            f"{source} fits {len(found)} layouts of '{family.name}' that share its keys but compute "
+            f"different functions: {' and '.join(_layout_words(c.arch) for c in found)}; robench cannot tell "
+            "them apart, so name the layout your code used (--arch, or the card's architecture)"
+        )
+    if found:
+        raise CheckpointError(
+            f"'{family.name}' names several layouts, and {source} has the keys of "
+            f"{_layout_words(found[0].arch)}: use {found[0].command()}"
+        )
+
+
+def _suggestion(state: dict[str, torch.Tensor], arch: str) -> str:
+    """'; the keys look like ...: use --arch ...' when they fit another registered layout."""
+    found = [c for c in identify(state) if c.arch != arch or c.options]
+    if not found:
+        return ""
+    caveat = f" ({found[0].caveat})" if found[0].caveat else ""
+    if len(found) > 1:
+        names = " or ".join(_layout_words(c.arch) for c in found)
+        return f"; the keys look like {names}, which share them: name the one your code used"
+    return f"; the keys look like {_layout_words(found[0].arch)}: use {found[0].command()}{caveat}"
+
+
+def _check_fit(
+    expected: dict[str, torch.Tensor],
+    state: dict[str, torch.Tensor],
+    as_saved: dict[str, torch.Tensor] | None,
+    arch: str,
+    num_classes: int,
+    source: str,
 ) -> None:
-    """Load ``state`` into ``model`` strictly; a mismatch is one sentence naming the offending keys."""
-    expected = model.state_dict()
-    state = _strip_prefixes(state, set(expected))
+    """Raise one sentence naming missing, unexpected and mismatched keys, and the layout the keys as
+    saved (``as_saved``, before unused weights were dropped) look like, if another."""
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     mismatched = [k for k in state if k in expected and state[k].shape != expected[k].shape]
@@ -181,10 +219,45 @@ def fit_state_dict(
         if mismatched:
             shapes = [f"{k} {_shape(state[k])} vs {_shape(expected[k])}" for k in mismatched]
             parts.append(f"{len(mismatched)} shape mismatches (checkpoint vs model: {_sample(shapes)})")
-        raise CheckpointError(
-            f"{source} does not fit architecture '{arch}': {'; '.join(parts)}; is the architecture right?"
+        hint = (
+            _suggestion(as_saved if as_saved is not None else state, arch) or "; is the architecture right?"
         )
-    model.load_state_dict(state, strict=True)
+        raise CheckpointError(f"{source} does not fit architecture '{arch}': {'; '.join(parts)}{hint}")
+
+
+def fit_state_dict(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    *,
+    arch: str,
+    num_classes: int,
+    source: str,
+    accept_normalization: bool = False,
+) -> FittedCheckpoint:
+    """Load ``state`` into ``model`` strictly, after the exact key adaptations of robench.models.keys.
+
+    A mismatch is one sentence naming the offending keys and, when the keys fit another registered
+    layout, the ``--arch`` to use; a family name (e.g. ``preact_resnet18``) never loads a checkpoint.
+    Normalisation buffers in the checkpoint are returned when ``accept_normalization`` (load_model
+    applies them), else refused: a caller that ignored them would compute another function.
+    """
+    expected = model.state_dict()
+    layout = find_layout(arch)
+    known = set(expected) | {name for name, _ in model.named_buffers()}
+    unused = layout.unused_prefixes if layout else ()
+    adapted = adapt_keys(state, known, arch=arch, source=source, unused=unused)
+    if adapted.normalization is not None and not accept_normalization:
+        found = adapted.normalization
+        raise CheckpointError(
+            f"{source} carries its input normalisation ({found.found_in}: mean {list(found.mean)}, std "
+            f"{list(found.std)}), which this caller does not apply; load it with "
+            "robench.models.loading.load_model"
+        )
+    if layout is not None and layout.is_family:
+        _refuse_family(layout, adapted.state, source)
+    _check_fit(expected, adapted.state, adapted.as_saved, arch, num_classes, source)
+    model.load_state_dict(adapted.state, strict=True)
+    return FittedCheckpoint(adapted.normalization, tuple(adapted.notes))
 
 
 def save_checkpoint(

@@ -1,37 +1,85 @@
 """Build a model ready for evaluation: from a card, from ``--checkpoint/--arch``, or from an nn.Module.
 
 The architecture comes from the card or the caller, never from the checkpoint file; weights are read
-safely (robench.models.checkpoint) and the sha256 is checked against the card. The result is wrapped
-with its normalisation (attacks work in [0, 1]) and prepared for evaluation: eval mode, no parameter
-gradients.
+safely (robench.models.checkpoint) and the sha256 is checked against the card. A card that names code
+runs it only on trust. The result is wrapped with its normalisation (robench.models.normalization: attacks
+work in [0, 1]), prepared for evaluation (eval mode, no parameter gradients), and says what it is: the
+layout, its options, the normalisation and where it came from, and any adaptation of the checkpoint.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from robench.errors import CheckpointError, RobenchError
-from robench.models import create_model
+from robench.models import ARCHITECTURES, create_model
 from robench.models.cards import ModelCard, find_card
-from robench.models.checkpoint import fit_state_dict, read_state_dict, sha256_file
+from robench.models.checkpoint import FittedCheckpoint, fit_state_dict, read_state_dict, sha256_file
+from robench.models.layouts import concrete_layout, find_layout
+from robench.models.normalization import Normalization, choose_normalization
 from robench.models.wrapper import normalize, prepare_for_eval
+from robench.registry import check_trusted
+
+
+class LoadNote(UserWarning):
+    """Something the loader adapted in a checkpoint (e.g. unused weights dropped); shown, never an error."""
 
 
 @dataclass
 class LoadedModel:
-    """An evaluation-ready model: normalisation inside, eval mode, parameter gradients off."""
+    """An evaluation-ready model: normalisation inside, eval mode, parameter gradients off.
+
+    ``architecture`` is the name given (card or caller); ``layout`` the registered layout actually built
+    (a family name resolved for a fresh model) or the user factory; ``normalization`` what is applied in
+    front of the network and its source; ``notes`` what the loader adapted in the checkpoint.
+    """
 
     module: nn.Module
     name: str
     sha256: str | None
     card: ModelCard | None = None
     architecture: str | None = None
+    layout: str | None = None
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    normalization: Normalization | None = None
+    notes: tuple[str, ...] = ()
+
+    def provenance(self) -> dict[str, Any]:
+        """What to record with every evaluation of this model (JSON-ready)."""
+        return {
+            "architecture": self.architecture,
+            "layout": self.layout,
+            "arch_kwargs": dict(self.arch_kwargs),
+            "normalization": self.normalization.to_dict() if self.normalization else None,
+            "notes": list(self.notes),
+        }
+
+    def describe(self) -> str:
+        """One line for the console: layout, options, normalisation."""
+        options = f" {self.arch_kwargs}" if self.arch_kwargs else ""
+        norm = f"; {self.normalization.describe()}" if self.normalization else ""
+        return f"{self.name}: layout {self.layout or 'nn.Module'}{options}{norm}"
+
+
+@dataclass
+class _Request:
+    """The settings a load resolves to, from the card or from the caller."""
+
+    arch: str
+    num_classes: int
+    in_channels: int
+    arch_kwargs: dict[str, Any]
+    given: tuple[Sequence[float], Sequence[float]] | None
+    given_by: str  # "card" or "explicit"
+    checkpoint: str | os.PathLike | None
 
 
 def _conflicts(card: ModelCard, given: dict[str, Any]) -> list[str]:
@@ -54,6 +102,51 @@ def _conflicts(card: ModelCard, given: dict[str, Any]) -> list[str]:
     return conflicts
 
 
+def _from_card(card: ModelCard, given: dict[str, Any], checkpoint, trust_code: bool) -> _Request:
+    where = f"model card {card.path if card.path is not None else card.id}"
+    check_trusted(card.architecture, where, trust_code or card.trusted)
+    conflicts = _conflicts(card, given)
+    if conflicts:
+        raise RobenchError(f"model card {card.id} fixes these settings; drop {', '.join(conflicts)}")
+    return _Request(
+        card.architecture, card.num_classes, card.in_channels, dict(card.arch_kwargs),
+        (card.mean, card.std), "card", checkpoint if checkpoint is not None else card.checkpoint_path,
+    )  # fmt: skip
+
+
+def _from_caller(given: dict[str, Any], checkpoint) -> _Request:
+    arch, mean, std = given["arch"], given["mean"], given["std"]
+    if arch is None:
+        raise RobenchError("give a model card (--model) or an architecture (--arch) for the checkpoint")
+    if given["num_classes"] is None:
+        raise RobenchError(f"give the number of classes (--num-classes) for architecture '{arch}'")
+    if (mean is None) != (std is None):
+        raise RobenchError("give both mean and std (--mean and --std), or neither")
+    if mean is not None and len(mean) != len(std):
+        raise RobenchError(f"mean has {len(mean)} values but std has {len(std)}")
+    in_channels = given["in_channels"] or (len(mean) if mean is not None else 3)
+    if mean is not None and len(mean) != in_channels:
+        raise RobenchError(f"mean/std have {len(mean)} values but the model takes {in_channels} channels")
+    given_values = (mean, std) if mean is not None else None
+    return _Request(
+        arch, given["num_classes"], in_channels, dict(given["arch_kwargs"] or {}), given_values, "explicit",
+        checkpoint,
+    )  # fmt: skip
+
+
+def _read(request: _Request, card: ModelCard | None) -> tuple[dict[str, torch.Tensor] | None, str | None]:
+    if request.checkpoint is None:
+        return None, None
+    state = read_state_dict(request.checkpoint)  # first: a bad file is reported before anything else
+    sha256 = sha256_file(request.checkpoint)
+    if card is not None and sha256 != card.sha256:
+        raise CheckpointError(
+            f"sha256 of {request.checkpoint} is {sha256[:16]}… but card {card.id} says {card.sha256[:16]}…; "
+            "the file is not the checkpoint the card describes"
+        )
+    return state, sha256
+
+
 def load_model(
     card: ModelCard | str | None = None,
     *,
@@ -65,60 +158,55 @@ def load_model(
     std: Sequence[float] | None = None,
     arch_kwargs: dict[str, Any] | None = None,
     device: str = "cpu",
+    dataset: Any = None,
+    trust_code: bool = False,
 ) -> LoadedModel:
     """Load a model from a card (object, id, bare name or path) or from ``checkpoint`` + ``arch``.
 
     With a card, the architecture, classes and normalisation are the card's (giving different ones is an
-    error) and the checkpoint (the card's, or ``checkpoint`` when given) must match the card's sha256.
-    Without a card, ``arch`` and ``num_classes`` are required; ``checkpoint`` may be omitted only when
-    the architecture is a user factory that loads its own weights.
+    error), the checkpoint (the card's, or ``checkpoint`` when given) must match the card's sha256, and
+    an architecture naming code is refused unless ``trust_code``. Without a card, ``arch`` and
+    ``num_classes`` are required (an ``arch`` typed by the caller is their choice: no trust needed).
+    ``dataset`` (anything with ``name``, ``mean``, ``std``, e.g. an ImageDataset) informs the
+    normalisation rule of robench.models.normalization.
     """
     given = {"arch": arch, "num_classes": num_classes, "in_channels": in_channels}
     given |= {"mean": mean, "std": std, "arch_kwargs": arch_kwargs}
     if card is not None:
-        card = find_card(card) if isinstance(card, str) else card
-        conflicts = _conflicts(card, given)
-        if conflicts:
-            raise RobenchError(f"model card {card.id} fixes these settings; drop {', '.join(conflicts)}")
-        arch, num_classes, in_channels = card.architecture, card.num_classes, card.in_channels
-        mean, std, arch_kwargs = card.mean, card.std, card.arch_kwargs
-        checkpoint = checkpoint if checkpoint is not None else card.checkpoint_path
+        card = find_card(card, trust_code=trust_code) if isinstance(card, str) else card
+        request = _from_card(card, given, checkpoint, trust_code)
     else:
-        if arch is None:
-            raise RobenchError("give a model card (--model) or an architecture (--arch) for the checkpoint")
-        if num_classes is None:
-            raise RobenchError(f"give the number of classes (--num-classes) for architecture '{arch}'")
-    if (mean is None) != (std is None):
-        raise RobenchError("give both mean and std (--mean and --std), or neither")
-    mean = tuple(mean) if mean is not None else (0.0,) * (in_channels or 3)
-    std = tuple(std) if std is not None else (1.0,) * len(mean)
-    if len(mean) != len(std):
-        raise RobenchError(f"mean has {len(mean)} values but std has {len(std)}")
-    in_channels = in_channels if in_channels is not None else len(mean)
-    if len(mean) != in_channels:
-        raise RobenchError(f"mean/std have {len(mean)} values but the model takes {in_channels} channels")
-
-    sha256 = None
-    state = None
-    if checkpoint is not None:
-        state = read_state_dict(checkpoint)  # first: a missing or bad file is reported before anything else
-        sha256 = sha256_file(checkpoint)
-        if card is not None and sha256 != card.sha256:
-            raise CheckpointError(
-                f"sha256 of {checkpoint} is {sha256[:16]}… but card {card.id} says {card.sha256[:16]}…; "
-                "the file is not the checkpoint the card describes"
-            )
-    net = create_model(arch, num_classes=num_classes, in_channels=in_channels, **(arch_kwargs or {}))
+        request = _from_caller(given, checkpoint)
+    state, sha256 = _read(request, card)
+    net = create_model(request.arch, request.num_classes, request.in_channels, options=request.arch_kwargs)
+    source = str(request.checkpoint)
+    fitted = FittedCheckpoint()
     if state is not None:
-        fit_state_dict(net, state, arch=arch, num_classes=num_classes, source=str(checkpoint))
-    module = prepare_for_eval(normalize(net, mean, std), quiet=True).to(device)
-    if card is not None:
-        name = card.id
-    elif checkpoint is not None:
-        name = Path(checkpoint).stem
-    else:
-        name = arch
-    return LoadedModel(module=module, name=name, sha256=sha256, card=card, architecture=arch)
+        fitted = fit_state_dict(
+            net, state, arch=request.arch, num_classes=request.num_classes, source=source,
+            accept_normalization=True,
+        )  # fmt: skip
+    name = (
+        card.id if card is not None else Path(request.checkpoint).stem if state is not None else request.arch
+    )
+    normalization = choose_normalization(
+        given=request.given, given_by=request.given_by, checkpoint=fitted.normalization,
+        layout=find_layout(ARCHITECTURES.canonical(request.arch)), arch=request.arch, dataset=dataset,
+        in_channels=request.in_channels, model=source if state is not None else name,
+    )  # fmt: skip
+    notes = fitted.notes
+    if normalization.source == "checkpoint":
+        notes += (
+            f"{source}: robench applies its normalisation before the network, {normalization.describe()}",
+        )
+    for note in notes:
+        warnings.warn(note, LoadNote, stacklevel=2)
+    module = prepare_for_eval(normalize(net, normalization.mean, normalization.std), quiet=True).to(device)
+    return LoadedModel(
+        module=module, name=name, sha256=sha256, card=card, architecture=request.arch,
+        layout=concrete_layout(ARCHITECTURES.canonical(request.arch)), arch_kwargs=request.arch_kwargs,
+        normalization=normalization, notes=notes,
+    )  # fmt: skip
 
 
 def load_model_from_module(
@@ -136,8 +224,10 @@ def load_model_from_module(
     name = name or type(module).__name__
     if (mean is None) != (std is None):
         raise RobenchError("give both mean and std, or neither")
+    normalization = Normalization((), (), "none", "the module as given")
     if mean is not None and std is not None:
         if len(mean) != len(std):
             raise RobenchError(f"mean has {len(mean)} values but std has {len(std)}")
         module = prepare_for_eval(normalize(module, mean, std), quiet=True)
-    return LoadedModel(module=module.to(device), name=name, sha256=None)
+        normalization = Normalization(tuple(map(float, mean)), tuple(map(float, std)), "explicit")
+    return LoadedModel(module=module.to(device), name=name, sha256=None, normalization=normalization)

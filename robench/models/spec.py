@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from robench.errors import RobenchError
 from robench.models.cards import ModelCard
 from robench.models.loading import LoadedModel, load_model, load_model_from_module
+from robench.options import floats, json_object, option
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelSpec:
     """A card id (``model``), a ``checkpoint`` + ``arch``, or an nn.Module (``module``, Python API)."""
 
-    model: str | None = None
-    checkpoint: str | Path | None = None
-    arch: str | None = None
-    num_classes: int | None = None
-    module: Any = None
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
-    name: str | None = None
-    arch_kwargs: dict[str, Any] | None = None  # for ``arch`` (a card carries its own)
+    model: str | None = field(default=None, metadata=option("model card id or name"))
+    checkpoint: str | Path | None = field(
+        default=None, metadata=option("checkpoint file (.safetensors or .pt), with --arch")
+    )
+    arch: str | None = field(
+        default=None,
+        metadata=option("architecture for --checkpoint: a registered name or package.module:factory"),
+    )
+    num_classes: int | None = field(default=None, metadata=option("classes (default: the dataset's)"))
+    module: Any = field(default=None, metadata=option("an nn.Module (Python API)", cli=False))
+    mean: tuple[float, ...] | None = field(
+        default=None, metadata=option("normalisation mean, e.g. 0.49,0.48,0.45", parse=floats)
+    )
+    std: tuple[float, ...] | None = field(default=None, metadata=option("normalisation std", parse=floats))
+    name: str | None = field(
+        default=None, metadata=option("the model's name in the record (Python API)", cli=False)
+    )
+    arch_kwargs: dict[str, Any] | None = field(  # for ``arch`` (a card carries its own)
+        default=None,
+        metadata=option('architecture keyword arguments as JSON, e.g. {"width": 16}', parse=json_object),
+    )
+    trust_code: bool = field(  # may a card's architecture name code?
+        default=False, metadata=option("run code (package.module:function) that a card or suite file names")
+    )
 
     def find_card(self) -> ModelCard | None:
         """The card named by ``model``; None for a checkpoint or a module. Exactly one way must be given."""
@@ -35,16 +51,21 @@ class ModelSpec:
             return None
         from robench.models.cards import find_card
 
-        return find_card(self.model)
+        return find_card(self.model, trust_code=self.trust_code)
 
     def load(self, card: ModelCard | None, data, device: str = "cpu") -> LoadedModel:
-        """The evaluation-ready model; classes and channels default to the dataset's."""
+        """The evaluation-ready model; classes and channels default to the dataset's, and the dataset
+        informs the normalisation rule (robench.models.normalization). ``arch`` typed by the user is their
+        choice; a card's architecture naming code needs ``trust_code``."""
         if self.module is not None:
             return load_model_from_module(
                 self.module, mean=self.mean, std=self.std, name=self.name, device=device
             )
         if card is not None:
-            return load_model(card, checkpoint=self.checkpoint, arch_kwargs=self.arch_kwargs, device=device)
+            return load_model(
+                card, checkpoint=self.checkpoint, mean=self.mean, std=self.std, arch_kwargs=self.arch_kwargs,
+                device=device, dataset=data, trust_code=self.trust_code,
+            )  # fmt: skip
         return load_model(
             checkpoint=self.checkpoint,
             arch=self.arch,
@@ -54,4 +75,5 @@ class ModelSpec:
             std=self.std,
             arch_kwargs=self.arch_kwargs,
             device=device,
+            dataset=data,
         )

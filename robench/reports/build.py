@@ -12,12 +12,13 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from robench.core.cost import Cost
+from robench.diagnostics.catalog import meaning
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.formatting import count_text, eps_text, pct
-from robench.leaderboard.table import evaluation_cost, stage_label
+from robench.leaderboard.table import stage_label
 from robench.reports import plots
-from robench.reports.eps_sweep import SWEEP_N, curve_from_record, sweep
-from robench.reports.explain import explain
+from robench.reports.curves import EpsCurve, curve_from_record
 
 TRAINING_COLUMNS = (("val_clean_acc", "clean"), ("val_fgsm_acc", "FGSM"), ("val_pgd_acc", "PGD"))
 
@@ -44,21 +45,28 @@ def reproduce_command(entry: Entry) -> str:
     )
 
 
+def _row(stage: str, acc: float, attacked: int, broken: int, rejected: int, cost: Cost) -> dict[str, str]:
+    return {
+        "stage": stage_label(stage),
+        "acc": pct(acc),
+        "attacked": str(attacked),
+        "broken": str(broken),
+        "rejected": str(rejected),
+        "passes": f"{count_text(cost.forward)} fwd + {count_text(cost.backward)} bwd",
+        "seconds": f"{cost.seconds:.1f}",
+    }
+
+
 def _stage_rows(entry: Entry) -> list[dict[str, str]]:
     result = entry.result
     rows = [{"stage": "clean", "acc": pct(result.clean_acc), "attacked": str(result.n), "broken": "",
              "rejected": "", "passes": "", "seconds": ""}]  # fmt: skip
-    for s in result.stages:
+    rows += [_row(s.attack, s.robust_acc, s.attacked, s.broken, s.rejected, s.cost) for s in result.stages]
+    diagnostics = result.diagnostics
+    if diagnostics is not None:
+        clean = round(result.clean_acc * result.n)
         rows.append(
-            {
-                "stage": stage_label(s.attack),
-                "acc": pct(s.robust_acc),
-                "attacked": str(s.attacked),
-                "broken": str(s.broken),
-                "rejected": str(s.rejected),
-                "passes": f"{count_text(s.forward)} fwd + {count_text(s.backward)} bwd",
-                "seconds": f"{s.seconds:.1f}",
-            }
+            _row("diagnostics", result.robust_acc, clean, len(diagnostics.broken), 0, diagnostics.cost)
         )
     return rows
 
@@ -76,12 +84,12 @@ def _training_log(entry: Entry, card_dir: Path | None) -> pd.DataFrame | None:
     return log
 
 
-def _figures(entry: Entry, folder: Path, model: Any, card_dir: Path | None) -> tuple[dict[str, Path], str]:
+def _figures(
+    entry: Entry, folder: Path, curve: EpsCurve | None, card_dir: Path | None
+) -> tuple[dict[str, Path], str]:
     result, name = entry.result, entry.name
     figures = {"ladder": plots.ladder_plot(result, folder / f"{name}.ladder.png")}
-    curve = curve_from_record(result)
-    if curve is None and model is not None:
-        curve = sweep(model, result)
+    curve = curve_from_record(result) or curve
     eps_note = ""
     if curve is not None:
         figures["eps"] = plots.eps_plot(
@@ -102,13 +110,13 @@ def _figures(entry: Entry, folder: Path, model: Any, card_dir: Path | None) -> t
 
 def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str | None) -> dict[str, Any]:
     result, card = entry.result, entry.card
-    forward, backward, seconds = evaluation_cost(result)
+    cost = result.total_cost
     flags = [
         {
             "code": f.code,
             "severity": f.severity,
             "message": f.message,
-            "explanation": explain(f.code, f.message),
+            "explanation": dict(zip(("meaning", "action"), meaning(f), strict=True)),
         }
         for f in result.flags
     ]
@@ -119,14 +127,13 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
         "eps": eps_text(result.eps),
         "clean": pct(result.clean_acc),
         "robust": pct(result.robust_acc),
-        "passes": count_text(forward + backward),
-        "per_point": count_text((forward + backward) / max(result.n, 1)),
-        "seconds": f"{seconds:.1f}",
+        "passes": count_text(cost.passes),
+        "per_point": count_text(cost.passes / max(result.n, 1)),
+        "seconds": f"{cost.seconds:.1f}",
         "stages": _stage_rows(entry),
         "flags": flags,
         "figures": {key: path.name for key, path in figures.items()},
         "eps_note": eps_note,
-        "sweep_n": SWEEP_N,
         "command": command or reproduce_command(entry),
     }
 
@@ -134,18 +141,18 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
 def write_report(
     entry: Entry,
     *,
-    model: Any = None,
+    curve: EpsCurve | None = None,
     card_dir: str | os.PathLike | None = None,
     command: str | None = None,
     root: str | os.PathLike | None = None,
 ) -> ReportFiles:
-    """Write one model's report. ``model`` (evaluation-ready) lets it run the report-time eps sweep when the
-    record has none; ``card_dir`` is where the card (and its training log) lives; ``command`` reproduces
-    the result."""
+    """Write one model's report. ``curve``: robust accuracy against eps when the record holds none (the
+    pipeline sweeps the model for it); ``card_dir`` is where the card (and its training log) lives;
+    ``command`` reproduces the result."""
     result = entry.result
     folder = reports_root(root) / result.dataset / result.threat
     folder.mkdir(parents=True, exist_ok=True)
-    figures, eps_note = _figures(entry, folder, model, Path(card_dir) if card_dir is not None else None)
+    figures, eps_note = _figures(entry, folder, curve, Path(card_dir) if card_dir is not None else None)
     context = _context(entry, figures, eps_note, command)
     env = Environment(
         loader=PackageLoader("robench.reports", "templates"), autoescape=select_autoescape(("html.j2",))

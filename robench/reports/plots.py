@@ -1,4 +1,4 @@
-"""The figures of boards and reports (matplotlib, object API on the Agg canvas: no display needed)."""
+"""The figures of reports: the attack ladder, robust accuracy against eps, training curves."""
 
 from __future__ import annotations
 
@@ -6,120 +6,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.transforms import Bbox
 
 from robench.core.record import EvaluationResult
-
-_METADATA = {"Software": None}  # byte-stable PNGs across matplotlib versions
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    FigureCanvasAgg(fig)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, metadata=_METADATA, bbox_inches="tight")
-    return path
-
-
-def _percent_axis(ax, label: str) -> None:
-    ax.set_ylim(-2, 102)
-    ax.set_ylabel(label)
-    ax.grid(alpha=0.3)
-
-
-def scatter_plot(frame: pd.DataFrame, path: Path, title: str) -> Path:
-    """Clean vs worst-case robust accuracy of every entry on a board; unreliable entries in red crosses."""
-    return _save(scatter_figure(frame, title), path)
-
-
-def scatter_figure(frame: pd.DataFrame, title: str) -> Figure:
-    """The scatter of ``scatter_plot``; entry labels are placed so that they do not overlap."""
-    fig = Figure(figsize=(5.5, 4.5))
-    FigureCanvasAgg(fig)  # a renderer, to measure the labels
-    ax = fig.add_subplot()
-    for unreliable, marker, color, label in (
-        (False, "o", "#1f6feb", "reliable"),
-        (True, "X", "#d1242f", "unreliable"),
-    ):
-        part = frame[(frame["verdict"] == "unreliable") == unreliable]
-        if part.empty:
-            continue
-        ax.scatter(
-            100 * part["clean_acc"], 100 * part["robust_acc"], marker=marker, color=color, s=50, label=label
-        )
-    ax.set_xlim(-2, 102)
-    ax.set_xlabel("clean accuracy (%)")
-    _percent_axis(ax, "robust accuracy, worst case (%)")
-    ax.set_title(title)
-    legend = ax.legend(loc="upper left", fontsize=8)
-    points = [(str(r["model"]), 100 * r["clean_acc"], 100 * r["robust_acc"]) for _, r in frame.iterrows()]
-    place_labels(ax, points, avoid=[legend])
-    return fig
-
-
-# Label spots around a point, tried in order: (x, y offset in points, horizontal and vertical alignment).
-# Ring 0 touches the point's corners; each further ring is one text line further up or down.
-_SPOTS = [((5, 2), "left", "bottom"), ((5, -2), "left", "top"), ((-5, 2), "right", "bottom"),
-          ((-5, -2), "right", "top")]  # fmt: skip
-_RINGS, _LINE = 5, 9  # rings tried; points per ring
-_MARKER = 3.5  # points: half a marker's width (s=50 is about 7 points across), kept free of labels
-
-
-def _spots():
-    for ring in range(_RINGS):
-        for (dx, dy), ha, va in _SPOTS:
-            yield ring, (dx, dy + (_LINE * ring if dy > 0 else -_LINE * ring)), ha, va
-
-
-def place_labels(ax, points: list[tuple[str, float, float]], avoid=(), fontsize: float = 8) -> list:
-    """Annotate each (label, x, y), in order, at the spot that overlaps fewest of the markers, the labels
-    placed so far and the ``avoid`` artists; then the nearest ring; then one inside the axes; then the
-    first. Deterministic; returns the annotations."""
-    renderer = ax.figure.canvas.get_renderer()
-    pixels = ax.figure.dpi / 72
-    inside = ax.get_window_extent(renderer)
-    taken = [artist.get_window_extent(renderer) for artist in avoid]
-    half = _MARKER * pixels
-    for _, x, y in points:
-        cx, cy = ax.transData.transform((x, y))
-        taken.append(Bbox.from_extents(cx - half, cy - half, cx + half, cy + half))
-    placed = []
-    for text, x, y in points:
-        best = None
-        for ring, offset, ha, va in _spots():
-            label = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=ha, va=va,
-                                fontsize=fontsize)  # fmt: skip
-            box = label.get_window_extent(renderer).padded(pixels)  # a pixel of space around the text
-            outside = not (inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1))
-            cost = (sum(box.overlaps(other) for other in taken), ring, outside)
-            if best is None or cost < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (cost, label, box)
-            else:
-                label.remove()
-            overlaps, best_ring, best_outside = best[0]
-            if overlaps == 0 and (not best_outside or ring > best_ring):
-                break  # no later spot can be better
-        placed.append(best[1])
-        taken.append(best[2])
-    return placed
+from robench.leaderboard.plots import percent_axis, save_figure
+from robench.leaderboard.table import ladder
 
 
 def ladder_plot(result: EvaluationResult, path: Path) -> Path:
     """Accuracy after each stage of the suite (the ladder of attack strength), clean first."""
-    labels = ["clean", *(s.attack for s in result.stages)]
-    values = [100 * result.clean_acc, *(100 * s.robust_acc for s in result.stages)]
+    rows = ladder(result)
+    labels = ["clean", *(name for name, _ in rows)]
+    values = [100 * result.clean_acc, *(100 * acc for _, acc in rows)]
     fig = Figure(figsize=(6, 3.8))
     ax = fig.add_subplot()
     ax.plot(range(len(values)), values, marker="o", color="#1f6feb")
     for x, y in enumerate(values):
         ax.annotate(f"{y:.1f}", (x, y), fontsize=8, xytext=(0, 6), textcoords="offset points", ha="center")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
-    _percent_axis(ax, "accuracy left (%)")
+    percent_axis(ax, "accuracy left (%)")
     ax.set_title(f"{result.model}: accuracy along the attack ladder (eps {result.eps:g})")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def eps_plot(eps: Sequence[float], acc: Sequence[float], eval_eps: float, path: Path, note: str) -> Path:
@@ -129,10 +36,10 @@ def eps_plot(eps: Sequence[float], acc: Sequence[float], eval_eps: float, path: 
     ax.plot(list(eps), [100 * a for a in acc], marker="o", color="#1f6feb")
     ax.axvline(eval_eps, color="#888888", linestyle="--", linewidth=1, label=f"evaluated eps {eval_eps:g}")
     ax.set_xlabel("eps")
-    _percent_axis(ax, "robust accuracy (%)")
+    percent_axis(ax, "robust accuracy (%)")
     ax.set_title(f"robust accuracy vs eps ({note})")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def training_plot(log: pd.DataFrame, columns: Sequence[tuple[str, str]], path: Path, title: str) -> Path:
@@ -144,7 +51,7 @@ def training_plot(log: pd.DataFrame, columns: Sequence[tuple[str, str]], path: P
         scale = 100 if values.max() <= 1.0 else 1
         ax.plot(log["epoch"], scale * values, marker=".", label=label)
     ax.set_xlabel("epoch")
-    _percent_axis(ax, "accuracy (%)")
+    percent_axis(ax, "accuracy (%)")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)

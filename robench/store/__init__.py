@@ -3,8 +3,7 @@ resume state of evaluations in progress. Location: ``--store`` / ``$ROBENCH_STOR
 ``~/.local/share/robench/results.sqlite``."""
 
 from robench.store.db import SCHEMA_VERSION, default_store_path
-from robench.store.key import ResultKey
 from robench.store.results import ResultsStore, StoredRun
 from robench.store.state import SqliteState
 
-__all__ = ["SCHEMA_VERSION", "ResultKey", "ResultsStore", "SqliteState", "StoredRun", "default_store_path"]
+__all__ = ["SCHEMA_VERSION", "ResultsStore", "SqliteState", "StoredRun", "default_store_path"]

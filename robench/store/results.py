@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robench.core.record import EvaluationResult, SampleResult
+from robench.engine.identity import EvaluationKey
 from robench.store.db import connect, default_store_path, transaction
-from robench.store.key import ResultKey
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ResultsStore:
 
     def put(self, result: EvaluationResult) -> int:
         """Store one run (record, stages, samples) and clear its resume state, all in one transaction."""
-        key = ResultKey.of(result)
+        key = EvaluationKey.of(result)
         digest = key.digest()
         record = result.to_json(samples=False)
         with transaction(self.conn) as conn:
@@ -90,12 +90,7 @@ class ResultsStore:
             )
             run_id = int(cursor.lastrowid)
             conn.executemany(
-                "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    (run_id, i, s.attack, s.robust_acc, s.attacked, s.broken, s.rejected)
-                    + (s.forward, s.backward, s.seconds)
-                    for i, s in enumerate(result.stages)
-                ),
+                "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _stage_rows(run_id, result)
             )
             conn.executemany(
                 "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -107,7 +102,7 @@ class ResultsStore:
             conn.execute("DELETE FROM states WHERE key = ?", (digest,))
         return run_id
 
-    def lookup(self, key: ResultKey, *, require_verdict: bool = False) -> EvaluationResult | None:
+    def lookup(self, key: EvaluationKey, *, require_verdict: bool = False) -> EvaluationResult | None:
         """The newest stored result for this key (None if none, or if the key has no checkpoint hash).
 
         ``require_verdict`` skips runs made without diagnostics (verdict "unchecked").
@@ -177,3 +172,20 @@ class ResultsStore:
             if count != n
         ]
         return problems
+
+
+def _stage_rows(run_id: int, result: EvaluationResult) -> list[tuple]:
+    """One row per stage of the suite, then one for the diagnostics (their cost and final accuracy)."""
+    rows = [
+        (run_id, i, s.attack, s.robust_acc, s.attacked, s.broken, s.rejected)
+        + (s.cost.forward, s.cost.backward, s.cost.seconds)
+        for i, s in enumerate(result.stages)
+    ]
+    if result.diagnostics is not None:
+        cost = result.diagnostics.cost
+        attacked = sum(s.clean_correct for s in result.samples)
+        rows.append(
+            (run_id, len(rows), "diagnostics", result.robust_acc, attacked, len(result.diagnostics.broken), 0)
+            + (cost.forward, cost.backward, cost.seconds)
+        )
+    return rows

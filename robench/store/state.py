@@ -7,15 +7,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from robench.engine.identity import EvaluationKey
 from robench.store.db import transaction
-from robench.store.key import ResultKey
 from robench.store.results import ResultsStore
 
 
 class SqliteState:
     """Per-batch progress of one evaluation; each ``save`` replaces the previous one atomically."""
 
-    def __init__(self, store: ResultsStore, key: ResultKey) -> None:
+    def __init__(self, store: ResultsStore, key: EvaluationKey) -> None:
         self.store = store
         self.key = key.digest()
 

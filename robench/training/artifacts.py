@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from robench.models.cards import ModelCard, write_card
+from robench.models.layouts import concrete_layout
 from robench.training.config import TrainConfig
 from robench.training.state import atomic_write_bytes
 
@@ -65,7 +66,7 @@ def write_model_card(
 ) -> Path:
     card = ModelCard(
         name=paths.name,
-        architecture=config.arch,
+        architecture=concrete_layout(config.arch),  # a family name is resolved: the card names the layout
         dataset=config.dataset,
         num_classes=num_classes,
         threat=config.threat,

@@ -6,46 +6,58 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from robench.errors import RobenchError
+from robench.options import json_object, option
+from robench.threat import parse_eps
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("piecewise", "cyclic", "constant")
 
 
+def _f(default: Any, help: str, **kwargs: Any) -> Any:
+    """A setting with its command-line option (``robench train``)."""
+    return field(default=default, metadata=option(help, **kwargs))
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    recipe: str = "pgd"
-    arch: str = "small_cnn"
-    dataset: str = "digits"
-    threat: str = "linf"
-    eps: float = 0.3
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "piecewise"  # piecewise (x0.1 at 50 % and 75 %), cyclic (one-cycle triangle), constant
-    attack_steps: int | None = None  # inner-maximisation steps (recipe default when None)
-    step_size: float | None = None  # inner step size (recipe default when None)
-    beta: float = 6.0  # TRADES trade-off
-    augment: bool | None = None  # random crop + flip; None = on for CIFAR-style (>= 32 px) images
-    val_size: int | None = None  # held-out validation samples; None = 10 % of train, at most 1,000
-    monitor_n: int = 512  # validation points evaluated every epoch (fixed)
-    monitor_pgd_steps: int = 10
-    co_drop: float = 0.2  # CO guard: PGD accuracy drop from the previous epoch (Wong et al.)
-    co_gap: float = 0.3  # CO guard: FGSM minus PGD accuracy
-    ro_gap: float = 0.05  # robust-overfitting flag: best minus final validation PGD accuracy
-    early_stop: bool = False  # on catastrophic overfitting: stop and restore the last good weights
-    seed: int = 0
-    device: str = "cpu"
-    amp: bool | None = None  # bf16 autocast; None = on when on a GPU (never on CPU)
-    channels_last: bool | None = None  # None = on when on a GPU
-    save_every: int = 0  # also persist the resume state every N steps (0 = at epoch ends only)
-    data_root: str | None = None
-    train_size: int | None = None  # train on a deterministic subset of this many points (quick runs)
-    init_checkpoint: str | None = None  # start from these weights (adversarial fine-tuning)
-    keep_best: bool = True  # keep <name>.best.safetensors after the run (the log records it either way)
-    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    recipe: str = _f("pgd", "standard, pgd, trades, fgsm, fgsm-rs, n-fgsm or package.module:Class")
+    arch: str = _f("small_cnn", "registered architecture or package.module:factory")
+    dataset: str = _f("digits", "registered dataset (its train split is used)")
+    threat: str = _f("linf", "linf or l2")
+    eps: float = _f(0.3, "radius, e.g. 0.3 or 8/255", parse=parse_eps)
+    epochs: int = _f(10, "training epochs")
+    batch_size: int = _f(128, "training batch size (the global batch under torchrun)")
+    optimizer: str = _f("sgd", "sgd or adam")
+    lr: float = _f(0.1, "peak learning rate")
+    momentum: float = _f(0.9, "SGD momentum")
+    weight_decay: float = _f(5e-4, "weight decay")
+    schedule: str = _f("piecewise", "piecewise (x0.1 at 50%, 75%), cyclic (one-cycle) or constant")
+    attack_steps: int | None = _f(None, "inner-maximisation steps (pgd/trades default 10)")
+    step_size: float | None = _f(None, "inner step size, e.g. 2/255 (recipe default)", parse=parse_eps)
+    beta: float = _f(6.0, "TRADES beta")
+    augment: bool | None = _f(None, "random crop + flip (default: on for >= 32 px images)")
+    val_size: int | None = _f(None, "held-out validation samples (default 10% of train, max 1000)")
+    monitor_n: int = _f(512, "validation points evaluated each epoch")
+    monitor_pgd_steps: int = _f(10, "PGD steps of the per-epoch validation", cli=False)
+    co_drop: float = _f(0.2, "CO guard: validation PGD accuracy drop between epochs (Wong et al.)")
+    co_gap: float = _f(0.3, "CO guard: FGSM minus PGD validation accuracy")
+    ro_gap: float = _f(0.05, "robust-overfitting flag: best minus final validation PGD accuracy")
+    early_stop: bool = _f(False, "stop on catastrophic overfitting and restore the last good weights")
+    seed: int = _f(0, "seed for initialisation, data order and noise")
+    device: str = _f("cpu", "cpu or cuda[:N]")
+    amp: bool | None = _f(None, "bf16 mixed precision (default: on on a GPU)")
+    channels_last: bool | None = _f(None, "channels-last memory format (default: on on a GPU)", cli=False)
+    save_every: int = _f(0, "also save the resume state every N steps (0: each epoch)")
+    data_root: str | None = _f(None, "local data root (default $ROBENCH_DATA)")
+    train_size: int | None = _f(None, "train on a deterministic subset of N points")
+    init_checkpoint: str | None = _f(
+        None, "start from this checkpoint (adversarial fine-tuning)", option="--init"
+    )
+    keep_best: bool = _f(True, "keep NAME.best.safetensors (best validation PGD epoch)")
+    arch_kwargs: dict[str, Any] = field(
+        default_factory=dict,
+        metadata=option('architecture keyword arguments as JSON, e.g. {"width": 16}', parse=json_object),
+    )
 
     def __post_init__(self) -> None:
         checks = [

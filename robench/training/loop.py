@@ -17,10 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from robench.distributed.training import TrainingRanks
 from robench.errors import RobenchError
 from robench.models import create_model, normalize
 from robench.models.checkpoint import fit_state_dict, read_state_dict, save_checkpoint
+from robench.models.layouts import concrete_layout
 from robench.progress import progress_bar
 from robench.threat import ThreatModel
 from robench.training.artifacts import RunPaths, write_logs, write_model_card
@@ -34,6 +34,7 @@ from robench.training.data import (
 )  # fmt: skip
 from robench.training.monitor import EpochMetrics, catastrophic_overfitting, validation_metrics
 from robench.training.optim import build_optimizer, learning_rate, set_learning_rate
+from robench.training.ranks import TrainingRanks
 from robench.training.recipes import RecipeRandom, build_recipe
 from robench.training.state import ResumeState, optimizer_from_parts, optimizer_to_parts
 
@@ -95,130 +96,178 @@ def train(
     )
     _check_outputs(paths, state, resume=resume, overwrite=overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
-
-    ranks = TrainingRanks.join(config.device, sync_bn=sync_bn)  # no-op alone; DDP under torchrun
-    device = torch.device(ranks.device)
-    train_set, val_set = train_val_split(config.dataset, config.val_size, config.data_root, config.train_size)
-    monitor = monitor_points(val_set, config.monitor_n)
-    x_val, y_val = monitor.images.to(device), monitor.labels.to(device)
-    augment = default_augment(train_set.images) if config.augment is None else config.augment
-
-    torch.manual_seed(config.seed)
-    net = create_model(
-        config.arch, num_classes=train_set.num_classes, in_channels=train_set.images.shape[1],
-        **config.arch_kwargs,
-    )  # fmt: skip
-    if config.init_checkpoint:
-        fit_state_dict(
-            net, read_state_dict(config.init_checkpoint), arch=config.arch,
-            num_classes=train_set.num_classes, source=config.init_checkpoint,
-        )  # fmt: skip
-    model = normalize(net, train_set.mean, train_set.std).to(device)
-    if config.use_channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, config)
-    generator = torch.Generator().manual_seed(config.seed)
-    rng = RecipeRandom(generator)
-    steps_per_epoch = ranks.steps_per_epoch(len(train_set), config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    progress, order, last_good = _Progress(), None, _weights(model)
+    run = _Run(config, paths, state, threat, recipe, TrainingRanks.join(config.device, sync_bn=sync_bn))
     if resume:
-        progress, order, last_good = _restore(state, config, ranks, model, optimizer, generator)
-    previous = _metrics_of(progress.rows[-1]) if progress.rows else None
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if config.use_amp else nullcontext()
+        run.restore()
+    return run.train(callbacks)
 
-    def save_resume_state() -> None:
-        if not ranks.is_main:
+
+class _Run:
+    """One training run's live objects; ``train`` runs its epochs, each a sequence of named steps."""
+
+    def __init__(self, config, paths, state, threat, recipe, ranks) -> None:
+        self.config, self.paths, self.state, self.threat, self.recipe = config, paths, state, threat, recipe
+        self.ranks = ranks  # a no-op alone; DDP under torchrun
+        self.device = torch.device(ranks.device)
+        self.train_set, self.val_set = train_val_split(
+            config.dataset, config.val_size, config.data_root, config.train_size
+        )
+        self.monitor = monitor_points(self.val_set, config.monitor_n)
+        self.x_val, self.y_val = self.monitor.images.to(self.device), self.monitor.labels.to(self.device)
+        self.augment = default_augment(self.train_set.images) if config.augment is None else config.augment
+        self.model = self._build_model()
+        self.optimizer = build_optimizer(self.model, config)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.rng = RecipeRandom(self.generator)
+        self.steps_per_epoch = ranks.steps_per_epoch(len(self.train_set), config.batch_size)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.progress, self.order, self.last_good = _Progress(), None, _weights(self.model)
+        self.previous: EpochMetrics | None = None
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if config.use_amp else nullcontext()
+
+    def _build_model(self) -> nn.Module:
+        config, train_set = self.config, self.train_set
+        torch.manual_seed(config.seed)
+        net = create_model(
+            concrete_layout(config.arch), num_classes=train_set.num_classes,
+            in_channels=train_set.images.shape[1], options=config.arch_kwargs,
+        )  # fmt: skip
+        if config.init_checkpoint:
+            fit_state_dict(
+                net, read_state_dict(config.init_checkpoint), arch=config.arch,
+                num_classes=train_set.num_classes, source=config.init_checkpoint,
+            )  # fmt: skip
+        model = normalize(net, train_set.mean, train_set.std).to(self.device)
+        return model.to(memory_format=torch.channels_last) if config.use_channels_last else model
+
+    def restore(self) -> None:
+        self.progress, self.order, self.last_good = _restore(
+            self.state, self.config, self.ranks, self.model, self.optimizer, self.generator
+        )
+        self.previous = _metrics_of(self.progress.rows[-1]) if self.progress.rows else None
+
+    def save_resume_state(self) -> None:
+        if not self.ranks.is_main:
             return
+        model, optimizer, generator = self.model, self.optimizer, self.generator
         tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-        tensors |= {f"good.{k}": v for k, v in last_good.items()}
+        tensors |= {f"good.{k}": v for k, v in self.last_good.items()}
         optim_tensors, optim_rest = optimizer_to_parts(optimizer)
         tensors |= optim_tensors
         tensors["rng.generator"] = generator.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
-        if device.type == "cuda":  # dropout etc. on the GPU draw from its own generator
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
-        if order is not None:
-            tensors["epoch_order"] = order
-        info = {"config": config.to_dict(), "optimizer": optim_rest, "progress": vars(progress).copy()}
-        info["world_size"] = ranks.world_size
-        state.save(tensors, info)
+        if self.device.type == "cuda":  # dropout etc. on the GPU draw from its own generator
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        if self.order is not None:
+            tensors["epoch_order"] = self.order
+        info = {
+            "config": self.config.to_dict(),
+            "optimizer": optim_rest,
+            "progress": vars(self.progress).copy(),
+        }
+        info["world_size"] = self.ranks.world_size
+        self.state.save(tensors, info)
 
-    model.train()
-    train_model = ranks.wrap(model)
-    with progress_bar(f"train {paths.name}", total=total_steps) as bar:
-        bar.advance(progress.global_step)
-        while progress.epoch < config.epochs and not progress.stopped_early:
-            epoch = progress.epoch + 1
-            started = time.perf_counter()
-            if progress.step == 0:
-                order = epoch_order(len(train_set), generator)
-            for step in range(progress.step, steps_per_epoch):
-                batch = ranks.batch(order[step * config.batch_size : (step + 1) * config.batch_size])
-                noise = ranks.noise(rng, progress.global_step)
-                x = train_set.images[batch].to(device)
-                y = train_set.labels[batch].to(device)
-                if augment:
-                    x = augment_batch(x, noise.generator)
-                if config.use_channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                set_learning_rate(optimizer, learning_rate(config, progress.global_step + 1, total_steps))
-                with autocast:
-                    out = recipe.batch_loss(train_model, x, y, noise)
-                optimizer.zero_grad(set_to_none=True)
-                out.loss.backward()
-                optimizer.step()
-                progress.step, progress.global_step = step + 1, progress.global_step + 1
-                loss_sum, correct, seen = ranks.sum(
-                    float(out.loss.detach()) * len(batch), int((out.logits.argmax(1) == y).sum()), len(batch)
+    def train(self, callbacks: Sequence[Callable[[TrainEvent], None]]) -> TrainResult:
+        config, progress = self.config, self.progress
+        self.model.train()
+        train_model = self.ranks.wrap(self.model)
+        with progress_bar(f"train {self.paths.name}", total=self.total_steps) as bar:
+            bar.advance(progress.global_step)
+            while progress.epoch < config.epochs and not progress.stopped_early:
+                started = time.perf_counter()
+                if progress.step == 0:
+                    self.order = epoch_order(len(self.train_set), self.generator)
+                for step in range(progress.step, self.steps_per_epoch):
+                    started = self._step(train_model, step, started, callbacks)
+                    bar.advance()
+                row = self._end_epoch(started)
+                bar.describe(
+                    f"{self.paths.name} {row['epoch']}/{config.epochs} clean {row['val_clean_acc']:.2f} "
+                    f"fgsm {row['val_fgsm_acc']:.2f} pgd {row['val_pgd_acc']:.2f}"
                 )
-                progress.loss_sum += loss_sum
-                progress.correct += int(correct)
-                progress.seen += int(seen)
-                bar.advance()
                 for callback in callbacks:
-                    callback(TrainEvent("step", epoch, progress.step, progress.global_step))
-                if config.save_every and progress.global_step % config.save_every == 0:
-                    progress.seconds += time.perf_counter() - started
-                    started = time.perf_counter()
-                    save_resume_state()
-
-            metrics = ranks.decide(  # rank 0 measures; every rank then takes the same guard decision
-                lambda: validation_metrics(model, x_val, y_val, threat, config.monitor_pgd_steps)
+                    callback(
+                        TrainEvent("epoch", row["epoch"], self.steps_per_epoch, progress.global_step, row)
+                    )
+        summary = self.ranks.decide(  # rank 0 writes checkpoint, card and logs
+            lambda: _finish(
+                self.paths,
+                config,
+                self.recipe,
+                progress,
+                self.model,
+                self.train_set,
+                self.val_set,
+                self.monitor,
             )
-            reason = catastrophic_overfitting(metrics, previous, drop=config.co_drop, gap=config.co_gap)
+        )
+        if self.ranks.is_main:
+            self.state.clear()
+        return TrainResult(self.paths, progress.rows, summary, self.model)
+
+    def _step(self, train_model: nn.Module, step: int, started: float, callbacks) -> float:
+        """One optimiser step on the step-th batch of the epoch's order; returns the epoch clock's start."""
+        config, progress, ranks = self.config, self.progress, self.ranks
+        batch = ranks.batch(self.order[step * config.batch_size : (step + 1) * config.batch_size])
+        noise = ranks.noise(self.rng, progress.global_step)
+        x = self.train_set.images[batch].to(self.device)
+        y = self.train_set.labels[batch].to(self.device)
+        if self.augment:
+            x = augment_batch(x, noise.generator)
+        if config.use_channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        set_learning_rate(self.optimizer, learning_rate(config, progress.global_step + 1, self.total_steps))
+        self.recipe.set_progress(progress.global_step, self.total_steps)
+        with self.autocast:
+            out = self.recipe.batch_loss(train_model, x, y, noise)
+        self.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        self.optimizer.step()
+        progress.step, progress.global_step = step + 1, progress.global_step + 1
+        loss_sum, correct, seen = ranks.sum(
+            float(out.loss.detach()) * len(batch), int((out.logits.argmax(1) == y).sum()), len(batch)
+        )
+        progress.loss_sum += loss_sum
+        progress.correct += int(correct)
+        progress.seen += int(seen)
+        epoch = progress.epoch + 1
+        for callback in callbacks:
+            callback(TrainEvent("step", epoch, progress.step, progress.global_step))
+        if config.save_every and progress.global_step % config.save_every == 0:
             progress.seconds += time.perf_counter() - started
-            row = _epoch_row(epoch, optimizer, progress, metrics, reason is not None)
-            if metrics.pgd_acc > progress.best_pgd:
-                progress.best_pgd, progress.best_epoch, row["best"] = metrics.pgd_acc, epoch, True
-                if ranks.is_main:
-                    save_checkpoint(model, paths.best)
-            progress.rows.append(row)
-            bar.describe(
-                f"{paths.name} {epoch}/{config.epochs} clean {metrics.clean_acc:.2f} "
-                f"fgsm {metrics.fgsm_acc:.2f} pgd {metrics.pgd_acc:.2f}"
-            )
-            if reason is not None and progress.co is None:
-                progress.co = {"epoch": epoch, "reason": reason}
-            if reason is not None and config.early_stop:
-                model.load_state_dict(last_good)
-                progress.stopped_early = True
-            elif reason is None:
-                last_good = _weights(model)
-            previous = metrics
-            progress.epoch, progress.step = epoch, 0
-            progress.loss_sum, progress.correct, progress.seen, progress.seconds = 0.0, 0, 0, 0.0
-            order = None
-            save_resume_state()
-            for callback in callbacks:
-                callback(TrainEvent("epoch", epoch, steps_per_epoch, progress.global_step, row))
+            started = time.perf_counter()
+            self.save_resume_state()
+        return started
 
-    summary = ranks.decide(  # rank 0 writes checkpoint, card and logs
-        lambda: _finish(paths, config, recipe, progress, model, train_set, val_set, monitor)
-    )
-    if ranks.is_main:
-        state.clear()
-    return TrainResult(paths, progress.rows, summary, model)
+    def _end_epoch(self, started: float) -> dict[str, Any]:
+        """Validate (rank 0; every rank takes its guard decision), keep the best, log, save the state."""
+        config, progress, model = self.config, self.progress, self.model
+        epoch = progress.epoch + 1
+        metrics = self.ranks.decide(
+            lambda: validation_metrics(model, self.x_val, self.y_val, self.threat, config.monitor_pgd_steps)
+        )
+        reason = catastrophic_overfitting(metrics, self.previous, drop=config.co_drop, gap=config.co_gap)
+        progress.seconds += time.perf_counter() - started
+        row = _epoch_row(epoch, self.optimizer, progress, metrics, reason is not None)
+        if metrics.pgd_acc > progress.best_pgd:
+            progress.best_pgd, progress.best_epoch, row["best"] = metrics.pgd_acc, epoch, True
+            if self.ranks.is_main:
+                save_checkpoint(model, self.paths.best)
+        progress.rows.append(row)
+        if reason is not None and progress.co is None:
+            progress.co = {"epoch": epoch, "reason": reason}
+        if reason is not None and config.early_stop:
+            model.load_state_dict(self.last_good)
+            progress.stopped_early = True
+        elif reason is None:
+            self.last_good = _weights(model)
+        self.previous = metrics
+        progress.epoch, progress.step = epoch, 0
+        progress.loss_sum, progress.correct, progress.seen, progress.seconds = 0.0, 0, 0, 0.0
+        self.order = None
+        self.save_resume_state()
+        return row
 
 
 def _check_outputs(paths: RunPaths, state: ResumeState, *, resume: bool, overwrite: bool) -> None:

@@ -65,5 +65,5 @@ def test_cw_l2_returns_x_where_it_finds_nothing():
     model[1].bias.copy_(torch.tensor([1.0, 0.0, 0.0]))
     x = torch.rand(4, 1, 4, 4, generator=torch.Generator().manual_seed(0))
     y = torch.zeros(4, dtype=torch.int64)
-    x_adv = build_attack("cw-5x3", ThreatModel("l2", 1.0))(model, x, y)
+    x_adv = build_attack("cw-5", ThreatModel("l2", 1.0), binary_search_steps=3)(model, x, y, torch.arange(4))
     assert torch.equal(x_adv, x)

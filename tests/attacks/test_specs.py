@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from robench.attacks import ATTACKS, build_attack, parse_spec
 from robench.errors import AttackError, RobenchError
@@ -33,10 +34,13 @@ def test_gradient_specs_build_with_documented_defaults(spec, cls, steps, restart
     assert attack.step_size == pytest.approx(expected_step)
 
 
-def test_l2_cw_is_the_carlini_wagner_optimisation():
-    attack = build_attack("cw-200x4", ThreatModel("l2", 0.5))
+def test_l2_cw_is_the_carlini_wagner_optimisation_which_has_no_restarts():
+    attack = build_attack("cw-200", ThreatModel("l2", 0.5), binary_search_steps=4)
     assert type(attack).__name__ == "CWL2"
     assert (attack.steps, attack.binary_search_steps) == (200, 4)
+    assert build_attack("cw", ThreatModel("l2", 0.5)).binary_search_steps == 6
+    with pytest.raises(AttackError, match="l2 C&W has no restarts"):
+        build_attack("cw-200x4", ThreatModel("l2", 0.5))
 
 
 def test_external_and_black_box_specs():
@@ -86,7 +90,30 @@ def test_user_attacks_by_module_path():
         build_attack("no_such_module:Attack", LINF)
 
 
-def test_every_registered_family_builds_for_both_norms():
-    for family in ATTACKS.names():
-        for threat in (LINF, ThreatModel("l2", 0.5)):
-            assert build_attack(family, threat).threat == threat
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+@pytest.mark.parametrize("family", ATTACKS.names())
+def test_every_registered_family_finds_the_analytic_answer_on_a_linear_model(family, norm):
+    """Two points of a linear model (classes 0 and 1 compete; 2 and 3, far below, only make room for targeted
+    attacks): one breakable inside the ball, one whose margin is twice what the ball allows. Every family,
+    in either norm, must break the first and can never break the second."""
+    w = torch.zeros(64)
+    w[:3] = torch.tensor([1.0, -1.0, 0.5])  # an 8x8 image (Square needs room for its windows)
+    weight = torch.stack([w, -w, torch.zeros(64), torch.zeros(64)])
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4)).eval().requires_grad_(False)
+    model[1].weight.copy_(weight)
+    model[1].bias.copy_(torch.tensor([0.0, 0.0, -10.0, -11.0]))
+    threat = ThreatModel(norm, 0.1)
+    # margin z_0 - z_1 = 2 w.x; the worst case in the ball lowers it by 2 eps ||w||_dual
+    dual = w.abs().sum() if norm == "linf" else w.norm()
+    x = torch.full((2, 64), 0.5)
+    x[:, 1] = 0.75  # on the decision boundary: w.x = 0
+    x[0, 0] += 0.4 * threat.eps * dual  # margin 0.8 eps ||w||: breakable
+    x[1, 0] += 2.0 * threat.eps * dual  # margin 4 eps ||w||: out of reach
+    x = x.view(2, 1, 8, 8)
+    y = torch.zeros(2, dtype=torch.int64)
+    attack = build_attack(family, threat)
+    x_adv = attack(model, x, y, torch.tensor([11, 12]))
+    assert attack.threat == threat and attack.spec == family
+    assert bool(threat.contains(x_adv, x).all())
+    with torch.no_grad():
+        assert (model(x_adv).argmax(1) != y).tolist() == [True, False]

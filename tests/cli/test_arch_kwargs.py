@@ -58,4 +58,5 @@ def test_bad_json_is_one_line_error(command, text, capsys):
     argv = [command, "--arch", "small_cnn", "--arch-kwargs", text, "--dataset", "digits"]
     argv += ["--checkpoint", "x.safetensors"] if command != "train" else ["--out", "unused"]
     assert main(argv) == 2
-    assert capsys.readouterr().err == f"robench: error: --arch-kwargs must be a JSON object, got '{text}'\n"
+    expected = f"--arch-kwargs must be a JSON object such as {{\"width\": 16}}, got '{text}'"
+    assert capsys.readouterr().err == f"robench: error: {expected}\n"

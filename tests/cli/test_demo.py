@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from robench.cli import main
-from robench.leaderboard.submit import EVALUATION_N
 from robench.models.cards import load_card, write_card
 from robench.models.checkpoint import save_checkpoint
 from robench.models.loading import load_model
+from robench.pipeline.submit import EVALUATION_N
 
 REPO = Path(__file__).resolve().parents[2]
 

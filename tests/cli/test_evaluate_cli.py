@@ -83,7 +83,7 @@ def test_evaluate_writes_the_documented_json_and_prints_the_table(files, tmp_pat
     fgsm, pgd = result.stages
     assert fgsm.attacked == sum(s.clean_correct for s in result.samples)
     assert pgd.attacked == fgsm.attacked - fgsm.broken  # cascade: only fgsm's survivors
-    assert fgsm.backward == fgsm.attacked  # one gradient per point
+    assert fgsm.cost.backward == fgsm.attacked  # one gradient per point
     assert {s.broken_by for s in result.samples} <= {None, "fgsm", "pgd-7"}
     assert not (tmp_path / "results.json.state").exists()
 
@@ -108,7 +108,7 @@ def test_evaluate_from_a_model_card_takes_dataset_threat_and_eps_from_it(
     assert code == 0, err
     result = EvaluationResult.from_json(out)
     assert (result.model, result.eps, result.n) == ("digits/linf/tiny", 0.1, 20)
-    assert result.extra["card"]["id"] == "digits/linf/tiny"
+    assert result.card.id == "digits/linf/tiny"
 
 
 @pytest.mark.parametrize(

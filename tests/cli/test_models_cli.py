@@ -130,3 +130,25 @@ def test_malicious_checkpoint_in_a_real_process_runs_nothing(zoo, tmp_path):
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("robench: error: ") and "pickled Python objects, not just tensors" in line
     assert not (tmp_path / "pwned-by-checkpoint").exists()
+
+
+def test_a_card_naming_code_is_listed_but_never_run(zoo, tmp_path, capsys, monkeypatch):
+    """`robench models` lists a hostile card without importing it; --check refuses it in one line."""
+    marker = tmp_path / "imported"
+    (tmp_path / "zoo_payload.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    card = load_card(zoo / "digits" / "linf" / "tiny.toml")
+    for name, architecture in (("system", "os:system"), ("payload", "zoo_payload:make")):
+        write_card(
+            dataclasses.replace(card, name=name, architecture=architecture),
+            zoo / "digits" / "linf" / f"{name}.toml",
+        )
+    assert main(["models", "--json", "--models-root", str(zoo)]) == 0
+    listed = {c["id"]: c["architecture"] for c in json.loads(capsys.readouterr().out)["cards"]}
+    assert listed["digits/linf/payload"] == "zoo_payload:make" and listed["digits/linf/system"] == "os:system"
+    assert main(["models", "--check", "--models-root", str(zoo)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("robench: error: model card ") and "names code to run ('zoo_payload:make')" in err
+    assert "\n" not in err and not marker.exists() and "zoo_payload" not in sys.modules

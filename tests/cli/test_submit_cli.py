@@ -15,8 +15,8 @@ from dataclasses import replace
 import pytest
 
 from robench.cli import main
-from robench.leaderboard.submit import EVALUATION_N
 from robench.models.cards import write_card
+from robench.pipeline.submit import EVALUATION_N
 from robench.store import ResultsStore
 
 
@@ -59,7 +59,9 @@ def test_submit_adds_an_entry_then_reuses_the_stored_result(places, tiny_digits_
         and entry["suite"]["name"] == "standard"
         and entry["verdict"] in ("reliable", "unreliable")
     )
-    assert entry["checkpoint_sha256"] == tiny_digits_card.sha256 and entry["card"]["recipe"] == "standard"
+    assert (
+        entry["checkpoint_sha256"] == tiny_digits_card.sha256 and entry["model_card"]["recipe"] == "standard"
+    )
     assert entry["robust_acc"] <= 0.05 < 0.9 <= entry["clean_acc"]  # an undefended model at eps 0.3
     assert "| tiny |" in (places["lb"] / "digits" / "linf.md").read_text()
     report = places["rp"] / "digits" / "linf" / "tiny.md"
@@ -140,7 +142,7 @@ def test_arch_kwargs_from_flags_reach_the_model_the_entry_and_the_report_command
     assert _submit(places, checkpoint, *_FLAGS, "--arch-kwargs", '{"width": 16}') == 0
     assert "digits/linf/flagged: evaluated and stored" in capsys.readouterr().out
     entry = json.loads((places["lb"] / "digits" / "linf" / "entries" / "flagged.json").read_text())
-    assert entry["card"]["arch_kwargs"] == {"width": 16} and entry["n"] == 40
+    assert entry["model_card"]["arch_kwargs"] == {"width": 16} and entry["n"] == 40
     assert entry["clean_acc"] >= 0.9  # the trained weights were loaded into the width-16 network
     report = (places["rp"] / "digits" / "linf" / "flagged.md").read_text()
     command = next(line for line in report.splitlines() if "robench submit" in line)
@@ -155,8 +157,14 @@ def test_arch_kwargs_from_flags_reach_the_model_the_entry_and_the_report_command
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([*_FLAGS, "--arch-kwargs", "{width: 16}"], "--arch-kwargs must be a JSON object, got '{width: 16}'"),
-        ([*_FLAGS, "--arch-kwargs", "[16]"], "--arch-kwargs must be a JSON object, got '[16]'"),
+        (
+            [*_FLAGS, "--arch-kwargs", "{width: 16}"],
+            "--arch-kwargs must be a JSON object such as {\"width\": 16}, got '{width: 16}'",
+        ),
+        (
+            [*_FLAGS, "--arch-kwargs", "[16]"],
+            "--arch-kwargs must be a JSON object such as {\"width\": 16}, got '[16]'",
+        ),
         (["--card", "c.toml", "--arch-kwargs", "{}"], "--card fixes the model's fields; drop --arch-kwargs"),
     ],
 )
@@ -181,12 +189,12 @@ def test_a_board_keeps_one_eps(places, tiny_digits_card, tmp_path, capsys):
 _KILLED_SUBMIT = textwrap.dedent(
     """
     import sys, time
-    from robench.leaderboard import submit as sub
     from robench.models.cards import load_card
-    from robench.store import ResultsStore
+    from robench.pipeline.submit import SubmitSettings, submit
+    from robench.store import ResultsStore, SqliteState
 
     card, store, lb, rp = sys.argv[1:5]
-    original = sub._StoreState.save
+    original = SqliteState.save
     saves = []
 
     def save(self, state):
@@ -196,8 +204,8 @@ _KILLED_SUBMIT = textwrap.dedent(
         if len(saves) == 2:
             time.sleep(120)  # killed here, with the clean pass and the first stage stored
 
-    sub._StoreState.save = save
-    sub.submit(load_card(card), store=ResultsStore(store), leaderboards=lb, reports=rp)
+    SqliteState.save = save
+    submit(load_card(card), settings=SubmitSettings(leaderboards=lb, reports=rp), store=ResultsStore(store))
     """
 )
 
@@ -227,13 +235,11 @@ def test_a_killed_submission_leaves_the_store_consistent_and_resumes(
         assert conn.execute("SELECT COUNT(*) FROM states").fetchone()[0] == 1
     assert not (places["lb"] / "digits" / "linf" / "entries" / "tiny.json").exists()
 
-    from robench.leaderboard import submit as sub
+    from robench.store import SqliteState
 
     loaded = []
-    original_load = sub._StoreState.load
-    monkeypatch.setattr(
-        sub._StoreState, "load", lambda self: loaded.append(original_load(self)) or loaded[-1]
-    )
+    original_load = SqliteState.load
+    monkeypatch.setattr(SqliteState, "load", lambda self: loaded.append(original_load(self)) or loaded[-1])
     assert _submit(places, "--card", str(tiny_digits_card.path)) == 0
     assert (
         loaded and loaded[0] is not None and loaded[0]["stage_cost"][0]["forward"] > 0

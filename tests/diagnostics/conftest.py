@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from broken_models import THREAT
 
-from robench.engine.evaluate import evaluate
+from robench.pipeline.evaluate import evaluate
 
 
 @pytest.fixture(scope="session")

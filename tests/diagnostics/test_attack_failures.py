@@ -8,8 +8,9 @@ import torch
 
 from robench.attacks import build_attack
 from robench.attacks.base import Attack
+from robench.core.record import AttackFailure, Problems
 from robench.diagnostics.checks import attack_failures
-from robench.engine.evaluate import evaluate
+from robench.pipeline.evaluate import evaluate
 from robench.threat import ThreatModel
 
 THREAT = ThreatModel("linf", 0.3)
@@ -40,12 +41,12 @@ def test_rejected_outputs_make_the_evaluation_unreliable(tiny_digits_model, digi
 
 
 def test_no_flag_when_every_attack_completed():
-    ctx = SimpleNamespace(result=SimpleNamespace(extra={"rejected": [], "attack_errors": []}))
+    ctx = SimpleNamespace(result=SimpleNamespace(problems=Problems()))
     assert attack_failures.run(ctx) == []
 
 
 def test_attack_crashes_are_flagged_with_their_points():
-    errors = [{"stage": "pgd-20", "indices": [3, 8], "error": "element 0 does not require grad"}]
-    ctx = SimpleNamespace(result=SimpleNamespace(extra={"rejected": [], "attack_errors": errors}))
+    errors = [AttackFailure("pgd-20", [3, 8], "element 0 does not require grad")]
+    ctx = SimpleNamespace(result=SimpleNamespace(problems=Problems(attack_errors=errors)))
     (flag,) = attack_failures.run(ctx)
     assert flag.evidence["attack_error_points"] == 2 and flag.evidence["stages"] == ["pgd-20"]

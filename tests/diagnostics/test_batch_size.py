@@ -10,7 +10,7 @@ import pytest
 import torch
 from broken_models import THREAT
 
-import robench.diagnostics
+import robench.pipeline.evaluate
 from robench.attacks.base import Attack
 from robench.diagnostics import DiagnosticContext
 from robench.diagnostics.tools import attack_breaks
@@ -22,15 +22,13 @@ EPS_SQUARE_MATTERS = ThreatModel("linf", 0.2)
 
 
 def outcomes(result):
-    costs = [
-        (c["check"], c["forward"], c["backward"], c["broken"]) for c in result.extra["diagnostics"]["costs"]
-    ]
+    costs = [(c.check, c.cost.forward, c.cost.backward, c.broken) for c in result.diagnostics.checks]
     return {
         "samples": [(s.index, s.clean_correct, s.robust, s.broken_by) for s in result.samples],
         "robust_acc": result.robust_acc,
         "flags": [(f.code, f.severity, f.evidence) for f in result.flags],
         "costs": costs,
-        "broken": result.extra["diagnostics"]["broken"],
+        "broken": result.diagnostics.broken,
     }
 
 
@@ -75,12 +73,12 @@ def test_per_call_random_attacks_run_on_chunks_of_block_size(
     )
     attack = CallSizes(THREAT, batch_random)
     positions = torch.arange(40)
-    assert not attack_breaks(ctx, attack, positions, ctx.salted_seeds(positions, 0)).any()
+    assert not attack_breaks(ctx, attack, positions, ctx.point_seeds(positions, "test")).any()
     assert attack.sizes == sizes
 
 
 def test_evaluate_hands_its_block_size_to_the_diagnostics(tiny_net, run_evaluation, monkeypatch):
     seen = []
-    monkeypatch.setattr(robench.diagnostics, "run_diagnostics", lambda ctx: seen.append(ctx.block_size))
+    monkeypatch.setattr(robench.pipeline.evaluate, "run_diagnostics", lambda ctx: seen.append(ctx.block_size))
     run_evaluation(tiny_net, suite=["fgsm"], n=20, block_size=7)
     assert seen == [7]

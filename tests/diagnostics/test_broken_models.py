@@ -52,7 +52,7 @@ def check_softmax(flags, result):
 def check_dropout(flags, result):
     evidence = flags["randomized_model"].evidence
     assert evidence["randomized"] and evidence["prediction_disagreement"] > 0.05
-    assert evidence["eot"] is True and result.extra["eot_samples"] > 1  # the suite switched to EOT
+    assert evidence["eot"] is True and result.eot_samples > 1  # the suite switched to EOT
 
 
 def check_nan(flags, result):
@@ -79,7 +79,5 @@ def test_broken_model_is_flagged_and_unreliable(defect, tiny_net, run_evaluation
     CASES[defect](flags, result)
     assert result.verdict == "unreliable"
     assert all(flag.severity == "error" and flag.message for flag in result.flags if flag.code in flags)
-    suite_acc = result.stages[-2].robust_acc
-    assert result.robust_acc == pytest.approx(
-        suite_acc - len(result.extra["diagnostics"]["broken"]) / result.n
-    )
+    suite_acc = result.stages[-1].robust_acc
+    assert result.robust_acc == pytest.approx(suite_acc - len(result.diagnostics.broken) / result.n)

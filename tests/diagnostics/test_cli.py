@@ -27,7 +27,9 @@ def test_evaluate_prints_flags_and_verdict(defect, verdict, codes, tiny_digits_c
     card_path = write_card(card, tmp_path / f"{defect}.toml")
     out = tmp_path / "result.json"
     argv = ["evaluate", "--model", str(card_path), "--suite", "quick", "--n", "40", "--out", str(out)]
-    assert main(argv) == 0
+    assert main(argv) == 2  # the card names code: refused without the opt-in
+    assert "--trust-code" in capsys.readouterr().err
+    assert main([*argv, "--trust-code"]) == 0
     printed = capsys.readouterr().out
     assert f"verdict {verdict}" in " ".join(printed.split())
     record = json.loads(out.read_text())
@@ -37,4 +39,4 @@ def test_evaluate_prints_flags_and_verdict(defect, verdict, codes, tiny_digits_c
         if flag["code"] == "zero_gradients":
             assert f"evidence: points={flag['evidence']['points']} " in printed
         assert flag["evidence"]  # and the numbers behind it travel in the JSON
-    assert record["stages"][-1]["attack"] == "diagnostics"
+    assert record["diagnostics"]["checks"] and record["stages"][-1]["attack"] == "cw"

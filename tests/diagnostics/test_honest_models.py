@@ -19,8 +19,8 @@ def test_standard_tiny_model_gets_no_flags(tiny_net, run_evaluation):
     result = run_evaluation(tiny_net, n=60)
     assert result.flags == [] and result.verdict == "reliable"
     assert not tiny_net.training  # the diagnostics leave the model in the mode they found it in
-    costs = {c["check"]: c for c in result.extra["diagnostics"]["costs"]}
-    assert costs["catastrophic_overfitting"]["backward"] > 0 and costs["non_monotonic_eps"]["forward"] > 0
+    costs = {c.check: c.cost for c in result.diagnostics.checks}
+    assert costs["catastrophic_overfitting"].backward > 0 and costs["non_monotonic_eps"].forward > 0
 
 
 @pytest.mark.slow

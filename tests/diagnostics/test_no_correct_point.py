@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from robench.engine.evaluate import evaluate
+from robench.pipeline.evaluate import evaluate
 from robench.threat import ThreatModel
 
 

@@ -18,25 +18,25 @@ def digits_cnn(state_dict: dict[str, torch.Tensor] | None = None) -> torch.nn.Mo
     return model.eval()
 
 
+def distributed_digits(model, n: int, seed: int, state):
+    """evaluate_distributed of ``model`` on digits with the tests' suite (None on ranks other than 0)."""
+    from robench.data import load_dataset
+    from robench.engine.settings import RunSettings
+    from robench.pipeline.distributed import evaluate_distributed
+    from robench.pipeline.request import request_from_options
+    from robench.pipeline.target import resolve_target
+
+    request = request_from_options(model, dataset=load_dataset("digits"), threat="linf", eps=THREAT.eps)
+    run = RunSettings(suite=SUITE, n=n, seed=seed, batch_size=16)
+    return evaluate_distributed(resolve_target(request), run, diagnostics=False, state=state)
+
+
 def evaluate_digits(state_dict, n: int, seed: int = 0, state=None, fail_rank: int | None = None):
     """evaluate_distributed on digits; rank ``fail_rank`` gets a model that raises mid-evaluation."""
-    from robench.data import load_dataset
-    from robench.distributed import evaluate_distributed
-
     model = digits_cnn(state_dict)
     if current().rank == fail_rank:
         model.register_forward_hook(_explode_once_progress_saved(state, current().rank))
-    result = evaluate_distributed(
-        model,
-        load_dataset("digits"),
-        THREAT,
-        suite=SUITE,
-        n=n,
-        seed=seed,
-        batch_size=16,
-        diagnostics=False,
-        state=state,
-    )
+    result = distributed_digits(model, n, seed, state)
     return None if result is None else result.to_dict()
 
 
@@ -154,7 +154,7 @@ def fail_after_gathering_then_rerun(state_dict, n: int, seed: int, state: str):
     from pathlib import Path
     from unittest import mock
 
-    from robench.engine import evaluate as engine
+    from robench.pipeline import distributed as engine
 
     def files():
         return sorted(p.name for p in Path(state).parent.iterdir())
@@ -176,12 +176,6 @@ def fail_after_gathering_then_rerun(state_dict, n: int, seed: int, state: str):
     model.register_forward_hook(
         lambda module, inputs, output: forwarded.__setitem__(0, forwarded[0] + len(inputs[0]))
     )
-    from robench.data import load_dataset
-    from robench.distributed import evaluate_distributed
-
-    result = evaluate_distributed(
-        model, load_dataset("digits"), THREAT, suite=SUITE, n=n, seed=seed, batch_size=16, diagnostics=False,
-        state=state,
-    )  # fmt: skip
+    result = distributed_digits(model, n, seed, state)
     barrier()
     return error, kept, forwarded[0], None if result is None else result.to_dict(), files()

@@ -9,15 +9,15 @@ import torch
 
 from robench.distributed.runtime import DistContext
 from robench.distributed.sharding import local_batch, shard_state_path, usable_epoch_length
-from robench.distributed.training import TrainingRanks
-from robench.engine.evaluate import shard_positions
-from robench.engine.runner import BLOCK_SIZE
+from robench.engine.evaluation import shard_positions
+from robench.engine.settings import BLOCK_SIZE
 from robench.errors import RobenchError
+from robench.training.ranks import TrainingRanks
 
 
 @pytest.mark.parametrize(("n", "world"), [(60, 2), (61, 4), (3, 8), (300, 2), (330, 3)])
 def test_evaluation_shards_partition_the_points_without_padding(n, world):
-    shards = [shard_positions(n, rank, world) for rank in range(world)]
+    shards = [shard_positions(n, rank, world, BLOCK_SIZE) for rank in range(world)]
     assert sorted(p for shard in shards for p in shard) == list(range(n))
     assert max(map(len, shards)) - min(map(len, shards)) <= BLOCK_SIZE
     for shard in shards:  # whole blocks only: AutoAttack and Square see the same blocks for any world size

@@ -6,9 +6,9 @@ import pytest
 from dist_ranks import run_ranks
 from dist_workers import train_full_and_resumed
 
-from robench.distributed.training import TrainingRanks
 from robench.errors import RobenchError
 from robench.models.checkpoint import sha256_file
+from robench.training.ranks import TrainingRanks
 
 
 @pytest.mark.slow

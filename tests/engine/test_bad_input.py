@@ -6,8 +6,9 @@ import pytest
 import torch
 from engine_toys import THREAT, GradientSteps, ToyModel, toy_dataset
 
-from robench.engine.evaluate import auto_batch_size, evaluate, resolve_suite
+from robench.engine.evaluation import auto_batch_size, resolve_suite
 from robench.errors import RobenchError
+from robench.pipeline.evaluate import evaluate
 from robench.threat import ThreatModel
 
 
@@ -49,8 +50,8 @@ def test_a_model_that_breaks_the_gradient_graph_is_recorded_not_crashed():
 
     with pytest.warns(UserWarning, match="unusable gradients"):
         result = _evaluate(Detached())
-    assert sorted(result.extra["gradient_problems"]["no_graph"]) == list(range(100, 120))
-    assert result.extra["attack_errors"] and result.extra["attack_errors"][0]["stage"] == "steps"
+    assert sorted(result.problems.gradients.no_graph) == list(range(100, 120))
+    assert result.problems.attack_errors and result.problems.attack_errors[0].stage == "steps"
     assert result.stages[0].broken == 0 and result.verdict == "unchecked"
 
 
@@ -70,8 +71,8 @@ def test_zero_gradients_are_recorded_per_point():
             return logits.detach() + 0 * x.flatten(1)[:, :1]  # graph intact, gradient exactly zero
 
     result = _evaluate(Flat())
-    assert sorted(result.extra["gradient_problems"]["zero_grad"]) == list(range(100, 120))
-    assert result.extra["gradient_problems"]["no_graph"] == []
+    assert sorted(result.problems.gradients.zero_grad) == list(range(100, 120))
+    assert result.problems.gradients.no_graph == []
 
 
 def test_auto_batch_size_heuristic():
@@ -100,7 +101,7 @@ def test_a_randomised_model_gets_eot_attacks_and_autoattack_rand():
 
     with pytest.warns(UserWarning, match="EOT over 20"):
         result = _evaluate(Noisy(), suite=["pgd-7"])
-    assert result.extra["eot_samples"] == 20 and result.extra["randomness_probe"]["randomized"]
+    assert result.eot_samples == 20 and result.probe.randomized
     info, attacks = resolve_suite(["fgsm", "autoattack"], THREAT, eot_samples=20)
     assert info["attacks"] == ["fgsm", "autoattack-rand"] and attacks[0].eot_samples == 20
-    assert _evaluate(suite=["pgd-7"]).extra["eot_samples"] == 1
+    assert _evaluate(suite=["pgd-7"]).eot_samples == 1

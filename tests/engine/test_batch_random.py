@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from robench.engine.evaluate import evaluate, evaluate_shard, merge_shards
+from robench.engine.evaluate import evaluate_shard, merge_shards
+from robench.engine.evaluation import Evaluation
+from robench.engine.settings import RunSettings
+from robench.pipeline.evaluate import evaluate
 from robench.threat import ThreatModel
 
 BLOCK = 64  # small blocks (default 256) keep the test fast
@@ -27,10 +30,8 @@ def test_square_stage_is_independent_of_batch_size_and_sharding(tiny_digits_mode
     assert square.attacked > 100 and square.broken > 5  # the stage really attacked and broke points
     assert outcomes(small) == outcomes(large)
     for world in (2, 3):
-        shards = [
-            evaluate_shard(tiny_digits_model, data, THREAT, rank=r, world=world, batch_size=16, **settings)
-            for r in range(world)
-        ]
+        evaluation = Evaluation(tiny_digits_model, data, THREAT, RunSettings(batch_size=16, **settings))
+        shards = [evaluate_shard(evaluation, r, world) for r in range(world)]
         merged = merge_shards(shards)
         assert outcomes(merged) == outcomes(small)
         counts = [(s.attacked, s.broken) for s in small.stages]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from engine_toys import THREAT, WRONG, Scripted, ToyModel, toy_dataset
 
-from robench.engine.evaluate import evaluate
+from robench.pipeline.evaluate import evaluate
 
 N = 20
 ALL = set(range(100, 100 + N))

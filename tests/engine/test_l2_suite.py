@@ -8,7 +8,7 @@ import torch
 from robench.attacks import build_attack
 from robench.attacks.base import Attack
 from robench.core.seeding import point_seed
-from robench.engine.evaluate import evaluate
+from robench.pipeline.evaluate import evaluate
 from robench.threat import ThreatModel
 
 THREAT = ThreatModel("l2", 0.75)  # on the tiny model: FGSM leaves about half the points, PGD a quarter
@@ -38,7 +38,7 @@ def test_l2_suite_runs_every_stage_and_counts_only_examples_inside_the_ball(tiny
     result = evaluate(model, digits_test, THREAT, suite=attacks, n=N, seed=SEED)
     assert [stage.attack for stage in result.stages[: len(SUITE)]] == list(SUITE)
     assert all(stage.attacked > 0 for stage in result.stages[: len(SUITE)])  # every stage ran
-    assert not result.extra["rejected"] and all(stage.rejected == 0 for stage in result.stages)
+    assert not result.problems.rejected and all(stage.rejected == 0 for stage in result.stages)
     assert 0 < result.robust_acc < result.clean_acc  # both kinds of points
     assert result.verdict == "reliable"  # an honest model: no diagnostic finds more than the suite
 

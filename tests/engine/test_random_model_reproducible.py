@@ -10,7 +10,10 @@ import torch
 from engine_toys import DropoutAtTest
 
 from robench.attacks.base import Attack
-from robench.engine.evaluate import evaluate, evaluate_shard, merge_shards
+from robench.engine.evaluate import evaluate_shard, merge_shards
+from robench.engine.evaluation import Evaluation
+from robench.engine.settings import RunSettings
+from robench.pipeline.evaluate import evaluate
 from robench.threat import ThreatModel
 
 THREAT = ThreatModel("linf", 0.1)
@@ -33,14 +36,14 @@ def _run(model, data, *, caller_seed=0, diagnostics=False, **kwargs):
 
 
 def _decisions(result):
-    stages = [(s.attack, s.attacked, s.broken, s.forward, s.backward) for s in result.stages]
+    stages = [(s.attack, s.attacked, s.broken, s.cost.forward, s.cost.backward) for s in result.stages]
     return result.samples, stages, result.clean_acc, result.robust_acc
 
 
 def test_same_seed_gives_identical_results(model, digits_test):
     first = _run(model, digits_test, caller_seed=1)
     second = _run(model, digits_test, caller_seed=2)
-    assert first.extra["eot_samples"] > 1  # the probe found the model randomised
+    assert first.eot_samples > 1  # the probe found the model randomised
     assert 0 < first.robust_acc < first.clean_acc  # the attacks really decide something
     assert _decisions(first) == _decisions(second)
 
@@ -53,13 +56,8 @@ def test_results_do_not_depend_on_batch_size(model, digits_test):
 
 def test_results_do_not_depend_on_sharding(model, digits_test):
     whole = _run(model, digits_test)
-    shards = [
-        evaluate_shard(
-            model, digits_test, THREAT, rank=r, world=2, suite=SUITE, n=N, seed=0, block_size=BLOCK,
-            batch_size=16,
-        )
-        for r in range(2)
-    ]  # fmt: skip
+    settings = RunSettings(suite=SUITE, n=N, seed=0, block_size=BLOCK, batch_size=16)
+    shards = [evaluate_shard(Evaluation(model, digits_test, THREAT, settings), r, 2) for r in range(2)]
     assert _decisions(merge_shards(shards)) == _decisions(whole)
 
 
@@ -73,7 +71,8 @@ def test_evaluate_leaves_the_global_rng_state_unchanged(model, digits_test):
 def test_final_number_with_diagnostics_is_reproducible(model, digits_test):
     small = _run(model, digits_test, caller_seed=1, diagnostics=True, batch_size=4)
     large = _run(model, digits_test, caller_seed=2, diagnostics=True, batch_size=64)
-    assert small.stages[-1].attack == "diagnostics" and small.stages[-1].broken > 0  # extra breaks
+    assert len(small.diagnostics.broken) > 0  # the diagnostics broke extra points
+    assert small.diagnostics.broken == large.diagnostics.broken
     assert _decisions(small) == _decisions(large)
     assert [(f.code, f.evidence) for f in small.flags] == [(f.code, f.evidence) for f in large.flags]
 

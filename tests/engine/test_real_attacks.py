@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from robench.data import load_dataset
-from robench.engine.evaluate import evaluate
+from robench.pipeline.evaluate import evaluate
 from robench.threat import ThreatModel
 
 
@@ -28,7 +28,7 @@ def linear_digits():
 
 def _decisions(result):
     return [(s.index, s.robust, s.broken_by) for s in result.samples], [
-        (s.attacked, s.broken, s.forward, s.backward) for s in result.stages
+        (s.attacked, s.broken, s.cost.forward, s.cost.backward) for s in result.stages
     ]
 
 

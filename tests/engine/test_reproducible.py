@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from engine_toys import THREAT, RandomNoise, ToyModel, toy_dataset
 
-from robench.engine.evaluate import evaluate, evaluate_shard, merge_shards
+from robench.engine.evaluate import evaluate_shard, merge_shards
+from robench.engine.evaluation import Evaluation
+from robench.engine.settings import RunSettings
 from robench.engine.state import FileState, MemoryState
 from robench.errors import RobenchError
+from robench.pipeline.evaluate import evaluate
 
 N = 60
 BLOCK = 16  # block size (the sharding unit) for the sharded run: four blocks, the last one partial
@@ -19,7 +22,7 @@ def _suite():
 
 def _decisions(result):
     stages = [
-        (s.attack, s.robust_acc, s.attacked, s.broken, s.rejected, s.forward, s.backward)
+        (s.attack, s.robust_acc, s.attacked, s.broken, s.rejected, s.cost.forward, s.cost.backward)
         for s in result.stages
     ]
     return result.samples, stages, result.clean_acc, result.robust_acc, result.subset_sha256
@@ -39,18 +42,9 @@ def test_results_do_not_depend_on_batch_size_but_on_the_seed():
 
 def test_sharded_evaluation_merges_into_the_single_process_record():
     whole = _run(batch_size=5)
+    settings = RunSettings(suite=_suite(), batch_size=4, block_size=BLOCK)
     outcomes = [
-        evaluate_shard(
-            ToyModel(),
-            toy_dataset(N),
-            THREAT,
-            rank=r,
-            world=3,
-            suite=_suite(),
-            batch_size=4,
-            block_size=BLOCK,
-        )
-        for r in range(3)
+        evaluate_shard(Evaluation(ToyModel(), toy_dataset(N), THREAT, settings), r, 3) for r in range(3)
     ]
     merged = merge_shards([o.to_dict() for o in reversed(outcomes)])
     assert _decisions(merged) == _decisions(whole)
@@ -101,7 +95,7 @@ def test_state_from_a_different_evaluation_is_not_reused():
     assert result.n == N and state.data is None
 
 
-def test_file_state_round_trip_is_atomic(tmp_path):
+def test_file_state_round_trips_and_ignores_an_unreadable_file(tmp_path):
     state = FileState(tmp_path / "s.json")
     assert state.load() is None
     state.save({"a": [1, 2]})
@@ -112,3 +106,25 @@ def test_file_state_round_trip_is_atomic(tmp_path):
     assert state.load() is None
     state.clear()
     assert not state.path.exists()
+
+
+def test_a_save_killed_mid_write_leaves_the_previous_state_intact(tmp_path, monkeypatch):
+    """Atomicity: the new state is written to a temporary file and renamed; dying while writing it (here
+    json.dump raises after writing half of the text) must leave the old file whole and no debris."""
+    import json
+
+    state = FileState(tmp_path / "s.json")
+    state.save({"done": [1, 2, 3]})
+    real_dump = json.dump
+
+    def half_then_die(obj, handle):
+        text = json.dumps(obj)
+        handle.write(text[: len(text) // 2])
+        raise Killed
+
+    monkeypatch.setattr(json, "dump", half_then_die)
+    with pytest.raises(Killed):
+        state.save({"done": [1, 2, 3, 4, 5, 6]})
+    monkeypatch.setattr(json, "dump", real_dump)
+    assert state.load() == {"done": [1, 2, 3]}
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]

@@ -7,7 +7,7 @@ import torch
 from engine_toys import THREAT, Faulty, Scripted, ToyModel, toy_dataset
 
 from robench.core.verify import verify
-from robench.engine.evaluate import evaluate
+from robench.pipeline.evaluate import evaluate
 
 TARGETS = {100, 102, 105}
 
@@ -26,9 +26,9 @@ def test_faulty_attack_outputs_are_rejected_and_the_next_stage_still_attacks(how
     assert result.robust_acc == pytest.approx(18 / 20)
     assert all(s.robust for s in result.samples if s.index in TARGETS)
     assert set(honest.seen) >= TARGETS  # rejected points stay robust, so the next stage attacks them
-    rejected = result.extra["rejected"]
-    assert sorted(r["index"] for r in rejected) == sorted(TARGETS)
-    assert all(reason in r["reason"] and r["stage"] == "faulty" for r in rejected)
+    rejected = result.problems.rejected
+    assert sorted(r.index for r in rejected) == sorted(TARGETS)
+    assert all(reason in r.reason and r.stage == "faulty" for r in rejected)
 
 
 def test_verify_decides_by_a_fresh_eval_forward_and_the_tolerance():

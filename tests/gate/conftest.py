@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from robench.core.cost import Cost
 from robench.core.record import EvaluationResult, Flag, SampleResult, StageResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "leaderboard"))
@@ -40,12 +41,9 @@ def build_result(
         model=model,
         checkpoint_sha256="ab" * 32,
         eps=eps,
-        n=n,
         subset_sha256="cd" * 32,
         suite=suite or {"name": "quick", "version": 1, "attacks": ["fgsm", "pgd-20", "cw"]},
-        clean_acc=clean / n,
-        robust_acc=robust / n,
-        stages=[StageResult("pgd-20", robust / n, clean, clean - robust, 20 * clean, 20 * clean, 0.1)],
+        stages=[StageResult("pgd-20", robust / n, clean, clean - robust, Cost(20 * clean, 20 * clean, 0.1))],
         samples=samples,
         flags=list(flags),
         verdict=verdict,

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from robench.core.record import Flag
+from robench.core.record import EvaluationResult, Flag
 from robench.core.stats import proportion_interval
 from robench.errors import RobenchError
 from robench.gate.baseline import load_baseline
@@ -116,7 +116,7 @@ def test_unusable_baselines_are_user_errors(tmp_path, content):
 )
 def test_bad_thresholds_are_user_errors(kwargs):
     with pytest.raises(RobenchError):
-        Thresholds(**kwargs)
+        Thresholds(**kwargs).check_given()  # bad values fail at construction, no criterion at the check
 
 
 def test_baseline_by_leaderboard_entry_id(make_result, tmp_path, monkeypatch):
@@ -133,9 +133,10 @@ def test_baseline_by_leaderboard_entry_id(make_result, tmp_path, monkeypatch):
         load_baseline("digits/linf/trades")
 
 
-def test_counts_disagreeing_with_samples_use_the_lower_with_a_warning(make_result):
-    result = make_result(n=100, clean=90, robust=40)
-    result.robust_acc = 0.45  # a record claiming more robust points than its samples show
-    with pytest.warns(UserWarning, match="disagree"):
-        crit = check_result(result, Thresholds(min_robust=0.42))[0]
+def test_a_record_file_claiming_more_than_its_samples_is_gated_on_its_samples(make_result):
+    data = make_result(n=100, clean=90, robust=40).to_dict()
+    data["robust_acc"] = 0.45  # a results file edited to claim more robust points than its samples show
+    with pytest.warns(UserWarning, match="disagree with its per-sample outcomes"):
+        result = EvaluationResult.from_dict(data)
+    crit = check_result(result, Thresholds(min_robust=0.42))[0]
     assert not crit.passed and crit.interval.successes == 40

@@ -41,8 +41,16 @@ def test_plugin_fixture_from_a_user_test_file(pytester, monkeypatch, tmp_path):
         "ROBENCH_MODELS", str(__import__("pathlib").Path(__file__).resolve().parents[2] / "models")
     )
     pytester.makepyfile(test_user_model=USER_TESTS)
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")  # a fresh process: no reimports
     result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*::test_pgd_model_is_robust PASSED*",
+            "*::test_standard_model_is_not_robust FAILED*",
+            "*::test_a_plain_module PASSED*",
+            "*::test_misuse FAILED*",
+        ]
+    )
     text = result.stdout.str()
     # the failure message is the gate summary: value, threshold, interval, verdict
     assert "FAIL  robust accuracy" in text and "PASS  clean accuracy" in text and "95% CI [" in text

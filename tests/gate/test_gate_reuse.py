@@ -11,24 +11,25 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from robench.engine.prepare import EOT_SAMPLES
-from robench.gate.run import check_model
-from robench.store import ResultKey, ResultsStore
+from robench.engine.evaluation import SUITE_EOT_SAMPLES as EOT_SAMPLES
+from robench.engine.identity import EvaluationKey
+from robench.pipeline.gate import check_model
+from robench.store import ResultsStore
 
 
 @pytest.fixture
 def evaluations(monkeypatch):
     """Counts the evaluations that actually run (a reused result runs none)."""
-    import robench.engine.evaluate as engine
+    from robench.engine.evaluation import Evaluation
 
     calls = []
-    original = engine.evaluate
+    original = Evaluation.run
 
-    def counted(*args, **kwargs):
-        calls.append(args[1].split)
-        return original(*args, **kwargs)
+    def counted(self, *args, **kwargs):
+        calls.append(self.data.split)
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "evaluate", counted)
+    monkeypatch.setattr(Evaluation, "run", counted)
     return calls
 
 
@@ -63,13 +64,14 @@ def test_a_stored_result_of_one_split_is_not_reused_for_another(
         assert len(store.runs()) == 2
 
 
-def test_the_test_split_keeps_the_key_digest_of_stores_written_before_the_split_was_keyed():
-    key = ResultKey("ab" * 32, "digits", "linf", 0.3, "quick", "1", "cd" * 32, 0)
+def test_the_key_digest_of_stores_written_before_split_and_block_size_were_keyed_is_kept():
+    key = EvaluationKey("ab" * 32, "digits", "linf", 0.3, "quick", "1", "cd" * 32, 0)
     before = asdict(key) | {"eps": repr(0.3)}
-    del before["split"]
+    del before["split"], before["block_size"]
     text = json.dumps(before, sort_keys=True, separators=(",", ":"))
     assert key.digest() == hashlib.sha256(text.encode()).hexdigest()
     assert replace(key, split="train").digest() != key.digest()
+    assert replace(key, block_size=64).digest() != key.digest()
 
 
 _NOISY_NET = textwrap.dedent(
@@ -117,5 +119,5 @@ def test_a_randomised_model_is_reused_by_an_identical_gate_run(tmp_path, monkeyp
         (run,) = store.runs()
         stored = store.get(run.id)
     # evaluated as randomised: EOT attacks, and AutoAttack's rand version instead of the declared one
-    assert stored.extra["eot_samples"] == EOT_SAMPLES and stored.suite["attacks"][-1] == "autoattack-rand"
+    assert stored.eot_samples == EOT_SAMPLES and stored.suite["attacks"][-1] == "autoattack-rand"
     assert summaries[1]["robust_acc"] == summaries[0]["robust_acc"]

@@ -6,6 +6,7 @@ on sys.path).
 
 from __future__ import annotations
 
+from robench.core.cost import Cost
 from robench.core.record import EvaluationResult, Flag, SampleResult, StageResult
 
 STANDARD = ["fgsm", "pgd-7", "pgd-20", "pgd-100x2", "cw", "autoattack"]
@@ -35,20 +36,15 @@ def build_result(
         for i in range(n)
     ]  # fmt: skip
     stages = [
-        StageResult(
-            attack=a, robust_acc=acc, attacked=n, broken=0, forward=10 * n, backward=9 * n, seconds=0.5
-        )
+        StageResult(attack=a, robust_acc=acc, attacked=n, broken=0, cost=Cost(10 * n, 9 * n, 0.5))
         for a, acc in zip(STANDARD, ladder, strict=True)
     ]
     return digits_linf_record(
         model=f"digits/linf/{model}",
         checkpoint_sha256=sha or (model.encode().hex() * 64)[:64],
         eps=eps,
-        n=n,
         subset_sha256="ab" * 32,
         suite={"name": "standard", "version": 1, "attacks": STANDARD},
-        clean_acc=clean,
-        robust_acc=ladder[-1],
         stages=stages,
         samples=samples,
         flags=list(flags),

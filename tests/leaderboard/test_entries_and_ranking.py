@@ -32,7 +32,7 @@ def test_entry_file_is_the_record_without_samples_plus_the_card(board_root, make
     assert "samples" not in data
     assert isinstance(data["robust_acc"], float) and data["robust_acc"] == 0.45
     assert isinstance(data["n"], int) and data["stages"][1]["attack"] == "pgd-7"
-    assert data["card"]["recipe"] == "pgd" and data["name"] == "pgd"
+    assert data["model_card"]["recipe"] == "pgd" and data["name"] == "pgd"
     (loaded,) = load_entries("digits", "linf")
     assert loaded.result.to_dict(samples=False) == result.to_dict(samples=False)
     assert loaded.result.samples == []

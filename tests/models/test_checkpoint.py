@@ -147,14 +147,18 @@ def test_non_tensor_entries_are_refused(tmp_path):
 def test_wrong_architecture_names_missing_unexpected_and_mismatched_keys(tmp_path):
     path = tmp_path / "resnet.safetensors"
     save_checkpoint(create_model("resnet18", num_classes=10, in_channels=1), path)
-    net = create_model("preact_resnet18", num_classes=10, in_channels=1)
+    net = create_model("preact_resnet18_rice", num_classes=10, in_channels=1)
     with pytest.raises(CheckpointError) as info:
-        fit_state_dict(net, read_state_dict(path), arch="preact_resnet18", num_classes=10, source=str(path))
+        fit_state_dict(
+            net, read_state_dict(path), arch="preact_resnet18_rice", num_classes=10, source=str(path)
+        )
     message = _one_line(info)
-    assert "does not fit architecture 'preact_resnet18'" in message
+    assert "does not fit architecture 'preact_resnet18_rice'" in message
     assert "missing keys (bn.weight" in message  # preact's final BN is absent from resnet18
     assert "unexpected keys (bn1." in message  # resnet18's stem BN is unknown to preact
     assert "shape mismatches" in message and "layer1.0.bn1.weight 64 vs 64" not in message
+    assert message.endswith("the keys look like resnet18 (He et al. 2016: post-activation BasicBlocks, 3x3 "
+                            "stem, no max-pool; keys shortcut.0/1, linear): use --arch resnet18")  # fmt: skip
 
 
 def test_shape_mismatch_names_both_shapes(tmp_path):

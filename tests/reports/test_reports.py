@@ -10,8 +10,9 @@ from synthetic_records import build_result
 
 from robench.core.record import Flag
 from robench.leaderboard.entries import make_entry
+from robench.pipeline.sweep import sweep
 from robench.reports.build import write_report
-from robench.reports.eps_sweep import curve_from_record, sweep
+from robench.reports.curves import curve_from_record
 
 LOG = "epoch,val_clean_acc,val_fgsm_acc,val_pgd_acc\n1,0.5,0.3,0.2\n2,0.8,0.6,0.4\n3,0.9,0.7,0.05\n"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.transforms import Bbox
 
-from robench.reports.plots import scatter_figure, scatter_plot
+from robench.leaderboard.plots import scatter_figure, scatter_plot
 
 # (name, clean %, robust %, verdict): the digits board's bottom-right corner, an exact tie, and a cluster
 ENTRIES = [

@@ -12,8 +12,9 @@ import textwrap
 
 import pytest
 
+from robench.engine.identity import EvaluationKey
 from robench.errors import RobenchError
-from robench.store import ResultKey, ResultsStore, SqliteState
+from robench.store import ResultsStore, SqliteState
 
 
 def _counts(path) -> tuple[int, int, int]:
@@ -26,10 +27,10 @@ def _counts(path) -> tuple[int, int, int]:
 def test_round_trip_keeps_record_stages_and_samples(store, make_result):
     result = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
     run_id = store.put(result)
-    again = store.lookup(ResultKey.of(result))
+    again = store.lookup(EvaluationKey.of(result))
     assert again is not None and again.to_dict() == result.to_dict()
     assert [s["attack"] for s in store.stage_costs(run_id)] == [s.attack for s in result.stages]
-    assert store.stage_costs(run_id)[2]["forward"] == result.stages[2].forward
+    assert store.stage_costs(run_id)[2]["forward"] == result.stages[2].cost.forward
     assert sum(s.robust for s in again.samples) == 9  # 0.45 of 20
     assert store.integrity_problems() == []
 
@@ -49,9 +50,9 @@ def test_any_key_field_changed_means_no_reuse(store, make_result, change):
     result = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
     store.put(result)
     other = dataclasses.replace(result, **change)
-    assert ResultKey.of(other) != ResultKey.of(result)
-    assert store.lookup(ResultKey.of(other)) is None
-    assert store.lookup(ResultKey.of(result)) is not None
+    assert EvaluationKey.of(other) != EvaluationKey.of(result)
+    assert store.lookup(EvaluationKey.of(other)) is None
+    assert store.lookup(EvaluationKey.of(result)) is not None
 
 
 def test_reruns_are_kept_and_the_newest_is_returned(store, make_result):
@@ -60,20 +61,20 @@ def test_reruns_are_kept_and_the_newest_is_returned(store, make_result):
     store.put(first)
     store.put(second)
     assert [r.robust_acc for r in store.runs(model="digits/linf/pgd")] == [0.45, 0.4]
-    assert store.lookup(ResultKey.of(first)).robust_acc == 0.4
+    assert store.lookup(EvaluationKey.of(first)).robust_acc == 0.4
 
 
 def test_unchecked_runs_are_skipped_when_a_verdict_is_required(store, make_result):
     result = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45], verdict="unchecked")
     store.put(result)
-    assert store.lookup(ResultKey.of(result), require_verdict=True) is None
-    assert store.lookup(ResultKey.of(result)) is not None
+    assert store.lookup(EvaluationKey.of(result), require_verdict=True) is None
+    assert store.lookup(EvaluationKey.of(result)) is not None
 
 
 def test_results_without_a_checkpoint_hash_are_never_reused(store, make_result):
     result = dataclasses.replace(make_result("pgd", 0.9, [0.5] * 6), checkpoint_sha256=None)
     store.put(result)
-    assert store.lookup(ResultKey.of(result)) is None
+    assert store.lookup(EvaluationKey.of(result)) is None
     assert len(store.runs()) == 1
 
 
@@ -87,8 +88,8 @@ def test_an_exception_inside_the_write_leaves_nothing_half_written(store, make_r
     with pytest.raises(sqlite3.Error):
         store.put(broken)
     assert _counts(store.path) == (1, 6, 20)
-    assert store.lookup(ResultKey.of(broken)) is None
-    assert store.lookup(ResultKey.of(kept)).to_dict() == kept.to_dict()
+    assert store.lookup(EvaluationKey.of(broken)) is None
+    assert store.lookup(EvaluationKey.of(kept)).to_dict() == kept.to_dict()
     assert store.integrity_problems() == []
 
 
@@ -140,12 +141,15 @@ def test_a_process_killed_mid_write_leaves_the_store_consistent(tmp_path):
 
 def test_sqlite_state_round_trip_and_cleared_by_put(store, make_result):
     result = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
-    state = SqliteState(store, ResultKey.of(result))
+    state = SqliteState(store, EvaluationKey.of(result))
     assert state.load() is None
     state.save({"done": [1, 2, 3], "stage": "pgd-7"})
     state.save({"done": [1, 2, 3, 4], "stage": "pgd-20"})
     with ResultsStore(store.path) as other:  # persisted, visible to another connection
-        assert SqliteState(other, ResultKey.of(result)).load() == {"done": [1, 2, 3, 4], "stage": "pgd-20"}
+        assert SqliteState(other, EvaluationKey.of(result)).load() == {
+            "done": [1, 2, 3, 4],
+            "stage": "pgd-20",
+        }
     store.put(result)  # storing the result clears its resume state in the same transaction
     assert state.load() is None
     state.save({"x": 1})

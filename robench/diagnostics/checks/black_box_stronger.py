@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from robench.attacks import build_attack
 from robench.core.record import Flag
+from robench.diagnostics.check import Check
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
 from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
 from robench.errors import RobenchError
@@ -22,11 +23,11 @@ CHEAP, FULL = ("square-500", ATTACK_SAMPLE_SIZE), ("square-5000", 512)
 def run(ctx) -> list[Flag]:
     spec, limit = FULL if ctx.masking_suspected else CHEAP
     survivors = int(ctx.robust.sum())
-    positions = ctx.sample(ctx.robust, limit=limit, salt=23)
+    positions = ctx.sample(ctx.robust, CODE, limit=limit)
     broken = 0
     if positions.numel():
         breaks = attack_breaks(
-            ctx, build_attack(spec, ctx.threat), positions, ctx.salted_seeds(positions, 23)
+            ctx, build_attack(spec, ctx.threat), positions, ctx.point_seeds(positions, CODE)
         )
         broken = ctx.mark_broken(positions, breaks, spec)
     black_box = black_box_stages(ctx)
@@ -45,7 +46,7 @@ def run(ctx) -> list[Flag]:
         "broken": broken,
         "suite_black_box_broken": in_suite,
     }
-    return extra_breaks_flag(CODE, message, broken + in_suite, drop, evidence)
+    return extra_breaks_flag(CHECK, message, broken + in_suite, drop, evidence)
 
 
 def black_box_stages(ctx) -> set[str]:
@@ -62,3 +63,16 @@ def black_box_stages(ctx) -> set[str]:
         if not attack.uses_gradients:
             names.add(name)
     return names
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="A gradient-free attack (Square) broke points that every gradient attack of the suite missed: "
+    "either the gradients are masked or misleading, or the suite's gradient attacks are too weak to "
+    "converge (a short suite such as quick). Those points now count as broken; the gradient attacks "
+    "cannot vouch for the rest.",
+    action="Evaluate with a stronger suite (standard); if the flag persists, treat the gradients as masked "
+    "and rely on black-box and adaptive attacks.",
+    run=run,
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from robench.attacks import build_attack
 from robench.core.record import Flag
+from robench.diagnostics.check import Check
 from robench.diagnostics.tools import attack_breaks, gradients
 
 CODE = "catastrophic_overfitting"
@@ -37,12 +38,12 @@ def run(ctx) -> list[Flag]:
         "the model is not robust: retrain with FGSM-RS/N-FGSM, GradAlign or PGD."
     )
     evidence = {"fgsm_acc": fgsm_acc, "pgd20_acc": pgd_acc, "gap": gap, "points": points, "min_gap": MIN_GAP}
-    return [Flag(CODE, "error", message, evidence)]
+    return [CHECK.flag(message, evidence)]
 
 
 def _accuracies(ctx) -> tuple[float, float, int]:
-    positions = ctx.sample(ctx.clean_correct, limit=MAX_POINTS, salt=19)
-    seeds = ctx.salted_seeds(positions, 19)
+    positions = ctx.sample(ctx.clean_correct, CODE, limit=MAX_POINTS)
+    seeds = ctx.point_seeds(positions, CODE)
     scale = int(ctx.clean_correct.sum()) / ctx.n / positions.numel()  # sample -> fraction of all points
     settings = ctx.attack_settings
     accuracies = []
@@ -50,3 +51,17 @@ def _accuracies(ctx) -> tuple[float, float, int]:
         broken = attack_breaks(ctx, build_attack(spec, ctx.threat, **settings), positions, seeds)
         accuracies.append(int((~broken).sum()) * scale)
     return accuracies[0], accuracies[1], int(positions.numel())
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="Single-step attacks (FGSM) barely hurt the model while multi-step PGD breaks it on the same "
+    "points: the model learned to defeat the one attack it was trained against, not to be robust "
+    "(typical of FGSM training without random start, Wong et al. 2020). Single-step numbers are "
+    "meaningless; the multi-step worst case is what counts.",
+    action="Trust only the multi-step numbers. Retrain with PGD-AT or TRADES, or with FGSM-RS / N-FGSM and "
+    "robench train's catastrophic-overfitting guard (--early-stop keeps the last good epoch).",
+    run=run,
+    bounds=("fgsm_acc", "pgd20_acc"),
+)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from robench.core.record import Flag
 from robench.core.seeding import point_noise
+from robench.diagnostics.check import Check
 from robench.diagnostics.tools import verified_breaks
 
 CODE = "noise_stronger"
@@ -16,7 +17,7 @@ MAX_POINTS = 512
 
 
 def run(ctx) -> list[Flag]:
-    positions = ctx.sample(ctx.robust, limit=MAX_POINTS, salt=13)
+    positions = ctx.sample(ctx.robust, CODE, limit=MAX_POINTS)
     attacked, total = int(positions.numel()), 0
     shape = tuple(ctx.x.shape[1:])
     for draw in range(DRAWS):
@@ -24,7 +25,7 @@ def run(ctx) -> list[Flag]:
         if positions.numel() == 0:
             break
         dev = positions.to(ctx.x.device)
-        noise = point_noise(ctx.salted_seeds(positions, 13), shape, salt=draw).to(ctx.x.device, ctx.x.dtype)
+        noise = point_noise(ctx.point_seeds(positions, CODE), shape, salt=draw).to(ctx.x.device, ctx.x.dtype)
         x_noisy = ctx.threat.random_start(ctx.x[dev], noise)
         total += ctx.mark_broken(positions, verified_breaks(ctx, positions, x_noisy), "uniform-noise")
     if total == 0:
@@ -34,4 +35,15 @@ def run(ctx) -> list[Flag]:
         "points that every attack of the suite missed: the attacks are failing here (masked gradients "
         "or a randomised model). Those points now count as broken."
     )
-    return [Flag(CODE, "error", message, {"attacked": attacked, "broken": total, "draws": DRAWS})]
+    return [CHECK.flag(message, {"attacked": attacked, "broken": total, "draws": DRAWS})]
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="Uniform random noise in the eps ball broke points that every attack of the suite missed: the "
+    "attacks are failing there (masked gradients or a randomised model). Those points now count as broken.",
+    action="Treat the robust accuracy as an overestimate; look for gradient masking and evaluate with an "
+    "adaptive attack.",
+    run=run,
+)

@@ -12,6 +12,7 @@ import torch
 
 from robench.core.record import Flag
 from robench.core.seeding import point_noise
+from robench.diagnostics.check import Check
 from robench.diagnostics.tools import clean_logits, forward_batch, predict, seeded_call
 
 CODE = "non_finite_outputs"
@@ -19,9 +20,9 @@ CODE = "non_finite_outputs"
 
 def run(ctx) -> list[Flag]:
     clean = int((~torch.isfinite(clean_logits(ctx)).all(1)).sum())
-    adversarial = len(ctx.result.extra.get("nonfinite_logits") or [])
-    positions = ctx.sample(ctx.clean_correct, salt=37)
-    noise = point_noise(ctx.salted_seeds(positions, 37), tuple(ctx.x.shape[1:]), salt=0)
+    adversarial = len(ctx.result.problems.nonfinite_logits)
+    positions = ctx.sample(ctx.clean_correct, CODE)
+    noise = point_noise(ctx.point_seeds(positions, CODE), tuple(ctx.x.shape[1:]), salt=0)
     x_noisy = ctx.threat.random_start(ctx.x[positions.to(ctx.x.device)], noise.to(ctx.x.device, ctx.x.dtype))
     noisy = 0
     if positions.numel():  # no clean-correct point: nothing to perturb
@@ -42,4 +43,16 @@ def run(ctx) -> list[Flag]:
         "noise": noisy,
         "noise_points": int(positions.numel()),
     }
-    return [Flag(CODE, "error", message, evidence)]
+    return [CHECK.flag(message, evidence)]
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="The model returns NaN or infinite logits on clean inputs, on adversarial inputs or on random "
+    "points of the eps ball. Such points count as broken, so accuracy there measures the model's "
+    "numerics, not its robustness.",
+    action="Fix the overflow (division, log of zero, exp) or the checkpoint's normalisation, then "
+    "evaluate again.",
+    run=run,
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from robench.attacks import build_attack
 from robench.core.record import Flag
+from robench.diagnostics.check import Check
 from robench.diagnostics.tools import attack_breaks
 from robench.threat import ThreatModel
 
@@ -17,10 +18,10 @@ STEPS = 20
 def run(ctx) -> list[Flag]:
     if ctx.randomized:
         return []  # comparisons of one-draw numbers of a random model; randomized_model flags it
-    positions = ctx.sample(ctx.clean_correct, salt=11)
+    positions = ctx.sample(ctx.clean_correct, CODE)
     if positions.numel() == 0:
         return []
-    seeds = ctx.salted_seeds(positions, 11)
+    seeds = ctx.point_seeds(positions, CODE)
     sweep = sorted(
         {min(ctx.threat.eps * f, 1.0) if ctx.threat.norm == "linf" else ctx.threat.eps * f for f in FACTORS}
     )
@@ -45,7 +46,7 @@ def run(ctx) -> list[Flag]:
         "points": int(positions.numel()),
         "allowed_rise": allowed,
     }
-    return [Flag(CODE, "error", message, evidence)]
+    return [CHECK.flag(message, evidence)]
 
 
 def allowed_rise(points: int) -> float:
@@ -56,3 +57,14 @@ def rising_steps(sweep: list[float], accuracies: list[float], allowed: float) ->
     """The (eps, next eps) pairs over which accuracy rose by more than ``allowed``."""
     pairs = zip(sweep, sweep[1:], accuracies, accuracies[1:], strict=False)
     return [(low, high) for low, high, before, after in pairs if after > before + allowed]
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="Robust accuracy rises as eps grows on a sample of points; a larger budget can never make a "
+    "model more robust, so the attack is failing (gradient masking or bad step sizes).",
+    action="Treat the numbers as overestimates; inspect the model's gradients and the attacks' step sizes.",
+    run=run,
+    curve=("eps", "robust_acc"),
+)

@@ -11,6 +11,7 @@ import torch
 
 from robench.attacks import build_attack
 from robench.core.record import Flag
+from robench.diagnostics.check import Check
 from robench.diagnostics.straight_through import LogOutput
 from robench.diagnostics.tools import attack_breaks, clean_logits
 
@@ -31,9 +32,9 @@ def run(ctx) -> list[Flag]:
     fraction = (in_range & sums_to_one).float().mean().item()
     if fraction < MIN_FRACTION:
         return []
-    positions = ctx.sample(ctx.robust, salt=3)
+    positions = ctx.sample(ctx.robust, CODE)
     attack = build_attack(f"pgd-{STEPS}", ctx.threat)
-    breaks = attack_breaks(ctx, attack, positions, ctx.salted_seeds(positions, 3), LogOutput(ctx.model))
+    breaks = attack_breaks(ctx, attack, positions, ctx.point_seeds(positions, CODE), LogOutput(ctx.model))
     broken = ctx.mark_broken(positions, breaks, f"pgd-{STEPS} on log-probabilities")
     message = (
         f"The model's outputs look like probabilities ({fraction:.0%} of rows lie in [0,1] and sum to 1), "
@@ -41,4 +42,15 @@ def run(ctx) -> list[Flag]:
         f"more of {positions.numel()} survivors. Return logits (drop the final softmax) and evaluate again."
     )
     evidence = {"probability_rows": fraction, "attacked": int(positions.numel()), "broken_via_log": broken}
-    return [Flag(CODE, "error", message, evidence)]
+    return [CHECK.flag(message, evidence)]
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="The model outputs probabilities (softmax) rather than logits: cross-entropy and margin losses "
+    "saturate, so gradient attacks look weaker than they are. robench re-attacked survivors through "
+    "log(probabilities) and counted what that broke.",
+    action="Remove the final softmax so that the model returns logits, then evaluate again.",
+    run=run,
+)

@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 from robench.core.randomness import probe_randomness
 from robench.core.record import Flag
+from robench.diagnostics.check import Check
 
 CODE = "randomized_model"
 
@@ -32,4 +33,16 @@ def run(ctx) -> list[Flag]:
         "The number is one draw of a random variable (another seed gives another): make the model "
         "deterministic at test time (model.eval(), no test-time dropout or random transforms)."
     )
-    return [Flag(CODE, "error", message, {**asdict(probe), "eot": ctx.eot})]
+    return [CHECK.flag(message, {**asdict(probe), "eot": ctx.eot})]
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="Repeated forward passes on the same input disagree (test-time dropout, random transforms): "
+    "the robust accuracy is one draw of a random variable (reproducible for a seed), not a measurement of "
+    "the model. The suite attacked the expected model with EOT (AutoAttack 'rand', gradient averaging).",
+    action="Make the model deterministic at test time (model.eval(), no test-time dropout or random input "
+    "transforms), or report the number with its seed as one estimate.",
+    run=run,
+)

@@ -10,6 +10,7 @@ import torch
 
 from robench.attacks import build_attack
 from robench.core.record import Flag
+from robench.diagnostics.check import Check
 from robench.diagnostics.tools import attack_breaks
 from robench.threat import ThreatModel
 
@@ -26,17 +27,17 @@ def run(ctx) -> list[Flag]:
     if ctx.randomized:
         return []  # comparisons of one-draw numbers of a random model; randomized_model flags it
     # survivors first (where a failing attack matters), topped up with other clean-correct points
-    positions = ctx.sample(ctx.robust, salt=7)
+    positions = ctx.sample(ctx.robust, CODE)
     room = ctx.sample_size - positions.numel()
     if room > 0:
-        others = ctx.sample(ctx.clean_correct & ~ctx.robust, limit=room, salt=7)
+        others = ctx.sample(ctx.clean_correct & ~ctx.robust, f"{CODE}/others", limit=room)
         positions = torch.cat([positions, others]).sort().values
     if positions.numel() == 0:
         return []
     threat = unbounded_threat(ctx.threat, tuple(ctx.x.shape[1:]))
     settings = ctx.attack_settings
     attack = build_attack(f"pgd-{STEPS}", threat, random_start=False, **settings)
-    broken = attack_breaks(ctx, attack, positions, ctx.salted_seeds(positions, 7))
+    broken = attack_breaks(ctx, attack, positions, ctx.point_seeds(positions, CODE))
     success = broken.float().mean().item()
     if success >= MIN_SUCCESS:
         return []
@@ -52,4 +53,16 @@ def run(ctx) -> list[Flag]:
         "success": success,
         "threshold": MIN_SUCCESS,
     }
-    return [Flag(CODE, "error", message, evidence)]
+    return [CHECK.flag(message, evidence)]
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="PGD with an unbounded budget (Linf eps 1, L2 the diagonal of the input box) should break "
+    "essentially every point but did not: the attacks cannot follow this model's gradients, so a bounded "
+    "attack failing says little about robustness (gradient masking).",
+    action="Treat the robust accuracy as an overestimate; inspect the model's gradients and evaluate with an "
+    "adaptive attack.",
+    run=run,
+)

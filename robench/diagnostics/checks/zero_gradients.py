@@ -13,6 +13,7 @@ import torch
 
 from robench.attacks.cw import margin_pgd
 from robench.core.record import Flag
+from robench.diagnostics.check import Check
 from robench.diagnostics.straight_through import StraightThrough
 from robench.diagnostics.tools import attack_breaks, gradient_status, gradients
 
@@ -60,11 +61,11 @@ def run(ctx) -> list[Flag]:
         f"{bpda} Gradient attacks cannot vouch for this number: fix the forward (return logits, no "
         "detach/rounding) or evaluate with an adaptive attack."
     )
-    return [Flag(CODE, "error", message, evidence)]
+    return [CHECK.flag(message, evidence)]
 
 
 def _bpda(ctx, surviving: torch.Tensor) -> dict:
-    positions = ctx.sample(surviving, salt=5)
+    positions = ctx.sample(surviving, f"{CODE}/bpda")
     if positions.numel() == 0:
         return {"bpda_attacked": 0, "bpda_broken": 0, "straight_through_usable": 0}
     wrapped = StraightThrough(ctx.model)
@@ -77,10 +78,23 @@ def _bpda(ctx, surviving: torch.Tensor) -> dict:
     if not usable.any():
         return {"bpda_attacked": 0, "bpda_broken": 0, "straight_through_usable": 0}
     attack = margin_pgd(ctx.threat, BPDA_STEPS)  # cw-K for linf; margin PGD in l2 too
-    breaks = attack_breaks(ctx, attack, positions, ctx.salted_seeds(positions, 5), wrapped)
+    breaks = attack_breaks(ctx, attack, positions, ctx.point_seeds(positions, f"{CODE}/bpda"), wrapped)
     broken = ctx.mark_broken(positions, breaks, f"bpda-cw-{BPDA_STEPS}")
     return {
         "bpda_attacked": int(positions.numel()),
         "bpda_broken": broken,
         "straight_through_usable": int(usable.sum()),
     }
+
+
+CHECK = Check(
+    code=CODE,
+    severity="error",
+    meaning="Input gradients are missing, non-finite or exactly zero for many points (a broken graph, "
+    "rounding or quantisation, a saturated softmax): gradient attacks cannot move those points, so their "
+    "survival proves nothing (gradient masking). robench already attacked them with straight-through "
+    "(BPDA) margin PGD and, later, with a black-box attack, and counted what those broke.",
+    action="Treat the robust accuracy as an upper bound only. Fix the forward (return logits, no detach or "
+    "rounding), or evaluate with an adaptive attack designed for this defence.",
+    run=run,
+)

@@ -1,7 +1,11 @@
-"""WideResNet (Zagoruyko & Komodakis 2016) as used in adversarial training (Madry, TRADES, RobustBench).
+"""WideResNet (Zagoruyko & Komodakis 2016) as used in adversarial training (Madry, Rice, TRADES, RobustBench).
 
-Depth 6n+4, widths 16, 16k, 32k, 64k; pre-activation blocks; key names follow the common
-RobustBench/TRADES layout (``block1.layer.0.conv1.weight``, ``bn1``, ``fc``).
+Depth 6n+4, widths 16, 16k, 32k, 64k; pre-activation blocks whose 1x1 ``convShortcut`` reads relu(bn1(x));
+keys of locuslab/robust_overfitting, yaodongyu/TRADES and RobustBench's ``WideResNet``
+(``block1.layer.0.conv1.weight``, ``bn1``, ``fc``). The ``*_trades`` names are the TRADES / Carmon et al. /
+RobustBench ``sub_block1=True`` layout: the same function, but their checkpoints also hold an extra
+``sub_block1`` that forward never uses (robench drops those weights, with a note). The authors'
+``avg_pool2d(out, 8)`` is global pooling at 32x32; robench pools globally.
 """
 
 from __future__ import annotations
@@ -11,6 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from robench.errors import RobenchError
+
+
+def check_depth_width(depth: object, width: object, arch: str) -> None:
+    """A WideResNet's depth is 6n+4 and its width a positive integer (arch kwargs come from JSON)."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 10 or (depth - 4) % 6 != 0:
+        raise RobenchError(f"{arch} depth must be 6n+4 (10, 16, 22, 28, 34, 70, ...), got {depth!r}")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise RobenchError(f"{arch} width must be a positive integer, got {width!r}")
 
 
 class WideBlock(nn.Module):
@@ -49,12 +61,13 @@ class WideStage(nn.Module):
 
 
 class WideResNet(nn.Module):
-    def __init__(self, depth: int, width: int, num_classes: int, in_channels: int, dropout: float) -> None:
+    def __init__(
+        self, depth: int, width: int, num_classes: int, in_channels: int, dropout: float, fc_bias: bool = True
+    ) -> None:
         super().__init__()
-        if depth < 10 or (depth - 4) % 6 != 0:
-            raise RobenchError(f"WideResNet depth must be 6n+4 (10, 16, 22, 28, 34, ...), got {depth}")
-        if width < 1:
-            raise RobenchError(f"WideResNet width must be a positive integer, got {width}")
+        check_depth_width(depth, width, "WideResNet")
+        if not isinstance(fc_bias, bool):
+            raise RobenchError(f"WideResNet fc_bias must be true or false, got {fc_bias!r}")
         count = (depth - 4) // 6
         channels = (16, 16 * width, 32 * width, 64 * width)
         self.conv1 = nn.Conv2d(in_channels, channels[0], 3, stride=1, padding=1, bias=False)
@@ -63,7 +76,7 @@ class WideResNet(nn.Module):
         self.block3 = WideStage(count, channels[2], channels[3], 2, dropout)
         self.bn1 = nn.BatchNorm2d(channels[3])
         self.relu = nn.ReLU(inplace=True)
-        self.fc = nn.Linear(channels[3], num_classes)
+        self.fc = nn.Linear(channels[3], num_classes, bias=fc_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.block3(self.block2(self.block1(self.conv1(x))))
@@ -73,10 +86,15 @@ class WideResNet(nn.Module):
 
 
 def wide_resnet(
-    num_classes: int = 10, in_channels: int = 3, depth: int = 28, width: int = 10, dropout: float = 0.0
+    num_classes: int = 10,
+    in_channels: int = 3,
+    depth: int = 28,
+    width: int = 10,
+    dropout: float = 0.0,
+    fc_bias: bool = True,
 ) -> nn.Module:
-    """WideResNet-depth-width (depth = 6n+4); global average pooling."""
-    return WideResNet(depth, width, num_classes, in_channels, dropout)
+    """WideResNet-depth-width (depth = 6n+4); ``fc_bias=False`` is RobustBench's ``bias_last=False``."""
+    return WideResNet(depth, width, num_classes, in_channels, dropout, fc_bias)
 
 
 def wrn_28_10(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
@@ -85,5 +103,22 @@ def wrn_28_10(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
 
 
 def wrn_34_10(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
-    """WideResNet-34-10 (46.2M parameters; Madry PGD-AT, TRADES)."""
+    """WideResNet-34-10 (46.2M parameters; Madry PGD-AT)."""
+    return WideResNet(34, 10, num_classes, in_channels, 0.0)
+
+
+def wide_resnet_trades(
+    num_classes: int = 10, in_channels: int = 3, depth: int = 34, width: int = 10, fc_bias: bool = True
+) -> nn.Module:
+    """WideResNet of TRADES / Carmon et al. (``sub_block1`` in the checkpoint, never used by forward)."""
+    return WideResNet(depth, width, num_classes, in_channels, 0.0, fc_bias)
+
+
+def wrn_28_10_trades(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+    """WideResNet-28-10 with ``sub_block1`` (Carmon et al. 2019, yaircarmon/semisup-adv)."""
+    return WideResNet(28, 10, num_classes, in_channels, 0.0)
+
+
+def wrn_34_10_trades(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+    """WideResNet-34-10 with ``sub_block1`` (Zhang et al. 2019, yaodongyu/TRADES)."""
     return WideResNet(34, 10, num_classes, in_channels, 0.0)

@@ -12,6 +12,8 @@ RECIPES.add("trades", "robench.training.recipes.trades:TradesRecipe")
 RECIPES.add("fgsm", "robench.training.recipes.fgsm:FGSMRecipe")
 RECIPES.add("fgsm-rs", "robench.training.recipes.fgsm_rs:FGSMRandomStartRecipe", aliases=("fast",))
 RECIPES.add("n-fgsm", "robench.training.recipes.n_fgsm:NFGSMRecipe")
+RECIPES.add("ibp", "robench.training.recipes.ibp:IBPRecipe")
+RECIPES.add("crown-ibp", "robench.training.recipes.crown_ibp:CrownIBPRecipe")
 
 
 def build_recipe(name: str, threat, *, steps=None, step_size=None, beta: float = 6.0) -> Recipe:

@@ -58,6 +58,9 @@ class Recipe:
     def describe(self) -> dict:
         return {"recipe": self.name, "steps": self.steps, "step_size": self.step_size}
 
+    def set_progress(self, global_step: int, total_steps: int) -> None:
+        """Called by the loop before every batch (schedules such as an eps ramp-up read it); a no-op here."""
+
     def batch_loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, rng: RecipeRandom) -> BatchLoss:
         raise NotImplementedError
 

@@ -1,0 +1,201 @@
+"""One evaluation's checked inputs: the subset, the counted model, the randomness probe, the attacks as
+built and the evaluation's identity; ``run`` the cascade on every point or on one shard."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from robench.attacks.base import Attack
+from robench.core.counting import CountingModel
+from robench.core.randomness import PROBE_POINTS, RandomnessProbe, probe_randomness
+from robench.core.record import DataInfo, ProbeSummary
+from robench.core.seeding import seeded_rng
+from robench.data.base import ImageDataset
+from robench.engine.identity import evaluation_config, evaluation_key_of, evaluation_points
+from robench.engine.outcome import Outcome
+from robench.engine.runner import RunContext, run_all
+from robench.engine.settings import RunSettings
+from robench.engine.state import EvaluationState
+from robench.errors import AttackError, RobenchError
+from robench.models.wrapper import prepare_for_eval
+from robench.threat import ThreatModel
+
+SUITE_EOT_SAMPLES = 20  # gradient samples per step on a randomised model, as AutoAttack's rand version
+SuiteLike = str | Path | Sequence[str | Attack] | Any
+
+
+def auto_batch_size(input_shape: Sequence[int], device: str, n: int) -> int:
+    """Documented heuristic: about 2^21 input values per batch on CPU (2^24 on CUDA), between 16 and 512
+    (2048 on CUDA), never more than the number of points. CUDA out-of-memory halves it at run time."""
+    numel = max(1, math.prod(input_shape))
+    gpu = device.startswith("cuda")
+    budget, cap = (2**24, 2048) if gpu else (2**21, 512)
+    return max(1, min(n, cap, max(16, budget // numel)))
+
+
+def resolve_device(device: str) -> str:
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RobenchError(f"device '{device}' was requested but CUDA is not available (use --device cpu)")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise RobenchError(f"unknown device '{device}' (choose cpu or cuda)")
+    return device
+
+
+def check_threat(threat: ThreatModel, input_shape: Sequence[int]) -> None:
+    """ThreatModel rejects eps <= 0 and linf eps > 1; an l2 eps beyond the box's diameter is meaningless."""
+    diameter = math.sqrt(math.prod(input_shape))
+    if threat.norm == "l2" and threat.eps > diameter:
+        raise RobenchError(
+            f"l2 eps {threat.eps:g} is larger than the diameter {diameter:.4g} of the [0,1] input range"
+        )
+
+
+def resolve_suite(
+    suite: SuiteLike, threat: ThreatModel, eot_samples: int = 1
+) -> tuple[dict[str, Any], list[Attack]]:
+    """A suite name or file, a Suite object, or a list of attack specs / Attack objects.
+
+    With ``eot_samples`` > 1 (a randomised model) gradient attacks given by spec average their gradients
+    over that many forwards (EOT) and ``autoattack`` becomes ``autoattack-rand``.
+    """
+    from robench.attacks.suites import Suite, load_suite
+
+    if isinstance(suite, (str, Path)):
+        suite = load_suite(str(suite))
+    if isinstance(suite, Suite):
+        name, version, items = suite.name, suite.version, list(suite.attacks)
+    else:
+        name, version, items = "custom", None, list(suite)
+    if not items:
+        raise RobenchError(f"suite '{name}' has no attacks")
+    attacks = [item if isinstance(item, Attack) else _build(str(item), threat, eot_samples) for item in items]
+    return {"name": name, "version": version, "attacks": [a.spec for a in attacks]}, attacks
+
+
+def _build(spec: str, threat: ThreatModel, eot_samples: int) -> Attack:
+    from robench.attacks import build_attack, parse_spec
+
+    if eot_samples <= 1:
+        return build_attack(spec, threat)
+    family = parse_spec(spec).family
+    if family == "autoattack":
+        return build_attack("autoattack-rand", threat)
+    if family in ("autoattack-rand", "square") or ":" in spec:
+        return build_attack(spec, threat)
+    try:
+        return build_attack(spec, threat, eot_samples=eot_samples)
+    except AttackError as exc:
+        warnings.warn(f"{spec} runs without EOT on a randomised model: {exc}", stacklevel=3)
+        return build_attack(spec, threat)
+
+
+def shard_positions(n: int, rank: int, world: int, block_size: int) -> list[int]:
+    """Positions (in the evaluation subset) of shard ``rank`` of ``world``: whole blocks of block_size
+    consecutive points, dealt round-robin (rank r takes blocks r, r + world, ...)."""
+    if world < 1 or not 0 <= rank < world:
+        raise RobenchError(f"shard {rank} of {world} does not exist")
+    blocks = range(rank, -(-n // block_size), world)
+    return [p for b in blocks for p in range(b * block_size, min(n, (b + 1) * block_size))]
+
+
+class Evaluation:
+    """The checked inputs of one evaluation, ready to run on every point or on one shard."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        dataset: ImageDataset,
+        threat: ThreatModel,
+        settings: RunSettings,
+        *,
+        model_name: str = "model",
+        checkpoint_sha256: str | None = None,
+    ) -> None:
+        self.settings, self.threat = settings, threat
+        self.device = resolve_device(settings.device)
+        self.data = evaluation_points(dataset, settings)
+        check_threat(threat, self.data.input_shape)
+        self.batch_size = settings.batch_size or auto_batch_size(
+            self.data.input_shape, self.device, len(self.data)
+        )
+        self.counted = CountingModel(prepare_for_eval(model).to(self.device))
+        self.randomness, self.probe_cost = self._probe_randomness()
+        self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
+        self.suite, self.attacks = resolve_suite(settings.suite, threat, self.eot_samples)
+        self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256)
+        self.config = evaluation_config(
+            self.key, model=model_name, n=len(self.data), suite=self.suite, eot_samples=self.eot_samples
+        )
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    @property
+    def block_size(self) -> int:
+        return self.settings.block_size
+
+    @property
+    def randomized(self) -> bool:
+        """The probe found the model randomised: the evaluation runs with EOT and seeds its RNG per call."""
+        return self.eot_samples > 1
+
+    def _probe_randomness(self) -> tuple[RandomnessProbe, int]:
+        """Repeated forwards on a few points: a randomised model needs EOT attacks. Run in a seeded RNG
+        fork: the decision is reproducible and the caller's generator untouched."""
+        with self.counted.measure() as cost, seeded_rng(self.device, self.seed, "probe"):
+            probe = probe_randomness(self.counted, self.data.images[:PROBE_POINTS].to(self.device))
+        if probe.randomized:
+            warnings.warn(
+                "the model's outputs change between identical forwards; attacks use EOT over "
+                f"{SUITE_EOT_SAMPLES} samples",
+                stacklevel=3,
+            )
+        return probe, cost.forward
+
+    def details(self) -> dict[str, Any]:
+        """The record fields that come from the preparation, not from the outcome."""
+        probe = ProbeSummary(self.randomness.randomized, self.randomness.points, self.probe_cost)
+        data = self.data
+        info = DataInfo(data.spec or data.name, data.preprocessing, self.key.data_fingerprint, data.missing)
+        return {"probe": probe, "batch_size": self.batch_size, "data_info": info}
+
+    def run(self, state: EvaluationState | None, shard: tuple[int, int] | None = None) -> Outcome:
+        """The suite on every point or on shard ``(rank, world)``; resumes from ``state``, never clears it."""
+        data, config = self.data, self.config
+        positions = list(range(len(self.data)))
+        if shard is not None:
+            positions = shard_positions(len(self.data), *shard, self.block_size)
+            data = self.data.take(torch.tensor(positions, dtype=torch.long))
+            config = {**config, "shard": list(shard)}
+        outcome = self._resumed(state, config) or Outcome.start(
+            config, data.indices.tolist(), data.labels.tolist()
+        )
+        ctx = RunContext(
+            model=self.counted, data=data, threat=self.threat, seed=self.seed, batch_size=self.batch_size,
+            device=self.device, blocks=[p // self.block_size for p in positions], randomized=self.randomized,
+            state=state,
+        )  # fmt: skip
+        return run_all(ctx, self.attacks, outcome)
+
+    @staticmethod
+    def _resumed(state: EvaluationState | None, config: dict[str, Any]) -> Outcome | None:
+        saved = state.load() if state is not None else None
+        if saved is None:
+            return None
+        if saved.get("config") == config:
+            try:
+                return Outcome.from_dict(saved)
+            except (KeyError, TypeError):
+                pass  # a state written by another version: start afresh
+        warnings.warn(
+            "saved evaluation state belongs to a different evaluation; starting afresh", stacklevel=4
+        )
+        return None

@@ -1,0 +1,126 @@
+"""What makes two evaluations the same, defined once: the key of a stored result and the identity a
+resumed run must match.
+
+``EvaluationKey`` holds everything the per-point outcomes depend on: checkpoint, points (dataset, split,
+subset), threat and eps, suite (name, version), seed, mode and block size (attacks with per-call
+randomness run per block). A stored result with the same key is the same evaluation, so it can be
+reused; ``Outcome.config`` (what a resume must match) is the key plus the facts derived from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from robench.core.record import EvaluationResult
+from robench.data.base import ImageDataset
+from robench.engine.settings import BLOCK_SIZE, RunSettings
+from robench.threat import ThreatModel
+
+
+@dataclass(frozen=True)
+class EvaluationKey:
+    checkpoint_sha256: str | None
+    dataset: str
+    threat: str
+    eps: float
+    suite_name: str
+    suite_version: str
+    subset_sha256: str
+    seed: int
+    mode: str = "cascade"
+    split: str = "test"
+    block_size: int = BLOCK_SIZE
+    data_fingerprint: str = ""  # of the evaluated images and labels: two folders never share a key
+
+    @classmethod
+    def of(cls, result: EvaluationResult) -> EvaluationKey:
+        return cls(
+            checkpoint_sha256=result.checkpoint_sha256,
+            dataset=result.dataset,
+            threat=result.threat,
+            eps=float(result.eps),
+            suite_name=str(result.suite.get("name", "")),
+            suite_version=str(result.suite.get("version", "")),
+            subset_sha256=result.subset_sha256,
+            seed=int(result.seed),
+            mode=result.mode,
+            split=result.split,
+            block_size=int(result.block_size or BLOCK_SIZE),
+            data_fingerprint=result.data_info.fingerprint if result.data_info else "",
+        )
+
+    @property
+    def reusable(self) -> bool:
+        """A result without a checkpoint hash cannot be matched safely to a later request."""
+        return bool(self.checkpoint_sha256)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of every field (eps as its exact float repr)."""
+        fields = asdict(self) | {"eps": repr(float(self.eps)), "seed": int(self.seed)}
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def evaluation_config(
+    key: EvaluationKey, *, model: str, n: int, suite: dict[str, Any], eot_samples: int
+) -> dict[str, Any]:
+    """The identity an outcome carries (and a resumed state must match): the key, the record's labels and
+    what the key determines (the suite's attacks as built, the EOT samples the probe chose)."""
+    return {
+        "model": model,
+        "checkpoint_sha256": key.checkpoint_sha256,
+        "dataset": key.dataset,
+        "split": key.split,
+        "threat": key.threat,
+        "eps": float(key.eps),
+        "n": n,
+        "seed": int(key.seed),
+        "subset_sha256": key.subset_sha256,
+        "suite": suite,
+        "mode": key.mode,
+        "eot_samples": eot_samples,
+        "block_size": key.block_size,
+    }
+
+
+def suite_identity(suite: Any) -> tuple[str, str]:
+    """(name, version) of a suite given by name, file, Suite object or list of specs (``custom``)."""
+    from robench.attacks.suites import Suite, load_suite
+
+    if isinstance(suite, (str, Path)):
+        suite = load_suite(str(suite))
+    if isinstance(suite, Suite):
+        return suite.name, str(suite.version)
+    return "custom", "None"
+
+
+def evaluation_key_of(
+    dataset: ImageDataset, threat: ThreatModel, settings: RunSettings, checkpoint_sha256: str | None
+) -> EvaluationKey:
+    """The key of evaluating ``dataset`` (its subset for ``settings``) under ``threat``: the one function
+    that defines it, for the engine's record and for a lookup before anything runs."""
+    name, version = suite_identity(settings.suite)
+    points = evaluation_points(dataset, settings)
+    return EvaluationKey(
+        checkpoint_sha256=checkpoint_sha256,
+        dataset=dataset.name,
+        threat=threat.norm,
+        eps=float(threat.eps),
+        suite_name=name,
+        suite_version=version,
+        subset_sha256=points.subset_sha256(),
+        seed=int(settings.seed),
+        mode=settings.mode,
+        split=dataset.split,
+        block_size=settings.block_size,
+        data_fingerprint=points.fingerprint(),
+    )
+
+
+def evaluation_points(dataset: ImageDataset, settings: RunSettings) -> ImageDataset:
+    """The points an evaluation runs on: the subset for (n, seed), decoded into memory once."""
+    return dataset.subset(settings.n, settings.seed).materialize()

@@ -1,0 +1,41 @@
+"""How the engine runs a suite: one frozen settings object, built once by the CLI or the Python API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from robench.errors import RobenchError
+from robench.options import option
+
+#: points per block for attacks with per-call randomness (and the unit of sharding): large enough for
+#: AutoAttack to work on full batches, small enough to balance shards of real evaluations
+BLOCK_SIZE = 256
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    suite: Any = field(default="standard", metadata=option("suite name or TOML/YAML file"))
+    n: int | None = field(
+        default=None, metadata=option("number of points (default: the whole split)", short="-n")
+    )
+    seed: int = field(default=0, metadata=option("seed of the subset and of every random start"))
+    batch_size: int | None = field(default=None, metadata=option("override the automatic batch size"))
+    block_size: int = field(
+        default=BLOCK_SIZE,
+        metadata=option("points per block: AutoAttack and Square run per block; the sharding unit"),
+    )
+    device: str = field(default="cpu", metadata=option("cpu or cuda"))
+    independent: bool = field(default=False, metadata=option("run every attack on every point (no cascade)"))
+
+    def __post_init__(self) -> None:
+        if self.batch_size is not None and self.batch_size < 1:
+            raise RobenchError(f"--batch-size must be positive, got {self.batch_size}")
+        if self.block_size < 1:
+            raise RobenchError(f"the block size must be positive, got {self.block_size}")
+        if not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise RobenchError(f"unknown device '{self.device}' (choose cpu or cuda)")
+
+    @property
+    def mode(self) -> str:
+        return "independent" if self.independent else "cascade"

@@ -1,0 +1,104 @@
+"""Evaluate end to end: randomness probe → cascade of verified attacks → diagnostics → the record.
+
+``evaluate(model, **options)`` is the Python API (the same options, names and defaults as
+``robench evaluate``, and the same record); ``run_evaluation(request)`` takes the settings object;
+``evaluate_target`` runs a resolved target; ``diagnose`` runs the checks on a finished record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from robench.core.environment import environment
+from robench.core.record import EvaluationResult
+from robench.core.seeding import seeded_rng
+from robench.diagnostics import DiagnosticContext, run_diagnostics
+from robench.engine.evaluate import as_state
+from robench.engine.evaluation import Evaluation
+from robench.engine.settings import RunSettings
+from robench.pipeline.request import EvaluationRequest, request_from_options
+from robench.pipeline.target import Target, resolve_target
+from robench.threat import ThreatModel
+
+
+def evaluate(
+    model: Any = None, dataset: Any = None, threat: Any = None, *, state: Any = None, **options: Any
+):
+    """Evaluate a model card (id or name) or an ``nn.Module``; ``options`` are ``robench evaluate``'s
+    flags as keywords (``suite``, ``n``, ``seed``, ``eps``, ``mean``/``std``, ``diagnostics``, ...), with
+    the same defaults, so the record is the one the CLI writes. ``dataset`` is a name or spec (default:
+    the card's) or an ``ImageDataset``; ``threat`` is ``"linf"``/``"l2"`` (with ``eps``) or a
+    ``ThreatModel``. ``state`` (a path or an EvaluationState) makes the run resumable; it is cleared once
+    the record is complete."""
+    if isinstance(threat, ThreatModel):
+        options |= {"threat": threat.norm, "eps": threat.eps}
+    elif threat is not None:
+        options["threat"] = threat
+    if dataset is not None:
+        options["dataset"] = dataset
+    request = request_from_options(model, **options)
+    store = as_state(state)
+    result = evaluate_target(
+        resolve_target(request), request.run, diagnostics=request.diagnostics, state=store
+    )
+    if store is not None:
+        store.clear()
+    return result
+
+
+def run_evaluation(request: EvaluationRequest, *, state: Any = None) -> EvaluationResult:
+    """The record of ``request`` (the caller owns ``state``: clear it once the record is kept)."""
+    return evaluate_target(resolve_target(request), request.run, diagnostics=request.diagnostics, state=state)
+
+
+def prepare(target: Target, run: RunSettings) -> Evaluation:
+    """The engine's checked evaluation of this target (subset, counted model, probe, attacks, key)."""
+    loaded = target.loaded
+    return Evaluation(
+        loaded.module,
+        target.points(run),
+        target.threat,
+        run,
+        model_name=loaded.name,
+        checkpoint_sha256=loaded.sha256,
+    )
+
+
+def evaluate_target(
+    target: Target, run: RunSettings, *, diagnostics: bool = True, state: Any = None
+) -> EvaluationResult:
+    """Probe, suite and (``diagnostics``) checks on a loaded target; resumable through ``state``."""
+    evaluation = prepare(target, run)
+    outcome = evaluation.run(as_state(state))
+    result = outcome.to_record(environment(evaluation.device), **evaluation.details())
+    return finish(evaluation, target, result, diagnostics=diagnostics)
+
+
+def finish(
+    evaluation: Evaluation, target: Target, result: EvaluationResult, *, diagnostics: bool
+) -> EvaluationResult:
+    """What every entry point adds to the engine's record: the card, then (``diagnostics``) the checks."""
+    result.card, result.model_info = target.card_summary, target.model_info
+    if diagnostics:
+        diagnose(evaluation, result)
+    return result
+
+
+def diagnose(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResult:
+    """robench.diagnostics on the whole evaluation's record (extra breaks, flags and verdict folded in)."""
+    troubled = result.problems.gradients.indices()
+    indices = evaluation.data.indices.tolist()
+    ctx = DiagnosticContext(
+        model=evaluation.counted, data=evaluation.data, threat=evaluation.threat, result=result,
+        device=evaluation.device, seed=evaluation.seed, batch_size=evaluation.batch_size,
+        block_size=evaluation.block_size, randomness=evaluation.randomness, attacks=list(evaluation.attacks),
+        unusable_gradients=torch.tensor([i in troubled for i in indices], dtype=torch.bool),
+    )  # fmt: skip
+    if not evaluation.randomized:
+        run_diagnostics(ctx)
+        return result
+    with seeded_rng(evaluation.device, evaluation.seed, "diagnostics"):  # their attacks also seed per chunk
+        run_diagnostics(ctx)
+    return result

@@ -1,0 +1,105 @@
+"""Run a gate: load the model, reuse a stored result or evaluate, and check the criteria.
+
+``run_gate(GateRequest(...))`` is the Python API behind ``robench gate`` and the pytest plugin (both
+through ``check_model``, which takes their flat options). The dataset, threat and eps default to the
+model card's (threat: linf when nothing gives one); a result stored under the same key
+(``robench.engine.identity.EvaluationKey``: checkpoint sha256, points, threat, eps, suite name and
+version, seed, mode, block size) is reused unless ``reuse=False``; a fresh result is stored. Diagnostics
+run by default (their verdict is printed; ``require_reliable`` needs them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robench.core.record import EvaluationResult
+from robench.engine.evaluation import resolve_device
+from robench.engine.settings import RunSettings
+from robench.errors import RobenchError
+from robench.gate.baseline import load_baseline
+from robench.gate.criteria import GateReport, Thresholds, check_result
+from robench.options import keyword, option
+from robench.pipeline.evaluate import evaluate_target
+from robench.pipeline.keys import evaluation_key
+from robench.pipeline.request import EvaluationRequest, request_from_options
+from robench.pipeline.target import Target, resolve_target
+from robench.store import ResultsStore
+
+GATE_SUITE = "quick"
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    evaluation: EvaluationRequest = field(
+        default_factory=lambda: EvaluationRequest(run=RunSettings(suite=GATE_SUITE))
+    )
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    baseline: str | Path | EvaluationResult | None = field(
+        default=None, metadata=option("leaderboard entry (file or <dataset>/<threat>/<name>) or results JSON")
+    )
+    reuse: bool = field(default=True, metadata=option("reuse a stored result of the same evaluation"))
+    store: Path | None = field(
+        default=None, metadata=option("results store (default: $ROBENCH_STORE or ~/.local/share)")
+    )
+
+
+def run_gate(request: GateRequest) -> tuple[GateReport, float]:
+    """The gate's report and the seconds spent (evaluation included)."""
+    started = time.perf_counter()
+    thresholds, evaluation = request.thresholds, request.evaluation
+    thresholds.check_given()
+    if thresholds.require_reliable and not evaluation.diagnostics:
+        raise RobenchError("--require-reliable needs the diagnostics; drop --no-diagnostics")
+    if thresholds.max_drop is not None and request.baseline is None:
+        raise RobenchError("--max-drop needs a --baseline (a leaderboard entry or a results JSON)")
+    if request.baseline is not None and thresholds.max_drop is None:
+        raise RobenchError("--baseline is only used with --max-drop; give the largest drop allowed")
+    baseline = request.baseline
+    base = load_baseline(baseline) if isinstance(baseline, (str, Path)) else baseline
+    resolve_device(evaluation.run.device)
+    target = resolve_target(evaluation, default_threat="linf")
+    result, reused = _result(target, request)
+    report = GateReport(
+        result=result,
+        thresholds=thresholds,
+        criteria=check_result(result, thresholds, base),
+        reused=reused,
+        baseline=_describe(baseline),
+    )
+    return report, time.perf_counter() - started
+
+
+def check_model(model: Any = None, **options: Any) -> tuple[GateReport, float]:
+    """``run_gate`` from flat options, as ``robench gate`` and the pytest plugin take them: the evaluation's
+    (``robench.pipeline.request``), the thresholds' (``Thresholds`` fields), ``baseline``, ``reuse`` and
+    ``store``. ``model`` is a card id or name, or an nn.Module (give ``dataset=`` then)."""
+    names = {keyword(f): f.name for f in dataclasses.fields(Thresholds)}
+    thresholds = Thresholds(**{names[k]: options.pop(k) for k in list(options) if k in names})
+    gate = {k: options.pop(k) for k in ("baseline", "reuse", "store") if k in options}
+    options.setdefault("suite", GATE_SUITE)
+    return run_gate(GateRequest(request_from_options(model, **options), thresholds, **gate))
+
+
+def _describe(baseline: str | Path | EvaluationResult | None) -> str | None:
+    if isinstance(baseline, EvaluationResult):
+        return f"result of {baseline.model}"
+    return None if baseline is None else str(baseline)
+
+
+def _result(target: Target, request: GateRequest) -> tuple[EvaluationResult, bool]:
+    run = request.evaluation.run
+    need_verdict = request.thresholds.require_reliable
+    key = evaluation_key(target, run)
+    with ResultsStore(request.store) as results:
+        if request.reuse and key.reusable:
+            stored = results.lookup(key, require_verdict=need_verdict)
+            if stored is not None:
+                return stored, True
+        result = evaluate_target(target, run, diagnostics=request.evaluation.diagnostics)
+        if key.reusable:
+            results.put(result)
+    return result, False

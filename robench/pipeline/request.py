@@ -1,0 +1,79 @@
+"""One typed, frozen settings object per request, built once by the CLI or the Python API.
+
+``EvaluationRequest`` groups the model spec, the data spec, the threat spec and the engine's run
+settings. ``request_from_options(model, **options)`` sorts flat keyword options (the CLI's flags, the
+Python API's keywords, the pytest plugin's) into it by field name, so every entry point accepts the same
+names with the same defaults and errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from robench.data.base import ImageDataset
+from robench.data.spec import DataSpec
+from robench.engine.settings import RunSettings
+from robench.errors import RobenchError
+from robench.models.spec import ModelSpec
+from robench.options import keyword, option
+from robench.threat import parse_eps
+
+
+@dataclass(frozen=True)
+class ThreatSpec:
+    threat: str | None = field(default=None, metadata=option("linf or l2 (default: the card's)"))
+    eps: float | None = field(
+        default=None,
+        metadata=option("radius, e.g. 0.3 or 8/255 (default: the card's)", parse=parse_eps),
+    )
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    model: ModelSpec = field(default_factory=ModelSpec)
+    data: DataSpec = field(default_factory=DataSpec)
+    threat: ThreatSpec = field(default_factory=ThreatSpec)
+    run: RunSettings = field(default_factory=RunSettings)
+    diagnostics: bool = field(default=True, metadata=option("run the reliability checks after the suite"))
+    points: ImageDataset | None = field(  # an in-memory dataset instead of ``data`` (Python API)
+        default=None, metadata=option("evaluate these points (Python API: dataset=ImageDataset)", cli=False)
+    )
+
+    def replace(self, **groups: Any) -> EvaluationRequest:
+        return dataclasses.replace(self, **groups)
+
+
+GROUPS = {"model": ModelSpec, "data": DataSpec, "threat": ThreatSpec, "run": RunSettings}
+
+
+def request_from_options(model: Any = None, **options: Any) -> EvaluationRequest:
+    """An EvaluationRequest from flat options named like the CLI's flags (``n=200``, ``dataset="digits"``,
+    ``data_root=...``); ``model`` is a card id or name, or an nn.Module (then give ``dataset``). Unknown
+    names are one error with a did-you-mean."""
+    if model is not None:
+        options["module" if not isinstance(model, str) else "model"] = model
+    if isinstance(options.get("dataset"), ImageDataset):
+        options["points"] = options.pop("dataset")
+    groups: dict[str, dict[str, Any]] = {name: {} for name in GROUPS}
+    owners: dict[str, list[tuple[str, str]]] = {}
+    for group, cls in GROUPS.items():
+        for f in dataclasses.fields(cls):
+            owners.setdefault(keyword(f), []).append((group, f.name))  # a shared name sets every owner
+    top = {f.name for f in dataclasses.fields(EvaluationRequest) if f.name not in GROUPS}
+    for key, value in options.items():
+        if key in owners:
+            for group, name in owners[key]:
+                groups[group][name] = value
+        elif key not in top:
+            raise RobenchError(_unknown_option(key, sorted(set(owners) | top)))
+    built = {name: GROUPS[name](**values) for name, values in groups.items()}
+    return EvaluationRequest(**built, **{k: options[k] for k in top if k in options})
+
+
+def _unknown_option(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=2)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown option '{key}'{hint} (options: {', '.join(known)})"

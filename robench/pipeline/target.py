@@ -1,0 +1,89 @@
+"""What a request names, loaded: the model, its dataset and threat model (defaulting to the card's),
+and the card. Shared by evaluate, gate, submit and the pytest plugin, so that every entry point accepts
+the same combinations and reports the same errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from robench.core.record import CardSummary, ModelInfo
+from robench.data import DataSpec, default_eps
+from robench.data.base import ImageDataset
+from robench.engine.evaluation import resolve_device
+from robench.engine.identity import evaluation_points
+from robench.errors import RobenchError
+from robench.models.cards import ModelCard
+from robench.models.loading import LoadedModel
+from robench.threat import ThreatModel
+
+
+@dataclass
+class Target:
+    """A loaded model, its dataset and threat model, and the card they came from (if any)."""
+
+    loaded: LoadedModel
+    data: ImageDataset
+    threat: ThreatModel
+    card: ModelCard | None = None
+    _points: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    def points(self, run) -> ImageDataset:
+        """The evaluated subset for ``run`` (n, seed), decoded once however often it is asked for."""
+        key = (run.n, run.seed)
+        if key not in self._points:
+            self._points[key] = evaluation_points(self.data, run)
+        return self._points[key]
+
+    @property
+    def model_info(self) -> ModelInfo:
+        provenance = self.loaded.provenance()
+        return ModelInfo(**provenance)
+
+    @property
+    def card_summary(self) -> CardSummary | None:
+        card = self.card
+        return None if card is None else CardSummary(card.id, card.recipe, card.source, card.paper)
+
+
+def resolve_target(request, *, default_threat: str | None = None) -> Target:
+    """Load what ``request`` (an EvaluationRequest) names, with the dataset/threat/eps given or else the
+    card's (``request.points``: an ImageDataset handed over in Python instead of ``request.data``);
+    ``default_threat`` applies when neither the options nor a card give one, and the eps defaults to the
+    dataset's usual one (robench.data.default_eps) when neither gives one either."""
+    card, dataset = request.model.find_card(), request.points
+    threat, eps = request.threat.threat, request.threat.eps
+    if card is not None:
+        threat, eps = threat or card.threat, card.eps if eps is None else eps
+    threat = threat or default_threat
+    data_spec = _data_spec(request, card)
+    if threat is None or (dataset is None and data_spec.spec is None):
+        data_given = dataset is not None or data_spec.spec is not None
+        missing = [o for o, given in (("--dataset", data_given), ("--threat", threat)) if not given]
+        raise RobenchError(f"give {', '.join(missing)} (there is no model card to take it from)")
+    data = dataset if dataset is not None else data_spec.load()
+    eps = default_eps(data.name, threat) if eps is None else eps
+    if eps is None:
+        raise RobenchError(f"give --eps (no model card gives one and {data.name} has no usual {threat} eps)")
+    threat_model = ThreatModel.parse(threat, eps)
+    device = resolve_device(request.run.device)
+    return Target(request.model.load(card, data, device), data, threat_model, card)
+
+
+def _data_spec(request, card: ModelCard | None) -> DataSpec:
+    """The data spec of a request: the model's classes and trust opt-in apply to the data too."""
+    model = request.model
+    spec = dataclasses.replace(request.data, num_classes=model.num_classes, trust_code=model.trust_code)
+    return spec if card is None or spec.spec is not None else card_data_spec(card, spec)
+
+
+def card_data_spec(card: ModelCard, spec: DataSpec | None = None) -> DataSpec:
+    """The dataset a card names: a folder:/file: path is read relative to the card's folder, and code it
+    names runs only with the opt-in (``spec.trust_code``)."""
+    spec = spec or DataSpec(trust_code=card.trusted)
+    name = card.dataset
+    kind, colon, path = name.partition(":")
+    if colon and kind in ("folder", "file") and card.path is not None and not Path(path).is_absolute():
+        name = f"{kind}:{card.path.parent / path}"
+    return dataclasses.replace(spec, spec=name, source=f"model card {card.path or card.id}")
