@@ -10,10 +10,14 @@ Work is ``Certificates.cost.forward_equivalents_per_point`` (multiply-accumulate
 layers over those of one forward pass of one point; see ``robench/certify/work.py``); PGD passes are
 forward + backward passes in samples, counted at the model by ``robench.core.counting.CountingModel``,
 once at the threat's eps (robench's early stop ends the attack on points it has broken) and once at
-eps 1e-6, where nothing breaks and all 20 steps are paid for ("full").
+eps 1e-6, where nothing breaks and all 20 steps are paid for ("full"). The attack suite's cost sits in
+the same table: robench's ``standard`` suite (FGSM → PGD-7 → PGD-20 → PGD-100x2 → CW → AutoAttack, in
+cascade, every output verified, no diagnostics) through the engine on the same points, per point
+(``--suite none`` leaves it out; a robust point costs AutoAttack's Square 5,000 queries).
 
     python benchmarks/certify_cost.py                  # float64 bounds (certify's default), ~5 min
     python benchmarks/certify_cost.py --points 4 --skip wrn_28_10 --dtype float32
+    python benchmarks/certify_cost.py --suite none      # bounds and PGD-20 only
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from torch import nn
 from robench.attacks import build_attack
 from robench.certify import certify
 from robench.core.counting import CountingModel
+from robench.data.base import ImageDataset
+from robench.engine.evaluate import evaluate
+from robench.engine.settings import RunSettings
 from robench.models import create_model
 from robench.models.wrapper import Normalized
 from robench.threat import ThreatModel
@@ -86,16 +93,28 @@ def full_pgd_cost(model, x, y, threat) -> tuple[float, float]:
     return pgd_cost(model, x, y, ThreatModel(threat.norm, 1e-6))
 
 
-def rows_for(label, model, x, y, threat, methods, dtype, batch):
+def suite_cost(model, x, y, threat, suite: str) -> tuple[float, float, float]:
+    """(seconds, forward + backward passes, robust accuracy) per point of the suite, engine-run, cascade."""
+    if suite == "none":
+        return float("nan"), float("nan"), float("nan")
+    points = ImageDataset("bench", "test", x, y, torch.arange(len(x)), 10, (0.0,), (1.0,))
+    record = evaluate(model, points, threat, RunSettings(suite=suite))
+    cost = record.suite_cost
+    return cost.seconds / len(x), cost.passes / len(x), record.robust_acc
+
+
+def rows_for(label, model, x, y, threat, methods, dtype, batch, suite="standard"):
     pgd_seconds, pgd_passes = pgd_cost(model, x, y, threat)
     full_seconds, full_passes = full_pgd_cost(model, x, y, threat)
+    suite_seconds, suite_passes, suite_robust = suite_cost(model, x, y, threat, suite)
     rows = []
     for method in methods:
         certs = certify(model, x, y, threat, method=method, dtype=dtype, batch_size=batch)
         rows.append(
             f"| {label} | {len(x)} | {method} | {certs.method} | {certs.cost.seconds_per_point:.3f} "
             f"| {certs.cost.forward_equivalents_per_point:,.1f} | {certs.certified_accuracy:.2f} "
-            f"| {pgd_seconds:.3f} | {pgd_passes:.0f} | {full_seconds:.3f} | {full_passes:.0f} |"
+            f"| {pgd_seconds:.3f} | {pgd_passes:.0f} | {full_seconds:.3f} | {full_passes:.0f} "
+            f"| {suite_seconds:.3f} | {suite_passes:,.0f} | {suite_robust:.2f} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -107,6 +126,7 @@ def main(argv=None) -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="models to leave out, e.g. wrn_28_10")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--suite", default="standard", help="attack suite whose cost is shown, or none")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -115,16 +135,17 @@ def main(argv=None) -> None:
         f"bounds in {args.dtype}; threads {torch.get_num_threads()}",
         "",
         "| model | points | asked | ran | s / point | work / point (fwd-equiv.) | certified "
-        "| PGD-20 s / point | PGD-20 passes / point | full PGD-20 s / point | full PGD-20 passes / point |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| PGD-20 s / point | PGD-20 passes / point | full PGD-20 s / point | full PGD-20 passes / point "
+        f"| {args.suite} suite s / point | {args.suite} suite passes / point | suite robust |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(header), flush=True)
     rows = rows_for("small_cnn (digits 1x8x8)", *digits_case(2 * args.points),
-                    ("ibp", "crown-ibp", "crown"), dtype, 32)  # fmt: skip
+                    ("ibp", "crown-ibp", "crown"), dtype, 32, args.suite)  # fmt: skip
     for name in BIG:
         if name not in args.skip:
             rows += rows_for(f"{name} (32x32)", *cifar_case(name, args.points),
-                             ("ibp", "crown"), dtype, args.points)  # fmt: skip
+                             ("ibp", "crown"), dtype, args.points, args.suite)  # fmt: skip
     print("\n" + "\n".join(header + rows))
 
 

@@ -1,8 +1,8 @@
 """Attacks: one small file each, registered by family name; ``build_attack(spec, threat)`` builds one.
 
-Spec grammar: a family name, optionally followed by counts: ``pgd-K`` / ``pgd-KxR`` (K steps, R restarts),
-``cw``, ``cw-K``, ``cw-KxR``, ``square-N`` (N queries); ``fgsm``, ``fgsm-rs``, ``autoattack`` and
-``autoattack-rand`` take no counts. ``package.module:attr`` names a user attack (a class or factory
+Spec grammar: a family name, optionally followed by the counts ``SPEC_COUNTS`` names for it: ``pgd-K`` /
+``pgd-KxR`` (K steps, R restarts), ``apgd-t-KxT`` (T targets), ``square-N`` (N queries); families without
+counts (``fgsm``, ``autoattack``) take none. ``package.module:attr`` names a user attack (a class or factory
 called as ``attr(threat, spec, **settings)``). Keyword settings override defaults, e.g.
 ``build_attack("pgd-20", threat, step_size=0.01, eot_samples=10)``.
 """
@@ -31,6 +31,8 @@ ATTACKS.add("square", "robench.attacks.square:Square")
 ATTACKS.add("apgd", "robench.attacks.apgd:APGD")
 ATTACKS.add("apgd-t", "robench.attacks.malt:TargetedAPGD")
 ATTACKS.add("fab-t", "robench.attacks.fab:TargetedFAB")
+ATTACKS.add("autoattack-t", "robench.attacks.autoattack_t:AutoAttackTail")
+ATTACKS.add("deepfool", "robench.attacks.deepfool:DeepFool")
 
 #: which settings the numbers in a spec fill, per family ("pgd-50x10" -> steps=50, restarts=10)
 SPEC_COUNTS: dict[str, tuple[str, ...]] = {
@@ -40,6 +42,7 @@ SPEC_COUNTS: dict[str, tuple[str, ...]] = {
     "apgd": ("steps", "restarts"),
     "apgd-t": ("steps", "targets"),
     "fab-t": ("steps", "targets"),
+    "deepfool": ("steps",),
 }
 EXAMPLES = ("fgsm", "fgsm-rs", "pgd-7", "pgd-20", "pgd-100", "pgd-50x10", "cw", "autoattack", "square")
 _COUNTED = re.compile(r"^(?P<family>[a-z][a-z0-9-]*?)-(?P<first>\d+)(?:x(?P<second>\d+))?$")
@@ -82,8 +85,19 @@ def _unknown_message(text: str) -> str:
     known = sorted(set(ATTACKS.names()) | set(EXAMPLES))
     close = difflib.get_close_matches(text.lower(), known, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    forms = "fgsm, fgsm-rs, pgd-K[xR], cw[-K[xR]], autoattack, autoattack-rand, square[-N]"
-    return f"unknown attack '{text}'{hint} (known: {forms})"
+    return f"unknown attack '{text}'{hint} (known: {', '.join(spec_forms())})"
+
+
+def spec_forms() -> list[str]:
+    """Every registered family with the counts its spec takes: ``pgd[-K[xR]]``, ``square[-N]``, ``fgsm``."""
+    letters = {"steps": "K", "restarts": "R", "targets": "T", "queries": "N"}
+    forms = []
+    for family in ATTACKS.names():
+        counts = [letters.get(slot, "N") for slot in SPEC_COUNTS.get(family, ())]
+        forms.append(
+            family + (f"[-{counts[0]}" + "".join(f"[x{c}]" for c in counts[1:]) + "]" if counts else "")
+        )
+    return forms
 
 
 def build_attack(spec: str, threat: ThreatModel, **settings: Any) -> Attack:

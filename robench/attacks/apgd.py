@@ -15,6 +15,8 @@ A point that stays robust gets its highest-loss iterate back.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -48,11 +50,8 @@ def run_apgd(
     runner.model = stop
     runner.init_hyperparam(x)
     x_best = start
-    with quiet_external(x.device):
-        try:
-            x_best = runner.attack_single_run(x, y, x_init=start)[0].detach()
-        except AllBroken:
-            pass
+    with quiet_external(x.device), contextlib.suppress(AllBroken):
+        x_best = runner.attack_single_run(x, y, x_init=start)[0].detach()
     found = stop.found
     if stop.x_found is None:
         return found, x_best

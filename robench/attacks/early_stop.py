@@ -28,6 +28,7 @@ class EarlyStop(nn.Module):
         threat: ThreatModel | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
+        self.training = False  # libraries check the flag (foolbox warns); the wrapped model keeps its own
         self.model, self.y, self.eot_samples = model, y, int(eot_samples)
         self.x0, self.threat = x0, threat
         self.active = torch.ones(y.shape[0], dtype=torch.bool, device=y.device)

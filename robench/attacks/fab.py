@@ -10,6 +10,8 @@ j attacks only the points earlier targets left robust. One iteration = two forwa
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -43,11 +45,8 @@ class TargetedFAB(Attack):
             seed=0, targeted=True, n_target_classes=1, device=x.device,
         )  # fmt: skip
         runner.target_class = rank
-        with quiet_external(x.device):
-            try:
-                runner.attack_single_run(x, y, use_rand_start=False, is_targeted=True)
-            except AllBroken:
-                pass
+        with quiet_external(x.device), contextlib.suppress(AllBroken):
+            runner.attack_single_run(x, y, use_rand_start=False, is_targeted=True)
         return stop
 
     def perturb(

@@ -33,19 +33,19 @@ def ranked_targets(
     x = x.detach().clone().requires_grad_(ranking == "malt")
     with torch.enable_grad() if ranking == "malt" else torch.no_grad():
         logits = model(x)
-    others = logits.detach().scatter(1, y[:, None], float("-inf"))
-    count = min(candidates, logits.shape[1] - 1)
-    top = others.topk(count, dim=1).indices
-    if ranking == "logits" or not logits.requires_grad:
-        return top
-    true = logits.gather(1, y[:, None]).squeeze(1)
-    scores = []
-    for j in range(count):
-        diff = true - logits.gather(1, top[:, j : j + 1]).squeeze(1)
-        (grad,) = torch.autograd.grad(diff.sum(), x, retain_graph=j < count - 1)
-        flat = grad.flatten(1)
-        dual = flat.abs().sum(1) if threat.norm == "linf" else flat.norm(dim=1)
-        scores.append(diff.detach() / dual.clamp_min(1e-12))
+        others = logits.detach().scatter(1, y[:, None], float("-inf"))
+        count = min(candidates, logits.shape[1] - 1)
+        top = others.topk(count, dim=1).indices
+        if ranking == "logits" or not logits.requires_grad:
+            return top
+        true = logits.gather(1, y[:, None]).squeeze(1)
+        scores = []
+        for j in range(count):
+            diff = true - logits.gather(1, top[:, j : j + 1]).squeeze(1)
+            (grad,) = torch.autograd.grad(diff.sum(), x, retain_graph=j < count - 1)
+            flat = grad.flatten(1)
+            dual = flat.abs().sum(1) if threat.norm == "linf" else flat.norm(dim=1)
+            scores.append(diff.detach() / dual.clamp_min(1e-12))
     order = torch.stack(scores, 1).argsort(dim=1)
     return top.gather(1, order)
 

@@ -14,7 +14,7 @@ import typer
 
 from robench.errors import RobenchError
 
-COMMANDS = ("models", "evaluate", "train", "submit", "leaderboard", "report", "demo", "gate")
+COMMANDS = ("models", "evaluate", "certify", "train", "submit", "leaderboard", "report", "demo", "gate")
 
 app = typer.Typer(
     name="robench",

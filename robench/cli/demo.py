@@ -15,20 +15,24 @@ def summary_table(demo: DemoResult):
     """A rich Table: one row per model, the story in a glance."""
     from rich.table import Table
 
+    from robench.core.record import best_certificate
     from robench.leaderboard.formatting import pct
 
     first = demo.submissions[0].entry.result
     title = f"{first.dataset} {first.threat} eps {first.eps:g}, n={first.n} test images"
     table = Table(title=f"{title}, suite {first.suite['name']}")
-    columns = ("model", "recipe", "clean %", "robust %", "FGSM %", "PGD-20 %", "verdict", "flags", "result")
+    columns = ("model", "recipe", "clean %", "certified %", "robust %", "FGSM %", "PGD-20 %", "verdict",
+               "flags", "result")  # fmt: skip
     for column in columns:
         table.add_column(column, justify="right" if "%" in column else "left")
     for sub in demo.submissions:
         r = sub.entry.result
         flags = ", ".join(sorted({f.code for f in r.flags if f.severity == "error"})) or "-"
         verdict = "[bold red]UNRELIABLE[/]" if r.verdict == "unreliable" else r.verdict
+        certified = best_certificate(r.certificates, r.eps)
         table.add_row(
             sub.entry.name, str(sub.entry.card.get("recipe", "")), pct(r.clean_acc),
+            f"{pct(certified.certified_acc)} ({certified.label})" if certified is not None else pct(None),
             f"[bold]{pct(r.robust_acc)}[/]",
             pct(r.stage_acc("fgsm")), pct(r.stage_acc("pgd-20")), verdict, flags,
             "reused" if sub.reused else "evaluated",
@@ -37,7 +41,7 @@ def summary_table(demo: DemoResult):
 
 
 def demo(settings: SubmitSettings) -> None:
-    """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS) and build its leaderboard."""
+    """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS, IBP) and build its board."""
     from rich.console import Console
 
     from robench.distributed import refuse_under_torchrun
@@ -53,8 +57,9 @@ def demo(settings: SubmitSettings) -> None:
         console = Console(width=150)
     console.print(summary_table(result))
     console.print(
-        "robust % is the worst case per point over every stage; an UNRELIABLE verdict means robench's own "
-        "checks caught the evaluation overstating robustness (see the flag in the report).",
+        "robust % is the worst case per point over every stage (an upper bound on the true robust accuracy), "
+        "certified % a sound lower bound; an UNRELIABLE verdict means robench's own checks caught the "
+        "evaluation overstating robustness (see the flag in the report).",
         soft_wrap=True,
     )
     board = result.submissions[0].board

@@ -20,6 +20,7 @@ def print_result(result: EvaluationResult) -> None:
     from rich.table import Table
 
     from robench.diagnostics.evidence import format_evidence
+    from robench.leaderboard.table import ladder_rows
 
     console = Console()
     table = Table(
@@ -27,19 +28,7 @@ def print_result(result: EvaluationResult) -> None:
     )
     for column in ("stage", "robust acc", "attacked", "broken", "forward", "backward", "seconds"):
         table.add_column(column, justify="left" if column == "stage" else "right")
-    rows = [(s.attack, s.robust_acc, s.attacked, s.broken, s.rejected, s.cost) for s in result.stages]
-    if result.diagnostics is not None:
-        clean = sum(s.clean_correct for s in result.samples)
-        rows.append(
-            (
-                "diagnostics",
-                result.robust_acc,
-                clean,
-                len(result.diagnostics.broken),
-                0,
-                result.diagnostics.cost,
-            )
-        )
+    rows = [(r.stage, r.robust_acc, r.attacked, r.broken, r.rejected, r.cost) for r in ladder_rows(result)]
     for name, acc, attacked, broken, rejected, cost in rows:
         shown = f"{broken}" + (f" ({rejected} rejected)" if rejected else "")
         table.add_row(
@@ -57,9 +46,30 @@ def print_result(result: EvaluationResult) -> None:
         f"[bold]{100 * result.robust_acc:.2f}%[/] ({result.mode}, worst case per point)  ·  "
         f"verdict [bold]{result.verdict}[/]"
     )
+    print_bracket(console, result)
     for flag in result.flags:
         console.print(f"  [{flag.severity}] {flag.code}: {flag.message}", markup=False)
         console.print(f"      evidence: {format_evidence(flag.evidence)}", markup=False)
+
+
+def print_bracket(console, result: EvaluationResult) -> None:
+    """The certified lower bounds beside the attacks' upper bound, when the evaluation certified."""
+    from robench.core.record import best_certificate
+
+    if result.certificates_note:
+        console.print(f"certify: {result.certificates_note}", markup=False, soft_wrap=True)
+    best = best_certificate(result.certificates, result.eps)
+    if best is None:
+        return
+    shown = ", ".join(f"{c.label} {100 * c.certified_acc:.2f}%" for c in result.certificates)
+    console.print(
+        f"certified accuracy (lower bound) {shown}  ·  robust accuracy is in "
+        f"[{100 * best.certified_acc:.2f}%, {100 * result.robust_acc:.2f}%]",
+        markup=False,
+    )
+    for cert in result.certificates:
+        if cert.note:
+            console.print(f"  note ({cert.requested_method}): {cert.note}", markup=False, soft_wrap=True)
 
 
 def evaluate(request: EvaluationRequest, *, out: Path | None, resume: bool) -> None:
@@ -79,13 +89,18 @@ def evaluate(request: EvaluationRequest, *, out: Path | None, resume: bool) -> N
         if not resume:
             state.clear()
     if launched_distributed():  # torchrun: shard the points over the ranks, rank 0 gets the record
+        from robench.pipeline.certify import certify_record, require_certifiable
         from robench.pipeline.distributed import evaluate_distributed
 
+        if request.certify:
+            require_certifiable(target, run)
         result = evaluate_distributed(target, run, diagnostics=diagnostics, state=state)
         if result is None:  # another rank: rank 0 prints, writes and clears every rank's state
             return
+        if request.certify:  # rank 0 certifies the gathered record's points
+            certify_record(target, run, result, request.certify)
     else:
-        result = evaluate_target(target, run, diagnostics=diagnostics, state=state)
+        result = evaluate_target(target, run, diagnostics=diagnostics, state=state, certify=request.certify)
     print_result(result)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

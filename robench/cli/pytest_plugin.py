@@ -40,7 +40,7 @@ class RobustnessGate:
         Model: ``checkpoint``, ``arch``, ``num_classes``, ``mean``, ``std``, ``name``. Criteria:
         ``min_clean``, ``min_robust``, ``max_drop`` + ``baseline``, ``require_reliable``, ``confidence``,
         ``confidence_level``, ``interval``. Run: ``dataset``, ``threat``, ``eps``, ``n``, ``seed``,
-        ``suite`` (default quick), ``batch_size``, ``store``, ``diagnostics``, ``split``, ``data_root``.
+        ``suite`` (default fast), ``batch_size``, ``store``, ``diagnostics``, ``split``, ``data_root``.
         """
         from robench.errors import RobenchError
         from robench.gate.output import format_summary

@@ -29,7 +29,8 @@ def train_command(
     if not main:
         return
     summary = result.summary
-    flags = [k for k in ("catastrophic_overfitting", "robust_overfitting") if summary["flags"][k]]
+    kinds = ("not_learning", "catastrophic_overfitting", "robust_overfitting")
+    flags = [k for k in kinds if summary["flags"][k]]
     typer.echo(
         f"card: {result.paths.card}  checkpoint: {result.paths.final.name}  log: {result.paths.log_csv.name}"
     )
@@ -38,6 +39,9 @@ def train_command(
         f"(epoch {summary['best']['epoch']}, {summary['checkpoints']['best'] or 'not kept'}); "
         f"flags: {', '.join(flags) or 'none'}"
     )
+    if summary["flags"]["not_learning"]:
+        typer.echo(f"robench: error: {summary['flags']['not_learning_reason']}", err=True)
+        raise typer.Exit(1)  # the files are written (and flagged), but a run that never learned fails
     if summary["flags"]["stopped_early"]:
         typer.echo(
             f"stopped early: {summary['flags']['catastrophic_overfitting_reason']}; last good weights kept"

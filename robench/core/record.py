@@ -2,7 +2,8 @@
 
 Everything a later step reads is a typed field: the per-stage rows, the per-sample outcomes, the attack
 outputs that failed verification, the attacks that crashed, the points with unusable gradients, the
-randomness probe, the diagnostics' checks and extra breaks, the model card. ``extra`` is free-form
+randomness probe, the diagnostics' checks and extra breaks, the model card, the base model's certificates
+(a lower bound beside the attacks' upper bound; ``robench.certify``). ``extra`` is free-form
 (e.g. an eps sweep for the report) and nothing downstream depends on it. ``n``, ``clean_acc`` and
 ``robust_acc`` are derived from the samples (a record without samples, such as a leaderboard entry,
 keeps the counts instead), so they can never disagree with them. Schema version 1 records (before the
@@ -39,6 +40,7 @@ class StageResult:
     broken: int  # points this stage broke (verified)
     cost: Cost = field(default_factory=Cost)  # passes in samples, counted at the model, and seconds
     rejected: int = 0  # attack outputs that failed verification (never counted as successes)
+    escalated_by: str | None = None  # the flag whose suite rule ran this stage after the diagnostics
 
 
 @dataclass
@@ -78,13 +80,15 @@ class NonFinite:
 
 @dataclass
 class GradientProblems:
-    """Canonical indices whose clean-pass input gradient is missing (graph broken) or exactly zero."""
+    """Canonical indices whose clean-pass input gradient (of the cross-entropy) is missing (graph broken),
+    exactly zero or not finite: the diagnostics read it instead of computing it again."""
 
     no_graph: list[int] = field(default_factory=list)
     zero_grad: list[int] = field(default_factory=list)
+    nonfinite: list[int] = field(default_factory=list)
 
     def indices(self) -> set[int]:
-        return set(self.no_graph) | set(self.zero_grad)
+        return set(self.no_graph) | set(self.zero_grad) | set(self.nonfinite)
 
 
 @dataclass
@@ -155,6 +159,85 @@ class DataInfo:
     missing: int = 0  # samples of the split not found on disk
 
 
+CERTIFY_LABELS = {"ibp": "IBP", "crown-ibp": "CROWN-IBP", "crown": "CROWN"}
+
+
+@dataclass
+class CertificateSummary:
+    """Sound certificates of the *base model* on the evaluated points by one bound (robench.certify): no
+    input of the eps ball (within [0, 1]) changes the prediction of a certified point, so the certified
+    accuracy is a lower bound on the robust accuracy that the attacks bound from above. ``certified``
+    holds the certified points' canonical indices (None in a leaderboard entry, which keeps the count)."""
+
+    method: str  # the bound that ran: "ibp", "crown-ibp" or "crown"
+    requested_method: str  # the one asked for ("crown" runs CROWN-IBP on big networks: see ``note``)
+    norm: str  # the threat's norm, "linf" or "l2"
+    eps: float  # the radius certified (the record's eps; an eps sweep certifies others)
+    n: int  # points of the evaluated subset
+    certified_count: int  # points certified: correct on x and provably on the whole ball
+    certified: list[int] | None = None  # their canonical indices (None in a leaderboard entry)
+    bounded: int = 0  # points this bound ran on (the others: misclassified, or certified by IBP already)
+    seconds: float = 0.0
+    work: float = 0.0  # bound-propagation work in forward passes of one point (robench.certify.work)
+    note: str = ""  # why the method that ran differs from the one requested
+
+    @property
+    def certified_acc(self) -> float:
+        return self.certified_count / max(self.n, 1)
+
+    @property
+    def label(self) -> str:
+        return CERTIFY_LABELS.get(self.method, self.method)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"certified_acc": self.certified_acc}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CertificateSummary:
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        if values.get("certified") is not None:
+            values["certified_count"] = len(values["certified"])
+        return cls(**values)
+
+
+def best_certificate(certificates: list[CertificateSummary], eps: float) -> CertificateSummary | None:
+    """The certificate with the highest certified accuracy at ``eps`` (the cheaper bound on a tie)."""
+    at_eps = [c for c in certificates if abs(c.eps - eps) <= 1e-12]
+    return max(at_eps, key=lambda c: (c.certified_count, -c.work), default=None)
+
+
+@dataclass
+class SmoothedSummary:
+    """Randomized smoothing (robench.certify.smoothing): l2 certificates of the *smoothed* classifier
+    g(x) = argmax_c P(f(x + N(0, sigma^2 I)) = c), never of the base model f, each holding with
+    probability at least 1 - alpha per point. Per point (canonical index order of the subset): g's
+    prediction (-1: abstains) and its certified l2 radius (0 where it abstains)."""
+
+    sigma: float  # noise level (standard deviation, in [0, 1] pixel units)
+    n0: int  # noise samples that select g's class
+    samples: int  # noise samples that estimate its probability
+    alpha: float  # failure probability of each point's certificate
+    indices: list[int]  # canonical indices of the points
+    labels: list[int]  # their true labels
+    smoothed_prediction: list[int]  # g's class per point, -1 where g abstains
+    smoothed_radius_l2: list[float]  # g's certified l2 radius per point (0 where it abstains)
+    base_forward: int = 0  # forwards of the base model, in samples
+    seconds: float = 0.0  # wall-clock seconds
+    classifier: str = "smoothed"  # always "smoothed": these are never the base model's certificates
+
+    def smoothed_certified_acc(self, radius: float) -> float:
+        """Fraction of points g classifies correctly with a certified l2 radius of at least ``radius``."""
+        hits = sum(
+            p == y and r >= radius
+            for p, y, r in zip(self.smoothed_prediction, self.labels, self.smoothed_radius_l2, strict=True)
+        )
+        return hits / max(len(self.labels), 1)
+
+    @property
+    def abstained(self) -> int:
+        return sum(p < 0 for p in self.smoothed_prediction)
+
+
 @dataclass
 class Counts:
     """The accuracies' counts of a record kept without its samples (a leaderboard entry)."""
@@ -195,6 +278,8 @@ class EvaluationResult:
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # free-form; nothing downstream depends on it
     counts: Counts | None = None  # only for records kept without samples
+    certificates: list[CertificateSummary] = field(default_factory=list)  # the base model's, by bound
+    certificates_note: str = ""  # why the evaluation has no certificates (e.g. a layer certify cannot bound)
 
     @property
     def n(self) -> int:
@@ -229,13 +314,17 @@ class EvaluationResult:
 
     def slim(self) -> EvaluationResult:
         """A copy without per-sample outcomes (its counts kept): what leaderboard entries hold."""
-        return EvaluationResult.from_dict(self.to_dict(samples=False))
+        slim = EvaluationResult.from_dict(self.to_dict(samples=False))
+        for certificate in slim.certificates:
+            certificate.certified = None  # the count stays
+        return slim
 
     def to_dict(self, *, samples: bool = True) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("samples", "counts")}
         data = {k: asdict(v) if hasattr(v, "__dataclass_fields__") else v for k, v in data.items()}
         data["stages"] = [asdict(s) for s in self.stages]
         data["flags"] = [asdict(f) for f in self.flags]
+        data["certificates"] = [c.to_dict() for c in self.certificates]
         if self.diagnostics is not None:
             data["diagnostics"]["broken"] = {str(k): v for k, v in self.diagnostics.broken.items()}
         data |= {"n": self.n, "clean_acc": self.clean_acc, "robust_acc": self.robust_acc}
@@ -258,6 +347,7 @@ class EvaluationResult:
         values["card"] = CardSummary(**data["card"]) if data.get("card") else None
         values["model_info"] = ModelInfo(**data["model_info"]) if data.get("model_info") else None
         values["data_info"] = DataInfo(**data["data_info"]) if data.get("data_info") else None
+        values["certificates"] = [CertificateSummary.from_dict(c) for c in data.get("certificates", [])]
         values["schema_version"] = SCHEMA_VERSION
         if not values["samples"] and "n" in data:
             n = int(data["n"])
@@ -314,3 +404,52 @@ def _diagnostics(data: dict[str, Any] | None) -> DiagnosticsSummary | None:
     checks = [CheckRun(c["check"], Cost(**c["cost"]), c["broken"]) for c in data.get("checks", [])]
     broken = {int(k): v for k, v in data.get("broken", {}).items()}
     return DiagnosticsSummary(checks, broken, int(data.get("sample_size", 0)))
+
+
+@dataclass
+class CertificationRecord:
+    """What ``robench certify`` measured (its ``--out`` JSON): the base model's certificates, one per
+    bound, and apart from them the *smoothed* classifier's (a different classifier, never the base
+    model's bracket)."""
+
+    model: str
+    checkpoint_sha256: str | None
+    dataset: str
+    split: str
+    threat: str
+    eps: float
+    seed: int
+    subset_sha256: str
+    n: int
+    clean_correct: int  # points the base model classifies correctly
+    certificates: list[CertificateSummary] = field(default_factory=list)
+    smoothed: list[SmoothedSummary] = field(default_factory=list)
+    card: CardSummary | None = None
+    env: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    kind: str = "certification"
+    schema_version: int = 1
+
+    @property
+    def clean_acc(self) -> float:
+        return self.clean_correct / max(self.n, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self) | {"clean_acc": self.clean_acc}
+        data["certificates"] = [c.to_dict() for c in self.certificates]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CertificationRecord:
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["certificates"] = [CertificateSummary.from_dict(c) for c in data.get("certificates", [])]
+        values["smoothed"] = [SmoothedSummary(**s) for s in data.get("smoothed", [])]
+        values["card"] = CardSummary(**data["card"]) if data.get("card") else None
+        return cls(**values)
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> CertificationRecord:
+        return cls.from_dict(json.loads(Path(path).read_text()))

@@ -24,6 +24,9 @@ class Check:
     bounds: tuple[str, ...] = ()
     #: evidence keys (eps list, accuracy list) of an eps sweep the check measured, for the report's plot
     curve: tuple[str, str] | None = None
+    #: a suite's escalation for this flag (its attacks on every survivor, folded in) answers it: the flag
+    #: is then kept as a warning that says what the escalation broke
+    resolved_by_escalation: bool = False
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

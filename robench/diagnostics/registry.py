@@ -27,7 +27,7 @@ DEFAULT_CHECKS = (
     "incomplete_optimization",
 )
 #: flags the pipeline raises from what it ran around the checks
-PIPELINE_CHECKS: tuple[str, ...] = ()
+PIPELINE_CHECKS: tuple[str, ...] = ("certified_but_broken",)
 
 CHECKS: Registry = Registry("diagnostic check", allow_user_code=True)
 for _name in DEFAULT_CHECKS + PIPELINE_CHECKS:

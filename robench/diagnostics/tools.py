@@ -143,11 +143,23 @@ def clean_logits(ctx) -> torch.Tensor:
     return ctx.cache["clean_logits"]
 
 
+def recorded_ce_gradients(ctx) -> GradientStatus:
+    """The cross-entropy gradient status the engine's clean pass recorded, for the clean-correct points."""
+    problems = ctx.result.problems.gradients
+    rows = [set(problems.no_graph), set(problems.nonfinite), set(problems.zero_grad)]
+    masks = [torch.tensor([i in row for i in ctx.indices.tolist()], dtype=torch.bool) for row in rows]
+    return GradientStatus(*(mask & ctx.clean_correct for mask in masks))
+
+
 def gradients(ctx, loss: str = "ce") -> GradientStatus:
-    """Input-gradient status of every clean-correct point for ``loss`` (others: all False); cached."""
+    """Input-gradient status of the clean-correct points for ``loss`` (others: all False); cached. The
+    cross-entropy's is the engine's clean-pass record (no pass spent); another loss is computed only at
+    the points whose cross-entropy gradient is unusable (where a check needs it)."""
     key = f"gradients:{loss}"
+    if key not in ctx.cache and loss == "ce":
+        ctx.cache[key] = recorded_ce_gradients(ctx)
     if key not in ctx.cache:
-        positions = ctx.clean_correct.nonzero().flatten()
+        positions = (gradients(ctx, "ce").unusable & ctx.clean_correct).nonzero().flatten()
         dev = positions.to(ctx.x.device)
         with seeded_call(ctx):
             part = gradient_status(ctx.model, ctx.x[dev], ctx.y[dev], forward_batch(ctx), loss)
@@ -172,3 +184,12 @@ def extra_breaks_flag(check, message: str, points: int, drop: float, evidence: d
     if points < MIN_POINTS or drop < MIN_DROP:
         return []
     return [check.flag(message, {**evidence, "estimated_drop": drop})]
+
+
+SINGLE_THEN_MULTI = ("fgsm", "pgd-20")
+
+
+def suite_ran_fgsm_then_pgd20(ctx) -> bool:
+    """The suite's first two stages are FGSM then PGD-20 in a deterministic cascade: their per-point
+    results are the single-step / multi-step comparison some checks need, already paid for."""
+    return ctx.result.mode == "cascade" and not ctx.eot and tuple(ctx.suite_attacks[:2]) == SINGLE_THEN_MULTI

@@ -20,7 +20,7 @@ from robench.core.seeding import seeded_rng
 from robench.data.base import ImageDataset
 from robench.engine.identity import evaluation_config, evaluation_key_of, evaluation_points
 from robench.engine.outcome import Outcome
-from robench.engine.runner import RunContext, run_all
+from robench.engine.runner import RunContext, run_all, run_points
 from robench.engine.settings import RunSettings
 from robench.engine.state import EvaluationState
 from robench.errors import AttackError, RobenchError
@@ -58,7 +58,7 @@ def check_threat(threat: ThreatModel, input_shape: Sequence[int]) -> None:
 
 
 def resolve_suite(
-    suite: SuiteLike, threat: ThreatModel, eot_samples: int = 1
+    suite: SuiteLike, threat: ThreatModel, eot_samples: int = 1, trust_code: bool = False
 ) -> tuple[dict[str, Any], list[Attack]]:
     """A suite name or file, a Suite object, or a list of attack specs / Attack objects.
 
@@ -68,18 +68,22 @@ def resolve_suite(
     from robench.attacks.suites import Suite, load_suite
 
     if isinstance(suite, (str, Path)):
-        suite = load_suite(str(suite))
+        suite = load_suite(str(suite), trust_code=trust_code)
     if isinstance(suite, Suite):
         name, version, items = suite.name, suite.version, list(suite.attacks)
     else:
         name, version, items = "custom", None, list(suite)
     if not items:
         raise RobenchError(f"suite '{name}' has no attacks")
-    attacks = [item if isinstance(item, Attack) else _build(str(item), threat, eot_samples) for item in items]
+    attacks = [
+        item if isinstance(item, Attack) else build_suite_attack(str(item), threat, eot_samples)
+        for item in items
+    ]
     return {"name": name, "version": version, "attacks": [a.spec for a in attacks]}, attacks
 
 
-def _build(spec: str, threat: ThreatModel, eot_samples: int) -> Attack:
+def build_suite_attack(spec: str, threat: ThreatModel, eot_samples: int = 1) -> Attack:
+    """A suite's attack as the engine builds it (EOT versions for a randomised model)."""
     from robench.attacks import build_attack, parse_spec
 
     if eot_samples <= 1:
@@ -128,7 +132,9 @@ class Evaluation:
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
-        self.suite, self.attacks = resolve_suite(settings.suite, threat, self.eot_samples)
+        self.suite, self.attacks = resolve_suite(
+            settings.suite, threat, self.eot_samples, settings.trust_code
+        )
         self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256)
         self.config = evaluation_config(
             self.key, model=model_name, n=len(self.data), suite=self.suite, eot_samples=self.eot_samples
@@ -178,12 +184,22 @@ class Evaluation:
         outcome = self._resumed(state, config) or Outcome.start(
             config, data.indices.tolist(), data.labels.tolist()
         )
-        ctx = RunContext(
+        ctx = self._context(data, positions, state)
+        return run_all(ctx, self.attacks, outcome)
+
+    def attack_points(self, attack: Attack, stage: int, positions: list[int]):
+        """``attack`` on these positions of the evaluated points, seeded as stage ``stage`` (see
+        ``runner.run_points``): extra stages the pipeline runs after the cascade (escalation)."""
+        ctx = self._context(self.data, list(range(len(self.data))))
+        return run_points(ctx, attack, stage, positions)
+
+    def _context(self, data: ImageDataset, positions: list[int], state: EvaluationState | None = None):
+        """The batch loops' context for these points (positions in the evaluated subset, for blocks)."""
+        return RunContext(
             model=self.counted, data=data, threat=self.threat, seed=self.seed, batch_size=self.batch_size,
             device=self.device, blocks=[p // self.block_size for p in positions], randomized=self.randomized,
             state=state,
         )  # fmt: skip
-        return run_all(ctx, self.attacks, outcome)
 
     @staticmethod
     def _resumed(state: EvaluationState | None, config: dict[str, Any]) -> Outcome | None:

@@ -87,12 +87,12 @@ def evaluation_config(
     }
 
 
-def suite_identity(suite: Any) -> tuple[str, str]:
+def suite_identity(suite: Any, trust_code: bool = False) -> tuple[str, str]:
     """(name, version) of a suite given by name, file, Suite object or list of specs (``custom``)."""
     from robench.attacks.suites import Suite, load_suite
 
     if isinstance(suite, (str, Path)):
-        suite = load_suite(str(suite))
+        suite = load_suite(str(suite), trust_code=trust_code)
     if isinstance(suite, Suite):
         return suite.name, str(suite.version)
     return "custom", "None"
@@ -103,7 +103,7 @@ def evaluation_key_of(
 ) -> EvaluationKey:
     """The key of evaluating ``dataset`` (its subset for ``settings``) under ``threat``: the one function
     that defines it, for the engine's record and for a lookup before anything runs."""
-    name, version = suite_identity(settings.suite)
+    name, version = suite_identity(settings.suite, settings.trust_code)
     points = evaluation_points(dataset, settings)
     return EvaluationKey(
         checkpoint_sha256=checkpoint_sha256,

@@ -128,9 +128,7 @@ class Outcome:
             rejected=list(self.problems.rejected),
             attack_errors=list(self.problems.attack_errors),
             nonfinite_logits=list(self.problems.nonfinite_logits),
-            gradients=GradientProblems(
-                sorted(self.problems.gradients.no_graph), sorted(self.problems.gradients.zero_grad)
-            ),
+            gradients=GradientProblems(*(sorted(v) for v in vars(self.problems.gradients).values())),
         )
         return EvaluationResult(
             model=cfg["model"],
@@ -188,5 +186,5 @@ def _extend(into: Problems, other: Problems) -> None:
     into.rejected += other.rejected
     into.attack_errors += other.attack_errors
     into.nonfinite_logits += other.nonfinite_logits
-    into.gradients.no_graph += other.gradients.no_graph
-    into.gradients.zero_grad += other.gradients.zero_grad
+    for name, values in vars(other.gradients).items():
+        getattr(into.gradients, name).extend(values)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from robench.attacks.base import Attack
+from robench.core.cost import Cost
 from robench.core.counting import CountingModel
 from robench.core.record import AttackFailure, NonFinite, Rejection
 from robench.core.seeding import point_seeds, seeded_rng
@@ -153,8 +154,11 @@ def run_clean(ctx: RunContext, outcome: Outcome) -> None:
         if grad is None:
             gradients.no_graph += indices
         else:
-            dead = (grad.detach().flatten(1).abs().amax(1) == 0).cpu().tolist()
+            flat = grad.detach().flatten(1)
+            dead = (flat.abs().amax(1) == 0).cpu().tolist()
             gradients.zero_grad += [i for i, d in zip(indices, dead, strict=True) if d]
+            bad = (~torch.isfinite(flat).all(1)).cpu().tolist()
+            gradients.nonfinite += [i for i, b in zip(indices, bad, strict=True) if b]
 
     if ctx.randomized:
         work = ctx.seeded(work, ctx.seed, "clean")
@@ -236,6 +240,31 @@ def run_stage(ctx: RunContext, attack: Attack, stage: int, outcome: Outcome) -> 
         work = ctx.seeded(work, ctx.seed, stage)
     with progress_bar(f"{stage + 1}/{len(outcome.stage_names)} {name}", total=len(todo)) as bar:
         _Batches(todo, ctx.batch_size, ctx.blocks if per_block else None).run(work, bar.advance)
+
+
+def run_points(ctx: RunContext, attack: Attack, stage: int, positions: list[int]):
+    """Attack the given positions as stage ``stage`` would (seeds, blocks, verification), outside the
+    cascade's bookkeeping: -> (broken bool per position, cost, rejected outputs)."""
+    broken, rejections, cost = [False] * len(positions), [], Cost()
+    where = {p: k for k, p in enumerate(positions)}
+
+    def work(batch: list[int]) -> None:
+        nonlocal cost
+        with ctx.model.measure() as used:
+            check, error = _attack_batch(ctx, attack, stage, batch, set())
+        cost += used
+        indices = ctx.data.indices[batch].tolist()
+        for j, pos in enumerate(batch):
+            if check.reasons[j] is not None:
+                rejections.append(Rejection(attack.spec, indices[j], check.reasons[j]))
+            broken[where[pos]] = bool(check.broken[j])
+
+    per_block = attack.batch_random or ctx.randomized
+    if ctx.randomized:
+        work = ctx.seeded(work, ctx.seed, stage)
+    with progress_bar(attack.spec, total=len(positions)) as bar:
+        _Batches(positions, ctx.batch_size, ctx.blocks if per_block else None).run(work, bar.advance)
+    return broken, cost.rounded(), rejections
 
 
 def run_all(ctx: RunContext, attacks: Sequence[Attack], outcome: Outcome) -> Outcome:

@@ -27,6 +27,9 @@ class RunSettings:
     )
     device: str = field(default="cpu", metadata=option("cpu or cuda"))
     independent: bool = field(default=False, metadata=option("run every attack on every point (no cascade)"))
+    trust_code: bool = field(  # the same flag as the model's: one opt-in for every file that names code
+        default=False, metadata=option("run code (package.module:function) that a card or suite file names")
+    )
 
     def __post_init__(self) -> None:
         if self.batch_size is not None and self.batch_size < 1:

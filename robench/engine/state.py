@@ -1,4 +1,4 @@
-"""Resumable evaluations: per-sample progress persisted after every batch (docs/DESIGN.md).
+"""Resumable evaluations: per-sample progress persisted after every batch (docs/design.md).
 
 An ``EvaluationState`` has ``load() -> dict | None``, ``save(state)`` and ``clear()``. The engine saves a
 JSON-serialisable dict after every batch and clears it when the evaluation is complete. ``FileState``

@@ -2,16 +2,19 @@
 
 Accuracies are fractions in [0, 1] (the CSV keeps them so); the md/html renderings show percentages.
 Stage columns are ``acc:<attack spec>`` in the suite's order (FGSM, PGD-7, PGD-20, PGD-100, CW, AutoAttack
-for the standard suite).
+for the standard suite). ``certified_acc`` is the best certified accuracy at the board's eps (a lower
+bound, the bound named in ``certified_by``), empty for an entry without certificates; it never ranks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
-from robench.core.record import EvaluationResult
+from robench.core.cost import Cost
+from robench.core.record import EvaluationResult, best_certificate
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.ranking import ranking, sort_key
 
@@ -35,10 +38,37 @@ def stage_label(spec: str) -> str:
     return "-".join(_FAMILY_LABELS.get(part, part) for part in spec.split("-"))
 
 
+@dataclass(frozen=True)
+class LadderRow:
+    stage: str
+    robust_acc: float  # after this row
+    attacked: int
+    broken: int
+    rejected: int
+    cost: Cost
+
+
+def ladder_rows(result: EvaluationResult) -> list[LadderRow]:
+    """The record's rows in the order they ran: the suite's stages, the diagnostics (if they ran), then
+    each escalation stage."""
+
+    def row(s):
+        return LadderRow(s.attack, s.robust_acc, s.attacked, s.broken, s.rejected, s.cost)
+
+    rows = [row(s) for s in result.stages if s.escalated_by is None]
+    if result.diagnostics is None:
+        return rows
+    after = [row(s) for s in result.stages if s.escalated_by is not None]
+    diagnosed = after[0].robust_acc + after[0].broken / max(result.n, 1) if after else result.robust_acc
+    clean = round(result.clean_acc * result.n)
+    diagnostics = result.diagnostics
+    rows.append(LadderRow(DIAGNOSTICS, diagnosed, clean, len(diagnostics.broken), 0, diagnostics.cost))
+    return rows + after
+
+
 def ladder(result: EvaluationResult) -> list[tuple[str, float]]:
-    """(stage, accuracy after it) along the suite, then the diagnostics' final worst case if they ran."""
-    rows = [(s.attack, s.robust_acc) for s in result.stages]
-    return rows + [(DIAGNOSTICS, result.robust_acc)] if result.diagnostics is not None else rows
+    """(stage, accuracy after it) along ``ladder_rows``."""
+    return [(row.stage, row.robust_acc) for row in ladder_rows(result)]
 
 
 def stage_specs(entries: Sequence[Entry]) -> list[str]:
@@ -58,12 +88,15 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
         rank_by = ranking(result)
         cost = result.total_cost
         accuracies = dict(ladder(result))
+        certified = best_certificate(result.certificates, result.eps)
         row = {
             "rank": rank,
             "model": entry.name,
             "architecture": card.get("architecture", ""),
             "recipe": card.get("recipe", ""),
             "clean_acc": result.clean_acc,
+            "certified_acc": certified.certified_acc if certified is not None else None,
+            "certified_by": certified.label if certified is not None else "",
             "robust_acc": result.robust_acc,
             "ranking_acc": rank_by.accuracy,
             "ranked_by": rank_by.basis,
@@ -89,6 +122,8 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
         "architecture",
         "recipe",
         "clean_acc",
+        "certified_acc",
+        "certified_by",
         "robust_acc",
         "ranking_acc",
         "ranked_by",

@@ -1,7 +1,8 @@
 """Model cards: one TOML (or YAML) file per model, ``models/<dataset>/<threat>/<name>.toml``.
 
 The card, not the checkpoint, says what a model is: architecture, classes, normalisation, threat model,
-and the sha256 of its checkpoint. Its id is ``<dataset>/<threat>/<name>``. Format: docs/DESIGN.md.
+and the sha256 of its checkpoint. Its id is ``<dataset>/<threat>/<name>``.
+Format: docs/evaluate.md#model-cards.
 
 A card is untrusted input, like a checkpoint: reading one imports nothing, and an ``architecture`` that
 names code (``package.module:function``) is imported only when the card was read with

@@ -18,9 +18,10 @@ from robench.diagnostics import DiagnosticContext, run_diagnostics
 from robench.engine.evaluate import as_state
 from robench.engine.evaluation import Evaluation
 from robench.engine.settings import RunSettings
+from robench.pipeline.certify import certify_record, require_certifiable
+from robench.pipeline.escalate import escalate
 from robench.pipeline.request import EvaluationRequest, request_from_options
 from robench.pipeline.target import Target, resolve_target
-from robench.threat import ThreatModel
 
 
 def evaluate(
@@ -31,18 +32,13 @@ def evaluate(
     the same defaults, so the record is the one the CLI writes. ``dataset`` is a name or spec (default:
     the card's) or an ``ImageDataset``; ``threat`` is ``"linf"``/``"l2"`` (with ``eps``) or a
     ``ThreatModel``. ``state`` (a path or an EvaluationState) makes the run resumable; it is cleared once
-    the record is complete."""
-    if isinstance(threat, ThreatModel):
-        options |= {"threat": threat.norm, "eps": threat.eps}
-    elif threat is not None:
-        options["threat"] = threat
-    if dataset is not None:
-        options["dataset"] = dataset
-    request = request_from_options(model, **options)
+    the record is complete. ``certify="ibp,crown"`` also certifies the points (robench.pipeline.certify)."""
+    request = request_from_options(model, dataset=dataset, threat=threat, **options)
     store = as_state(state)
     result = evaluate_target(
-        resolve_target(request), request.run, diagnostics=request.diagnostics, state=store
-    )
+        resolve_target(request), request.run, diagnostics=request.diagnostics, state=store,
+        certify=request.certify,
+    )  # fmt: skip
     if store is not None:
         store.clear()
     return result
@@ -50,7 +46,10 @@ def evaluate(
 
 def run_evaluation(request: EvaluationRequest, *, state: Any = None) -> EvaluationResult:
     """The record of ``request`` (the caller owns ``state``: clear it once the record is kept)."""
-    return evaluate_target(resolve_target(request), request.run, diagnostics=request.diagnostics, state=state)
+    return evaluate_target(
+        resolve_target(request), request.run, diagnostics=request.diagnostics, state=state,
+        certify=request.certify,
+    )  # fmt: skip
 
 
 def prepare(target: Target, run: RunSettings) -> Evaluation:
@@ -67,13 +66,18 @@ def prepare(target: Target, run: RunSettings) -> Evaluation:
 
 
 def evaluate_target(
-    target: Target, run: RunSettings, *, diagnostics: bool = True, state: Any = None
-) -> EvaluationResult:
-    """Probe, suite and (``diagnostics``) checks on a loaded target; resumable through ``state``."""
+    target: Target, run: RunSettings, *, diagnostics: bool = True, state: Any = None,
+    certify: tuple[str, ...] | None = None,
+) -> EvaluationResult:  # fmt: skip
+    """Probe, suite and (``diagnostics``) checks on a loaded target; resumable through ``state``;
+    ``certify``: then these bounds on the same points (robench.pipeline.certify)."""
     evaluation = prepare(target, run)
+    if certify:  # a model certify cannot bound fails before the suite, not after it
+        require_certifiable(target, run)
     outcome = evaluation.run(as_state(state))
     result = outcome.to_record(environment(evaluation.device), **evaluation.details())
-    return finish(evaluation, target, result, diagnostics=diagnostics)
+    result = finish(evaluation, target, result, diagnostics=diagnostics)
+    return certify_record(target, run, result, certify) if certify else result
 
 
 def finish(
@@ -83,6 +87,7 @@ def finish(
     result.card, result.model_info = target.card_summary, target.model_info
     if diagnostics:
         diagnose(evaluation, result)
+        escalate(evaluation, result)
     return result
 
 

@@ -1,7 +1,8 @@
 """One typed, frozen settings object per request, built once by the CLI or the Python API.
 
 ``EvaluationRequest`` groups the model spec, the data spec, the threat spec and the engine's run
-settings. ``request_from_options(model, **options)`` sorts flat keyword options (the CLI's flags, the
+settings, plus whether to certify the evaluated points too (``certify``: bounds of robench.certify, off by
+default). ``request_from_options(model, **options)`` sorts flat keyword options (the CLI's flags, the
 Python API's keywords, the pytest plugin's) into it by field name, so every entry point accepts the same
 names with the same defaults and errors.
 """
@@ -13,13 +14,14 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from robench.certify.bounds import METHODS
 from robench.data.base import ImageDataset
 from robench.data.spec import DataSpec
 from robench.engine.settings import RunSettings
 from robench.errors import RobenchError
 from robench.models.spec import ModelSpec
 from robench.options import keyword, option
-from robench.threat import parse_eps
+from robench.threat import ThreatModel, parse_eps
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,15 @@ class ThreatSpec:
         default=None,
         metadata=option("radius, e.g. 0.3 or 8/255 (default: the card's)", parse=parse_eps),
     )
+
+
+def certify_methods(value: Any) -> tuple[str, ...]:
+    """``"ibp,crown"`` (or a sequence of names) -> ("ibp", "crown"), each a certify method, no repeats."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    methods = tuple(dict.fromkeys(str(name).strip().lower() for name in names if str(name).strip()))
+    if not methods or any(m not in METHODS for m in methods):
+        raise ValueError(f"must name certify methods among {', '.join(METHODS)} (comma-separated)")
+    return methods
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,21 @@ class EvaluationRequest:
     points: ImageDataset | None = field(  # an in-memory dataset instead of ``data`` (Python API)
         default=None, metadata=option("evaluate these points (Python API: dataset=ImageDataset)", cli=False)
     )
+    certify: tuple[str, ...] | None = field(
+        default=None,
+        metadata=option(
+            "also certify the points with these bounds (ibp, crown-ibp, crown; comma-separated): the record "
+            "then holds a certified lower bound beside the attacks' upper bound",
+            parse=certify_methods,
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        if self.certify is not None:
+            try:
+                object.__setattr__(self, "certify", certify_methods(self.certify))
+            except ValueError as exc:
+                raise RobenchError(f"--certify {exc}, got {self.certify!r}") from None
 
     def replace(self, **groups: Any) -> EvaluationRequest:
         return dataclasses.replace(self, **groups)
@@ -52,7 +78,11 @@ GROUPS = {"model": ModelSpec, "data": DataSpec, "threat": ThreatSpec, "run": Run
 def request_from_options(model: Any = None, **options: Any) -> EvaluationRequest:
     """An EvaluationRequest from flat options named like the CLI's flags (``n=200``, ``dataset="digits"``,
     ``data_root=...``); ``model`` is a card id or name, or an nn.Module (then give ``dataset``). Unknown
-    names are one error with a did-you-mean."""
+    names are one error with a did-you-mean. ``threat`` may be a ThreatModel (its norm and eps); a
+    ``dataset`` or ``threat`` of None means the default."""
+    if isinstance(options.get("threat"), ThreatModel):
+        options |= {"threat": options["threat"].norm, "eps": options["threat"].eps}
+    options = {k: v for k, v in options.items() if v is not None or k not in ("dataset", "threat")}
     if model is not None:
         options["module" if not isinstance(model, str) else "model"] = model
     if isinstance(options.get("dataset"), ImageDataset):

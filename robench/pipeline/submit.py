@@ -5,7 +5,8 @@ Evaluation subset (``EVALUATION_N``): digits uses a fixed 200-image subset of it
 (seed 0; AutoAttack's Square stage costs ~5,000 passes per robust point, and 200 points keep the demo's
 five evaluations within a few minutes on 2 CPU cores); any other dataset ``DEFAULT_N`` = 1,000 points
 of the deterministic subset for the seed. The suite is ``standard``
-with diagnostics, in cascade mode. A stored result with the same key
+with diagnostics, in cascade mode, then IBP and CROWN-IBP certify the same points (``SUBMIT_METHODS``;
+a model they cannot bound gets no certificate and a note). A stored result with the same key
 (``robench.engine.identity.EvaluationKey``) and a verdict is reused unless ``force``.
 """
 
@@ -29,9 +30,10 @@ from robench.models.cards import ModelCard, card_from_dict, load_card
 from robench.models.checkpoint import sha256_file
 from robench.models.loading import load_model
 from robench.options import flag, floats, json_object, option
+from robench.pipeline.certify import SUBMIT_METHODS, certify_record
 from robench.pipeline.evaluate import evaluate_target
 from robench.pipeline.keys import evaluation_key
-from robench.pipeline.sweep import add_eps_sweep
+from robench.pipeline.sweep import add_certified_sweep, add_eps_sweep
 from robench.pipeline.target import Target, card_data_spec
 from robench.reports.build import write_report
 from robench.store import ResultsStore, SqliteState
@@ -132,7 +134,9 @@ def evaluate_or_reuse(
         if stored is not None:
             return stored, True
     result = evaluate_target(target, run, diagnostics=True, state=SqliteState(store, key))
+    certify_record(target, run, result, SUBMIT_METHODS, required=False)
     add_eps_sweep(target.loaded.module, result)
+    add_certified_sweep(target.loaded.module, result)
     store.put(result)
     return result, False
 

@@ -2,6 +2,9 @@
 example verified) at ``SWEEP_FACTORS`` x the evaluated eps on ``SWEEP_N`` = 100 points (the
 deterministic subset for the record's seed), diagnostics off. Run by ``robench submit`` and stored with
 the result (``extra['eps_sweep']``), or at report time; on digits well under a second per eps.
+
+``add_certified_sweep`` certifies the same points at the same eps values (CROWN-IBP after IBP, a few
+seconds per eps on digits) for the lower curve of the report's bracket (``extra['certified_sweep']``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from robench.core.record import EvaluationResult
 from robench.data import load_dataset
 from robench.engine.evaluate import evaluate
 from robench.engine.settings import RunSettings
+from robench.pipeline.certify import SUBMIT_METHODS, certifiable, certify_points
 from robench.reports.curves import EpsCurve, curve_from_record
 from robench.threat import ThreatModel
 
@@ -40,6 +44,27 @@ def add_eps_sweep(model: nn.Module, result: EvaluationResult) -> None:
     """Store an eps sweep with the result (for the report's plot) unless the diagnostics left one."""
     if curve_from_record(result) is None:
         result.extra["eps_sweep"] = asdict(sweep(model, result))
+
+
+def add_certified_sweep(model: nn.Module, result: EvaluationResult, *, n: int = SWEEP_N) -> None:
+    """Store the certified accuracy at the eps values of the record's sweep, on the sweep's points (the
+    best of IBP and CROWN-IBP per point); nothing when the model cannot be bounded."""
+    curve = curve_from_record(result)
+    dataset = load_dataset(result.dataset, result.split)
+    points = dataset.subset(min(n, len(dataset)), result.seed).materialize()
+    device = next((str(p.device) for p in model.parameters()), "cpu")
+    if curve is None or certifiable(model, points, device):
+        return
+    accuracies = []
+    for eps in curve.eps:
+        certificates = certify_points(model, points, ThreatModel(result.threat, eps), SUBMIT_METHODS,
+                                      device=device)  # fmt: skip
+        accuracies.append(max(c.certified_acc for c in certificates))
+    method = " + ".join(c.upper() for c in SUBMIT_METHODS)
+    result.extra["certified_sweep"] = {
+        "eps": list(curve.eps), "certified_acc": accuracies, "method": SUBMIT_METHODS[-1], "n": len(points),
+        "source": f"{method} certified, n={len(points)}",
+    }  # fmt: skip
 
 
 def report_curve(model: nn.Module | None, result: EvaluationResult) -> EpsCurve | None:

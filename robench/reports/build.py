@@ -13,12 +13,13 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from robench.core.cost import Cost
+from robench.core.record import CERTIFY_LABELS, best_certificate
 from robench.diagnostics.catalog import meaning
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.formatting import count_text, eps_text, pct
-from robench.leaderboard.table import stage_label
+from robench.leaderboard.table import ladder_rows, stage_label
 from robench.reports import plots
-from robench.reports.curves import EpsCurve, curve_from_record
+from robench.reports.curves import EpsCurve, certified_curve_from_record, curve_from_record
 
 TRAINING_COLUMNS = (("val_clean_acc", "clean"), ("val_fgsm_acc", "FGSM"), ("val_pgd_acc", "PGD"))
 
@@ -61,14 +62,9 @@ def _stage_rows(entry: Entry) -> list[dict[str, str]]:
     result = entry.result
     rows = [{"stage": "clean", "acc": pct(result.clean_acc), "attacked": str(result.n), "broken": "",
              "rejected": "", "passes": "", "seconds": ""}]  # fmt: skip
-    rows += [_row(s.attack, s.robust_acc, s.attacked, s.broken, s.rejected, s.cost) for s in result.stages]
-    diagnostics = result.diagnostics
-    if diagnostics is not None:
-        clean = round(result.clean_acc * result.n)
-        rows.append(
-            _row("diagnostics", result.robust_acc, clean, len(diagnostics.broken), 0, diagnostics.cost)
-        )
-    return rows
+    return rows + [
+        _row(r.stage, r.robust_acc, r.attacked, r.broken, r.rejected, r.cost) for r in ladder_rows(result)
+    ]
 
 
 def _training_log(entry: Entry, card_dir: Path | None) -> pd.DataFrame | None:
@@ -93,8 +89,9 @@ def _figures(
     eps_note = ""
     if curve is not None:
         figures["eps"] = plots.eps_plot(
-            curve.eps, curve.robust_acc, result.eps, folder / f"{name}.eps.png", curve.source
-        )
+            curve.eps, curve.robust_acc, result.eps, folder / f"{name}.eps.png", curve.source,
+            certified=certified_curve_from_record(result),
+        )  # fmt: skip
         eps_note = curve.source
     else:
         (folder / f"{name}.eps.png").unlink(missing_ok=True)
@@ -106,6 +103,23 @@ def _figures(
         )
         figures["training"] = plots.training_plot(log, columns, folder / f"{name}.training.png", title)
     return figures, eps_note
+
+
+def _certificates(result) -> dict[str, Any]:
+    """The bracket [certified, empirical] and one row per bound, for the report's summary."""
+    best = best_certificate(result.certificates, result.eps)
+    rows = [
+        {"bound": c.label, "requested": CERTIFY_LABELS.get(c.requested_method, c.requested_method),
+         "acc": pct(c.certified_acc), "bounded": str(c.bounded), "seconds": f"{c.seconds:.1f}",
+         "work": count_text(c.work / c.bounded) if c.bounded else "0", "note": c.note}
+        for c in result.certificates
+    ]  # fmt: skip
+    return {
+        "certified": f"{pct(best.certified_acc)} % ({best.label})" if best is not None else "",
+        "bracket": f"[{pct(best.certified_acc)}, {pct(result.robust_acc)}] %" if best is not None else "",
+        "certificates": rows,
+        "certificates_note": result.certificates_note,
+    }
 
 
 def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str | None) -> dict[str, Any]:
@@ -135,6 +149,7 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
         "figures": {key: path.name for key, path in figures.items()},
         "eps_note": eps_note,
         "command": command or reproduce_command(entry),
+        **_certificates(result),
     }
 
 

@@ -1,7 +1,8 @@
 """Robust accuracy against eps, as a report plots it: from the record, never by attacking.
 
 A record carries a curve in ``extra['eps_sweep']`` (written by ``robench submit``, see
-``robench.pipeline.sweep``) or in a diagnostic flag whose check declares one (``Check.curve``).
+``robench.pipeline.sweep``) or in a diagnostic flag whose check declares one (``Check.curve``); the
+certified accuracy at the same eps values, the lower side of the bracket, in ``extra['certified_sweep']``.
 """
 
 from __future__ import annotations
@@ -46,3 +47,14 @@ def curve_from_record(result: EvaluationResult) -> EpsCurve | None:
         if pairs:
             return EpsCurve([p[0] for p in pairs], [p[1] for p in pairs], source)
     return None
+
+
+def certified_curve_from_record(result: EvaluationResult) -> EpsCurve | None:
+    """The record's certified accuracy against eps (``robust_acc`` holds the certified accuracy)."""
+    stored = result.extra.get("certified_sweep")
+    if not isinstance(stored, dict):
+        return None
+    pairs = _pairs(stored.get("eps"), stored.get("certified_acc"))
+    if not pairs:
+        return None
+    return EpsCurve([p[0] for p in pairs], [p[1] for p in pairs], str(stored.get("source", "certified")))

@@ -29,11 +29,20 @@ def ladder_plot(result: EvaluationResult, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def eps_plot(eps: Sequence[float], acc: Sequence[float], eval_eps: float, path: Path, note: str) -> Path:
-    """Robust accuracy against eps; the evaluated eps is marked."""
+def eps_plot(
+    eps: Sequence[float], acc: Sequence[float], eval_eps: float, path: Path, note: str, certified=None
+) -> Path:
+    """Robust accuracy against eps; the evaluated eps is marked. ``certified`` (a reports.curves.EpsCurve
+    of certified accuracies) adds the lower side of the bracket: the truth lies between the two curves."""
     fig = Figure(figsize=(6, 3.8))
     ax = fig.add_subplot()
-    ax.plot(list(eps), [100 * a for a in acc], marker="o", color="#1f6feb")
+    label = "attacks (upper bound)" if certified is not None else None
+    ax.plot(list(eps), [100 * a for a in acc], marker="o", color="#1f6feb", label=label)
+    if certified is not None:
+        lower = [100 * a for a in certified.robust_acc]
+        ax.plot(certified.eps, lower, marker="s", color="#2da44e", label=f"{certified.source} (lower bound)")
+        if list(certified.eps) == list(eps):
+            ax.fill_between(list(eps), lower, [100 * a for a in acc], color="#2da44e", alpha=0.12)
     ax.axvline(eval_eps, color="#888888", linestyle="--", linewidth=1, label=f"evaluated eps {eval_eps:g}")
     ax.set_xlabel("eps")
     percent_axis(ax, "robust accuracy (%)")

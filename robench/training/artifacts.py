@@ -2,7 +2,7 @@
 
 - ``<name>.safetensors``       final weights (after an early stop: the restored last good weights)
 - ``<name>.best.safetensors``  weights of the epoch with the best validation PGD accuracy (Rice et al.)
-- ``<name>.toml``              model card (docs/DESIGN.md format), pointing at the final checkpoint
+- ``<name>.toml``              model card (docs/evaluate.md#model-cards), pointing at the final checkpoint
 - ``<name>.log.csv`` / ``<name>.log.json``  one row per epoch; the JSON adds config, flags and summary
 """
 

@@ -32,7 +32,7 @@ from robench.training.data import (
     monitor_points,
     train_val_split,
 )  # fmt: skip
-from robench.training.monitor import EpochMetrics, catastrophic_overfitting, validation_metrics
+from robench.training.monitor import EpochMetrics, catastrophic_overfitting, not_learning, validation_metrics
 from robench.training.optim import build_optimizer, learning_rate, set_learning_rate
 from robench.training.ranks import TrainingRanks
 from robench.training.recipes import RecipeRandom, build_recipe
@@ -95,8 +95,8 @@ def train(
         config.recipe, threat, steps=config.attack_steps, step_size=config.step_size, beta=config.beta
     )
     _check_outputs(paths, state, resume=resume, overwrite=overwrite)
-    out_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(config, paths, state, threat, recipe, TrainingRanks.join(config.device, sync_bn=sync_bn))
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the data and the model are there
     if resume:
         run.restore()
     return run.train(callbacks)
@@ -332,6 +332,7 @@ def _finish(paths, config, recipe, progress, model, train_set, val_set, monitor)
         final_row = good[-1] if good else None
     final_pgd = final_row["val_pgd_acc"] if final_row else None
     gap = progress.best_pgd - final_pgd if final_pgd is not None else None
+    stalled = not_learning(progress.rows, train_set.num_classes, config)
     sha256 = save_checkpoint(model, paths.final)
     if not config.keep_best:
         paths.best.unlink(missing_ok=True)
@@ -354,6 +355,8 @@ def _finish(paths, config, recipe, progress, model, train_set, val_set, monitor)
             "catastrophic_overfitting_reason": (progress.co or {}).get("reason"),
             "stopped_early": progress.stopped_early,
             "robust_overfitting": gap is not None and gap > config.ro_gap,
+            "not_learning": stalled is not None,
+            "not_learning_reason": stalled,
         },
         "best": {"epoch": progress.best_epoch, "val_pgd_acc": progress.best_pgd},
         "final": {"epoch": final_row["epoch"] if final_row else 0, "val_pgd_acc": final_pgd},
@@ -368,6 +371,7 @@ def _finish(paths, config, recipe, progress, model, train_set, val_set, monitor)
         "log": paths.log_csv.name, "log_json": paths.log_json.name, "best_checkpoint": best_name,
         "catastrophic_overfitting": progress.co is not None,
         "robust_overfitting": summary["flags"]["robust_overfitting"],
+        "not_learning": stalled is not None,
     }  # fmt: skip
     training.pop("recipe")
     write_model_card(

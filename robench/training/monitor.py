@@ -86,3 +86,31 @@ def catastrophic_overfitting(
             f"by more than {gap:g}"
         )
     return None
+
+
+#: a run "did not learn" when its best validation clean accuracy stays below chance plus this share of
+#: the room above chance (10 classes: below 28 %): an honest robust model is far above it (the zoo's
+#: PGD-trained CNN reaches 76 % clean at eps 0.3), a stalled one sits near chance
+LEARNING_MARGIN = 0.2
+
+
+def not_learning(rows: list[dict], num_classes: int, config) -> str | None:
+    """A one-line reason (with the likely cause) when the run never learned, else None."""
+    if not rows:
+        return None
+    chance = 1 / num_classes
+    best = max(row["val_clean_acc"] for row in rows)
+    first, last = rows[0]["train_loss"], rows[-1]["train_loss"]
+    if best >= chance + LEARNING_MARGIN * (1 - chance) and last == last:  # last == last: not NaN
+        return None
+    cause = (
+        f"{config.optimizer} at lr {config.lr:g} does not train this architecture on {config.dataset}: "
+        "without BatchNorm a CIFAR-style SGD 0.1 stalls or diverges; try --optimizer adam --lr 1e-3"
+        if config.optimizer == "sgd"
+        else f"lr {config.lr:g} may be too high or too low for this architecture; also check --eps "
+        "(adversarial training from the start at a large eps can keep a small network at chance)"
+    )
+    return (
+        f"the model did not learn: best validation clean accuracy {best:.3f} (chance {chance:.3f}), "
+        f"training loss {first:.3f} -> {last:.3f}; {cause}"
+    )

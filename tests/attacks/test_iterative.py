@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from attack_toys import Counting
@@ -124,3 +126,32 @@ def test_a_model_without_gradients_does_not_crash_the_attack(digits_points):
 
     x_adv = build_attack("pgd-5", LINF)(Detached(), x, y, seeds)
     assert LINF.contains(x_adv, x).all()
+
+
+@pytest.mark.parametrize("threat", [LINF, ThreatModel("l2", 1.0)], ids=["linf", "l2"])
+def test_pgd_without_random_start_is_the_textbook_iteration_point_by_point(
+    tiny_digits_model, digits_points, threat
+):
+    """The known answer: x_{t+1} = proj(x_t + step * sign(grad) [linf] or grad/||grad|| [l2]) from x,
+    each point frozen at its first misclassified iterate, else the last one."""
+    model = copy.deepcopy(tiny_digits_model).double()  # float64: no sign flips from rounding noise
+    x, y, seeds = digits_points
+    x = x.double()
+    steps, step = 7, 2.5 * threat.eps / 7
+    x_adv = build_attack("pgd-7", threat, random_start=False)(model, x, y, seeds)
+    expected = []
+    for i in range(len(x)):
+        point, target = x[i : i + 1].clone(), y[i : i + 1]
+        for _ in range(steps):
+            point.requires_grad_(True)
+            logits = model(point)
+            if logits.argmax(1).item() != target.item():
+                break
+            (grad,) = torch.autograd.grad(nn.functional.cross_entropy(logits, target), point)
+            move = grad.sign() if threat.norm == "linf" else grad / grad.norm().clamp_min(1e-12)
+            point = threat.project(point.detach() + step * move, x[i : i + 1])
+        expected.append(point.detach())
+    assert torch.allclose(x_adv, torch.cat(expected), atol=1e-9)
+    with torch.no_grad():
+        broken = model(x_adv).argmax(1) != y
+    assert 0 < int(broken.sum()) < len(x)  # the case is informative: some points break, some do not

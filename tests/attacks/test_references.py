@@ -87,8 +87,8 @@ def test_square_is_black_box_and_stays_in_the_ball(tiny_digits_model, digits_poi
 def test_cw_l2_breaks_points_only_inside_the_ball(tiny_digits_model, digits_points):
     x, y, seeds = (t[:16] for t in digits_points)
     large, small = ThreatModel("l2", 2.0), ThreatModel("l2", 0.05)
-    x_large = build_attack("cw-30x3", large)(tiny_digits_model, x, y, seeds)
-    x_small = build_attack("cw-30x3", small)(tiny_digits_model, x, y, seeds)
+    x_large = build_attack("cw-30", large, binary_search_steps=3)(tiny_digits_model, x, y, seeds)
+    x_small = build_attack("cw-30", small, binary_search_steps=3)(tiny_digits_model, x, y, seeds)
     assert large.contains(x_large, x).all() and small.contains(x_small, x).all()
     assert robust_accuracy(tiny_digits_model, x_large, y) < 0.3
     assert robust_accuracy(tiny_digits_model, x_small, y) == 1.0

@@ -71,6 +71,14 @@ def test_bad_specs_are_one_clear_error(spec, message):
         build_attack(spec, LINF)
 
 
+def test_an_unknown_spec_lists_every_registered_family_with_its_counts():
+    with pytest.raises(AttackError) as error:
+        build_attack("apgd-dlr-100", LINF)
+    known = str(error.value).split("(known: ")[1]
+    assert "apgd-t[-K[xT]]" in known and "square[-N]" in known and "deepfool[-K]" in known
+    assert "fgsm," in known and "fgsm[" not in known
+
+
 def test_bad_settings_are_one_clear_error():
     with pytest.raises(AttackError, match="no setting 'stepsize'.*step_size"):
         build_attack("pgd-20", LINF, stepsize=0.1)

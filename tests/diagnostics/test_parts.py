@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from broken_models import THREAT, BrokenCNN
 from robench.core.randomness import probe_randomness
 from robench.core.record import Flag
 from robench.diagnostics import DiagnosticContext, run_diagnostics, verdict
+from robench.diagnostics.checks.catastrophic_overfitting import _accuracies as co_accuracies
 from robench.diagnostics.checks.non_monotonic_eps import allowed_rise, rising_steps
 from robench.diagnostics.straight_through import StraightThrough
 from robench.threat import ThreatModel
@@ -109,3 +111,21 @@ def test_probabilities_are_reattacked_through_their_logarithm(tiny_net, run_eval
         sum(by == "pgd-50 on log-probabilities" for by in (s.broken_by for s in result.samples))
         == evidence["broken_via_log"]
     )
+
+
+def test_checks_reuse_the_suites_own_fgsm_and_pgd20_and_agree_with_attacking_again(
+    tiny_net, run_evaluation, digits_test
+):
+    """A cascade starting fgsm -> pgd-20: the catastrophic-overfitting check reads its stages instead of
+    attacking. Attacking again gives FGSM's accuracy exactly (FGSM has no randomness) and a PGD-20-alone
+    accuracy never below the cascade's (which also counts FGSM's breaks)."""
+    threat = ThreatModel("linf", 0.1)
+    result = run_evaluation(tiny_net, suite=["fgsm", "pgd-20"], n=40, threat=threat, diagnostics=False)
+    points = digits_test.subset(40, 0)
+    reused = co_accuracies(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=result))
+    assert reused[:2] == (result.stages[0].robust_acc, result.stages[1].robust_acc)
+    alone = dataclasses.replace(result, mode="independent")  # not a cascade: the check attacks itself
+    fgsm, pgd, _ = co_accuracies(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=alone))
+    assert fgsm == pytest.approx(reused[0]) and pgd >= reused[1] - 1e-12
+    report = run_diagnostics(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=result))
+    assert {c.check: c.cost.passes for c in report.checks}["catastrophic_overfitting"] == 0

@@ -34,7 +34,7 @@ def test_robust_model_passes_with_json_and_junit(gate_store, capsys, tmp_path):
     code, out, err = gate(capsys, gate_store, *PGD, *args)
     assert code == 0, err
     summary = json.loads(out)
-    assert summary["passed"] and summary["suite"]["name"] == "quick" and summary["verdict"] != "unchecked"
+    assert summary["passed"] and summary["suite"]["name"] == "fast" and summary["verdict"] != "unchecked"
     robust = summary["criteria"][1]
     assert robust["name"] == "robust accuracy" and robust["measured"] == pytest.approx(summary["robust_acc"])
     assert robust["interval"]["low"] < robust["measured"] < robust["interval"]["high"]

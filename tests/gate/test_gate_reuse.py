@@ -64,14 +64,15 @@ def test_a_stored_result_of_one_split_is_not_reused_for_another(
         assert len(store.runs()) == 2
 
 
-def test_the_key_digest_of_stores_written_before_split_and_block_size_were_keyed_is_kept():
-    key = EvaluationKey("ab" * 32, "digits", "linf", 0.3, "quick", "1", "cd" * 32, 0)
-    before = asdict(key) | {"eps": repr(0.3)}
-    del before["split"], before["block_size"]
-    text = json.dumps(before, sort_keys=True, separators=(",", ":"))
+def test_the_key_digest_covers_every_field_of_the_key():
+    key = EvaluationKey(
+        "ab" * 32, "digits", "linf", 0.3, "quick", "1", "cd" * 32, 0, data_fingerprint="ef" * 32
+    )
+    text = json.dumps(asdict(key) | {"eps": repr(0.3)}, sort_keys=True, separators=(",", ":"))
     assert key.digest() == hashlib.sha256(text.encode()).hexdigest()
-    assert replace(key, split="train").digest() != key.digest()
-    assert replace(key, block_size=64).digest() != key.digest()
+    changes = {"split": "train", "block_size": 64, "data_fingerprint": "00" * 32, "eps": 8 / 255, "mode": "x"}
+    digests = {replace(key, **{name: value}).digest() for name, value in changes.items()}
+    assert len(digests) == len(changes) and key.digest() not in digests
 
 
 _NOISY_NET = textwrap.dedent(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import shutil
 import subprocess
 
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from robench.cli import main
-from robench.core.record import Flag
+from robench.core.record import CertificateSummary, Flag
 from robench.leaderboard.entries import make_entry, write_entry
 from robench.leaderboard.render import write_board
 
@@ -27,6 +28,10 @@ def board(board_root, make_result):
         "fgsm": make_result("fgsm", 0.95, [0.7] * 6, verdict="unreliable", flags=(co,)),
         "trades": make_result("trades", 0.85, [0.65, 0.6, 0.55, 0.55, 0.5, 0.5]),
     }
+    specs["pgd"].certificates = [  # pgd's robust points 0..8 of 20: IBP proves 6 of them, CROWN-IBP 8
+        CertificateSummary("ibp", "ibp", "linf", 0.3, 20, 6, [5 * i for i in range(6)], bounded=18),
+        CertificateSummary("crown-ibp", "crown-ibp", "linf", 0.3, 20, 8, [5 * i for i in range(8)]),
+    ]
     for name, result in specs.items():
         write_entry(make_entry(name, result, CARD | {"recipe": name}))
     return write_board("digits", "linf")
@@ -36,6 +41,9 @@ def test_csv_has_ranked_rows_and_numbers_as_numbers(board):
     frame = pd.read_csv(board.csv)
     assert list(frame["model"]) == ["trades", "pgd", "fgsm", "standard"]
     assert frame["robust_acc"].dtype == float and frame.loc[0, "robust_acc"] == 0.5
+    certified = dict(zip(frame["model"], frame["certified_acc"], strict=True))
+    assert certified["pgd"] == 0.4 and frame["certified_acc"].isna().sum() == 3
+    assert frame.loc[1, "certified_by"] == "CROWN-IBP"
     stage_columns = [c for c in frame.columns if c.startswith("acc:")]
     assert stage_columns == [
         "acc:fgsm",
@@ -59,9 +67,27 @@ def test_markdown_marks_unreliable_rows_and_documents_the_rule(board):
     rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [r.split(" | ")[1] for r in rows] == ["trades", "pgd", "fgsm ⚠", "standard"]
     assert "⚠ UNRELIABLE" in rows[2] and "5.0 (catastrophic_overfitting: pgd20_acc)" in rows[2]
-    assert "| 50.0 |" in rows[0]  # trades' worst-case robust accuracy in %
+    # every cell of the top row, from the synthetic record: clean, certified (none: –), worst case,
+    # ranked-by, six stages, verdict, flags, eps, n, passes (6 stages x 19 x 20), seconds (6 x 0.5), date,
+    # sha256 prefix
+    sha = (b"trades".hex() * 64)[:12]
+    assert rows[0] == (
+        "| 1 | trades | small_cnn | trades | 85.0 | – | 50.0 | 50.0 | 65.0 | 60.0 | 55.0 | 55.0 | 50.0 "
+        f"| 50.0 | reliable |  | 0.3 | 20 | 2.28k | 3.0 | 2026-11-21 | {sha} |"
+    )
+    # pgd: its best certificate (CROWN-IBP, 8 of 20) beside its worst case; still ranked by the worst case
+    assert rows[1].startswith("| 2 | pgd | small_cnn | pgd | 90.0 | 40.0 (CROWN-IBP) | 45.0 | 45.0 |")
+    assert " 0.0 " not in rows[3].split(" | ")[5] and rows[3].split(" | ")[5] == "–"
     assert "## Ranking rule" in text and "never used" in text
     assert "linf.scatter.png" in text
+
+
+def test_entries_keep_the_certified_counts_not_the_indices(board):
+    entry = json.loads((board.md.parent / "linf" / "entries" / "pgd.json").read_text())
+    kept = [(c["method"], c["certified_count"], c["certified"], c["n"]) for c in entry["certificates"]]
+    assert kept == [("ibp", 6, None, 20), ("crown-ibp", 8, None, 20)]
+    trades = json.loads((board.md.parent / "linf" / "entries" / "trades.json").read_text())
+    assert trades["certificates"] == [] and trades["certificates_note"] == ""
 
 
 def test_scatter_is_a_valid_png(board):

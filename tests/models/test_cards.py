@@ -1,4 +1,4 @@
-"""Model cards: the TOML/YAML format of docs/DESIGN.md, validation, and lookup by id or bare name."""
+"""Model cards: the TOML/YAML format of docs/evaluate.md, validation, and lookup by id or bare name."""
 
 from __future__ import annotations
 

@@ -99,3 +99,53 @@ def test_report_command_regenerates_reports_from_entries(make_result, tmp_path, 
     ).exists()
     assert main(["report", "nope", "--leaderboards", str(lb), "--reports", str(rp)]) == 2
     assert "no entry 'nope' on the digits/linf board" in capsys.readouterr().err
+
+
+def _bracketed_entry():
+    from robench.core.record import CertificateSummary
+
+    result = build_result("ibp", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
+    result.certificates = [
+        CertificateSummary("ibp", "ibp", "linf", 0.3, 20, 6, list(range(0, 30, 5)), bounded=18, seconds=0.2,
+                           work=36.0),
+        CertificateSummary("crown-ibp", "crown", "linf", 0.3, 20, 8, list(range(0, 40, 5)), bounded=12,
+                           seconds=1.5, work=132.0, note="full CROWN would bound 30,000 neurons per point"),
+    ]  # fmt: skip
+    result.extra["eps_sweep"] = {"eps": [0.15, 0.3, 0.6], "robust_acc": [0.7, 0.45, 0.1], "source": "pgd-20"}
+    result.extra["certified_sweep"] = {
+        "eps": [0.15, 0.3, 0.6], "certified_acc": [0.6, 0.4, 0.0], "source": "IBP + CROWN-IBP, n=20"
+    }  # fmt: skip
+    return make_entry("ibp", result, {"architecture": "small_cnn", "recipe": "ibp"})
+
+
+def test_the_report_shows_the_bracket_and_plots_both_curves(tmp_path, monkeypatch):
+    from robench.reports import plots
+
+    drawn, original = [], plots.eps_plot
+    monkeypatch.setattr(plots, "eps_plot", lambda *a, **k: drawn.append(k["certified"]) or original(*a, **k))
+    files = write_report(_bracketed_entry(), root=tmp_path)
+    text = files.md.read_text()
+    assert "| Certified accuracy (lower bound) | 40.0 % (CROWN-IBP): the true robust accuracy lies in " \
+           "[40.0, 45.0] % |" in text  # fmt: skip
+    assert "## Certified robustness" in text
+    assert (
+        "| IBP | IBP | 30.0 | 18 | 0.2 | 2 |" in text
+        and "| CROWN-IBP | CROWN | 40.0 | 12 | 1.5 | 11 |" in text
+    )
+    assert "- CROWN: full CROWN would bound 30,000 neurons per point" in text
+    (certified,) = drawn
+    assert (certified.eps, certified.robust_acc) == ([0.15, 0.3, 0.6], [0.6, 0.4, 0.0])
+    assert _valid_png(files.figures["eps"])[0] > 200
+    page = files.html.read_text()
+    assert "Certified robustness" in page and "lies in [40.0, 45.0] %" in page
+
+
+def test_a_report_without_certificates_says_so_and_never_shows_zero(fgsm_entry, tmp_path):
+    text = write_report(fgsm_entry, root=tmp_path).md.read_text()
+    assert "| Certified accuracy (lower bound) | – |" in text and "## Certified robustness" not in text
+    fgsm_entry.result.certificates_note = "cannot certify: layer 'act' (Tanh) has no bound rule"
+    text = write_report(fgsm_entry, root=tmp_path).md.read_text()
+    assert (
+        "| Certified accuracy (lower bound) | – (cannot certify: layer 'act' (Tanh) has no bound rule) |"
+        in text
+    )

@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+from robench.core.record import DataInfo
 from robench.engine.identity import EvaluationKey
 from robench.errors import RobenchError
 from robench.store import ResultsStore, SqliteState
@@ -44,6 +45,9 @@ def test_round_trip_keeps_record_stages_and_samples(store, make_result):
         {"checkpoint_sha256": "ef" * 32},
         {"suite": {"name": "standard", "version": 2, "attacks": []}},
         {"mode": "independent"},
+        {"split": "train"},
+        {"block_size": 64},
+        {"data_info": DataInfo(spec="folder:/other", fingerprint="ee" * 32)},
     ],
 )
 def test_any_key_field_changed_means_no_reuse(store, make_result, change):

@@ -14,8 +14,8 @@ from robench.models.checkpoint import sha256_file
 from robench.models.loading import load_model
 
 ARGS = [
-    "train", "--recipe", "n-fgsm", "--dataset", "digits", "--eps", "3/10", "--epochs", "2",
-    "--batch-size", "64", "--train-size", "256", "--optimizer", "adam", "--lr", "0.003",
+    "train", "--recipe", "n-fgsm", "--dataset", "digits", "--eps", "1/10", "--epochs", "3",
+    "--batch-size", "64", "--train-size", "512", "--optimizer", "adam", "--lr", "0.01",
     "--arch-kwargs", '{"width": 8}', "--monitor-n", "32", "--name", "tiny",
 ]  # fmt: skip
 
@@ -25,7 +25,7 @@ def test_train_writes_a_loadable_model_card_and_logs(tmp_path, capsys):
     card = load_card(tmp_path / "tiny.toml")
     assert (card.recipe, card.eps, card.architecture, card.arch_kwargs) == (
         "n-fgsm",
-        0.3,
+        0.1,
         "small_cnn",
         {"width": 8},
     )
@@ -33,9 +33,9 @@ def test_train_writes_a_loadable_model_card_and_logs(tmp_path, capsys):
     assert card.sha256 == sha256_file(tmp_path / "tiny.safetensors")
     assert card.training["log"] == "tiny.log.csv" and card.paper == "de Jorge et al. 2022"
     rows = list(csv.DictReader((tmp_path / "tiny.log.csv").open()))
-    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     log = json.loads((tmp_path / "tiny.log.json").read_text())
-    assert log["validation"]["monitored"] == 32 and log["config"]["train_size"] == 256
+    assert log["validation"]["monitored"] == 32 and log["config"]["train_size"] == 512
     assert (tmp_path / "tiny.best.safetensors").exists() and not (tmp_path / "tiny.resume.json").exists()
 
     model = load_model(str(tmp_path / "tiny.toml")).module  # what robench evaluate --model does
@@ -66,3 +66,17 @@ def test_no_keep_best_leaves_only_the_final_checkpoint(tmp_path):
     assert "best_checkpoint" not in card.training and card.training["epochs_run"] == 1
     log = json.loads((tmp_path / "tiny.log.json").read_text())
     assert log["checkpoints"]["best"] is None and log["best"]["epoch"] == 1
+
+
+def test_a_run_that_never_learns_fails_with_its_cause_in_the_message_and_the_card(tmp_path, capsys):
+    """SGD at lr 50 blows the network up (loss NaN): the run writes its files, flags itself and exits 1."""
+    args = ["train", "--recipe", "standard", "--epochs", "2", "--train-size", "128", "--monitor-n", "32"]
+    args += ["--optimizer", "sgd", "--lr", "50", "--arch-kwargs", '{"width": 8}', "--out", str(tmp_path)]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert "flags: not_learning" in captured.out
+    assert "robench: error: the model did not learn" in captured.err and "--optimizer adam" in captured.err
+    card = load_card(tmp_path / "standard.toml")
+    assert card.training["not_learning"] is True
+    log = json.loads((tmp_path / "standard.log.json").read_text())
+    assert log["flags"]["not_learning"] and "chance 0.100" in log["flags"]["not_learning_reason"]

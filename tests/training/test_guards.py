@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from robench.models import create_model
 from robench.threat import ThreatModel
 from robench.training import TrainConfig, train
 from robench.training.data import monitor_points, train_val_split
-from robench.training.monitor import EpochMetrics, catastrophic_overfitting, validation_metrics
+from robench.training.monitor import (
+    MONITOR_SEED,
+    EpochMetrics,
+    catastrophic_overfitting,
+    not_learning,
+    validation_metrics,
+)
 
 COMMON = dict(
     dataset="digits", eps=0.3, batch_size=32, optimizer="adam", lr=3e-3, weight_decay=0.0,
@@ -101,12 +108,51 @@ def test_guard_rules_on_known_numbers():
     assert catastrophic_overfitting(EpochMetrics(0.9, 0.3, 0.05), None, drop=0.2, gap=0.3) is None
 
 
-def test_monitor_metrics_are_deterministic():
-    torch.manual_seed(0)
-    net = create_model("small_cnn", num_classes=10, in_channels=1, width=8)
+def test_monitor_metrics_follow_the_documented_rules_exactly(tiny_digits_model):
+    """Clean, FGSM (step eps from x) and PGD-k (one uniform start from MONITOR_SEED, k steps of
+    2.5 eps / k) accuracies, recomputed here by hand, equal the trainer's numbers."""
+    net = tiny_digits_model
     _, val = train_val_split("digits", None, None)
     sample = monitor_points(val, 50)
-    threat = ThreatModel("linf", 0.3)
-    first = validation_metrics(net, sample.images, sample.labels, threat, 3)
-    assert first == validation_metrics(net, sample.images, sample.labels, threat, 3)
-    assert first.pgd_acc <= first.clean_acc and 0 <= first.fgsm_acc <= 1
+    x, y, eps, steps = sample.images, sample.labels, 0.1, 3
+    threat = ThreatModel("linf", eps)
+    metrics = validation_metrics(net, x, y, threat, steps)
+
+    def grad_sign(point):
+        point = point.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(F.cross_entropy(net(point), y), point)
+        return grad.sign()
+
+    def accuracy(point):
+        return int((net(point).argmax(1) == y).sum()) / len(y)
+
+    x_fgsm = (x + eps * grad_sign(x)).clamp(0, 1)
+    noise = torch.rand(x.shape, generator=torch.Generator().manual_seed(MONITOR_SEED)) * 2 - 1
+    x_pgd = (x + eps * noise).clamp(0, 1)
+    for _ in range(steps):
+        x_pgd = torch.min(torch.max(x_pgd + 2.5 * eps / steps * grad_sign(x_pgd), x - eps), x + eps).clamp(
+            0, 1
+        )
+    assert metrics == EpochMetrics(accuracy(x), accuracy(x_fgsm), accuracy(x_pgd))
+    assert metrics.clean_acc > metrics.pgd_acc  # the numbers really differ: attacks did something
+
+
+def test_a_run_that_never_learned_is_flagged_with_its_likely_cause():
+    config = TrainConfig(optimizer="sgd", lr=0.1)
+    stalled = [{"val_clean_acc": 0.10, "train_loss": 2.31}, {"val_clean_acc": 0.23, "train_loss": 2.25}]
+    reason = not_learning(stalled, 10, config)
+    assert "did not learn: best validation clean accuracy 0.230 (chance 0.100)" in reason
+    assert "2.310 -> 2.250" in reason and "--optimizer adam --lr 1e-3" in reason
+    learned = [{"val_clean_acc": 0.2, "train_loss": 2.3}, {"val_clean_acc": 0.75, "train_loss": 0.9}]
+    assert not_learning(learned, 10, config) is None
+    diverged = [{"val_clean_acc": 0.8, "train_loss": 1.0}, {"val_clean_acc": 0.8, "train_loss": float("nan")}]
+    assert not_learning(diverged, 10, config) is not None
+    assert not_learning([{"val_clean_acc": 0.59, "train_loss": 0.7}], 2, config) is not None  # 2 classes
+
+
+def test_digits_gets_its_own_optimiser_defaults_and_explicit_settings_win():
+    digits, cifar = TrainConfig(dataset="digits"), TrainConfig(dataset="cifar10")
+    assert (digits.optimizer, digits.lr, digits.schedule, digits.batch_size) == ("adam", 1e-3, "constant", 64)
+    assert (cifar.optimizer, cifar.lr, cifar.schedule, cifar.weight_decay) == ("sgd", 0.1, "piecewise", 5e-4)
+    assert TrainConfig(dataset="digits", optimizer="sgd", lr=0.05).to_dict()["lr"] == 0.05
+    assert TrainConfig.from_dict(digits.to_dict()) == digits  # recorded resolved: a resume sees the same

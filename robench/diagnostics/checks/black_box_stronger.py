@@ -75,4 +75,5 @@ CHECK = Check(
     action="Evaluate with a stronger suite (standard); if the flag persists, treat the gradients as masked "
     "and rely on black-box and adaptive attacks.",
     run=run,
+    resolved_by_escalation=True,
 )

@@ -5,6 +5,10 @@ restarts with new seeds of the strongest gradient attacks, margin-loss PGD with 
 (``cw-100x2`` for linf; the same PGD in the l2 norm, where the suite's ``cw`` is C&W's optimisation) then
 ``pgd-100x1`` (cross-entropy) on what is left. Only the suite's final
 number is judged, never an intermediate stage: a PGD ladder that AutoAttack later beats is expected.
+
+A cascade whose last stage repeats an earlier one (a new round of the same attack from new random
+starts, as ``fast`` ends) has measured this already, on every survivor: the points that round broke are
+the evidence, and no extra attack runs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ SPECS = ("cw-100x2", "pgd-100x1")
 
 
 def run(ctx) -> list[Flag]:
+    specs = ctx.suite_attacks
+    if ctx.result.mode == "cascade" and len(specs) >= 2 and specs[-1] in specs[:-1]:
+        return _last_round(ctx)
     survivors = int(ctx.robust.sum())
     positions = ctx.sample(ctx.robust, CODE, limit=ATTACK_SAMPLE_SIZE)
     if positions.numel() == 0:
@@ -50,6 +57,19 @@ def run(ctx) -> list[Flag]:
     return extra_breaks_flag(CHECK, message, count, drop, evidence)
 
 
+def _last_round(ctx) -> list[Flag]:
+    """The suite's own last round of restarts as the convergence test (see the module docstring)."""
+    last = ctx.result.stages[-1]
+    drop = last.broken / max(ctx.n, 1)
+    message = (
+        f"The suite's last round of restarts ({last.attack}) still broke {last.broken} of {last.attacked} "
+        f"survivors (about {drop:.1%} of robust accuracy): its optimisation had not converged. Use a "
+        "stronger suite (more restarts, AutoAttack)."
+    )
+    evidence = {"attack": last.attack, "attacked": last.attacked, "broken": last.broken, "source": "suite"}
+    return extra_breaks_flag(CHECK, message, last.broken, drop, evidence)
+
+
 CHECK = Check(
     code=CODE,
     severity="error",
@@ -59,4 +79,5 @@ CHECK = Check(
     action="Evaluate with a stronger suite (more restarts or iterations, AutoAttack); the evidence's "
     "estimated_drop says how much accuracy the sample suggests was overstated.",
     run=run,
+    resolved_by_escalation=True,
 )

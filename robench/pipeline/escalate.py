@@ -1,0 +1,77 @@
+"""Escalation: a suite's rules (``Suite.escalate``: flag code -> attack specs) run after the diagnostics.
+
+When a flag with a rule fired, its attacks run as further stages on every point still robust (after the
+suite and the diagnostics' own breaks), each output verified; their breaks count in the worst case and
+each stage is a row of the record (``StageResult.escalated_by``). A flag whose check declares
+``resolved_by_escalation`` (the escalation is the answer it asks for: Square on every survivor for
+``black_box_stronger``, more targets and restarts for ``incomplete_optimization``) is then kept as a
+warning that says what the escalation broke; any other flag keeps its severity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from robench.attacks.suites import Suite, load_suite
+from robench.core.record import EvaluationResult, Flag, StageResult
+from robench.diagnostics.catalog import check_of
+from robench.diagnostics.verdict import verdict
+from robench.engine.evaluation import Evaluation, build_suite_attack
+
+ESCALATION_STAGE = 2000  # seed stage of the first escalation attack, beyond the suite's and diagnostics'
+
+
+def escalation_rules(suite, trust_code: bool = False) -> dict[str, tuple[str, ...]]:
+    if isinstance(suite, (str, Path)):
+        suite = load_suite(str(suite), trust_code=trust_code)
+    return dict(suite.escalate) if isinstance(suite, Suite) else {}
+
+
+def escalate(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResult:
+    """Run the rules of the flags that fired (see the module docstring); the record is updated in place."""
+    rules = escalation_rules(evaluation.settings.suite, evaluation.settings.trust_code)
+    fired = [flag.code for flag in result.flags if flag.code in rules]
+    specs: dict[str, str] = {}  # spec -> the first flag that asked for it
+    for code in fired:
+        for spec in rules[code]:
+            specs.setdefault(spec, code)
+    broken_by_stage = {}
+    for k, (spec, code) in enumerate(specs.items()):
+        broken_by_stage[spec] = _stage(evaluation, result, spec, code, ESCALATION_STAGE + k)
+    if specs:
+        result.flags = [_answered(flag, rules, broken_by_stage) for flag in result.flags]
+        result.verdict = verdict(result.flags)
+    return result
+
+
+def _stage(evaluation: Evaluation, result: EvaluationResult, spec: str, code: str, stage: int) -> int:
+    """One escalation attack on every robust point; returns how many it broke."""
+    attack = build_suite_attack(spec, evaluation.threat, evaluation.eot_samples)
+    positions = [p for p, sample in enumerate(result.samples) if sample.robust]
+    broken, cost, rejections = evaluation.attack_points(attack, stage, positions)
+    for position, hit in zip(positions, broken, strict=True):
+        if hit:
+            result.samples[position].robust, result.samples[position].broken_by = False, attack.spec
+    result.problems.rejected += rejections
+    result.stages.append(
+        StageResult(
+            attack=attack.spec, robust_acc=result.robust_acc, attacked=len(positions), broken=sum(broken),
+            cost=cost, rejected=len(rejections), escalated_by=code,
+        )
+    )  # fmt: skip
+    return sum(broken)
+
+
+def _answered(flag: Flag, rules: dict[str, tuple[str, ...]], broken: dict[str, int]) -> Flag:
+    check = check_of(flag.code)
+    if flag.code not in rules or check is None or not check.resolved_by_escalation:
+        return flag
+    ran = {spec: broken[spec] for spec in rules[flag.code]}
+    done = ", ".join(f"{spec} broke {count}" for spec, count in ran.items())
+    message = (
+        f"{flag.message} Escalated as the suite's rule asks, on every survivor ({done}): those breaks now "
+        "count, so the robust accuracy is as low as these attacks make it."
+    )
+    evidence = {**flag.evidence, "escalation": ran}
+    return dataclasses.replace(flag, severity="warning", message=message, evidence=evidence)
