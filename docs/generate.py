@@ -100,9 +100,13 @@ def suites_block() -> str:
     for name in SUITES.names():
         suite = SUITES.get(name)
         escalate = "; ".join(f"{code(flag)} → {', '.join(specs)}" for flag, specs in suite.escalate.items())
+        if suite.extra_rounds:
+            last = suite.attacks[-1]
+            rounds = f"up to {suite.extra_rounds} more rounds of {last} while a round still breaks points"
+            escalate = f"{rounds}; {escalate}" if escalate else rounds
         rows.append((code(suite.name), suite.version, " → ".join(suite.attacks), escalate or "—"))
     return note("robench.attacks.suites.SUITES") + table(
-        ("suite", "version", "attacks, in cascade order", "when a flag fires, on every survivor"), rows
+        ("suite", "version", "attacks, in cascade order", "after the diagnostics, on every survivor"), rows
     )
 
 

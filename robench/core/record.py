@@ -40,7 +40,7 @@ class StageResult:
     broken: int  # points this stage broke (verified)
     cost: Cost = field(default_factory=Cost)  # passes in samples, counted at the model, and seconds
     rejected: int = 0  # attack outputs that failed verification (never counted as successes)
-    escalated_by: str | None = None  # the flag whose suite rule ran this stage after the diagnostics
+    escalated_by: str | None = None  # flag whose rule ran it after the diagnostics, or "extra_rounds"
 
 
 @dataclass

@@ -1,4 +1,10 @@
-"""Escalation: a suite's rules (``Suite.escalate``: flag code -> attack specs) run after the diagnostics.
+"""Escalation: a suite's extra rounds and rules (``Suite.escalate``: flag code -> attack specs) run after
+the diagnostics.
+
+Extra rounds first (``Suite.extra_rounds``): while the suite's last round (or the extra round before)
+still broke points, its attack runs once more, from new random starts, on every point still robust, at
+most ``extra_rounds`` times; each is a stage with ``escalated_by = "extra_rounds"``. A converged
+optimisation pays nothing: a round that breaks no point ends them.
 
 When a flag with a rule fired, its attacks run as further stages on every point still robust (after the
 suite and the diagnostics' own breaks), each output verified; their breaks count in the worst case and
@@ -20,17 +26,25 @@ from robench.diagnostics.verdict import verdict
 from robench.engine.evaluation import Evaluation, build_suite_attack
 
 ESCALATION_STAGE = 2000  # seed stage of the first escalation attack, beyond the suite's and diagnostics'
+ROUND_STAGE = 3000  # seed stage of the first extra round
+EXTRA_ROUNDS = "extra_rounds"  # StageResult.escalated_by of an extra round
 
 
-def escalation_rules(suite, trust_code: bool = False) -> dict[str, tuple[str, ...]]:
+def suite_of(evaluation: Evaluation) -> Suite | None:
+    suite = evaluation.settings.suite
     if isinstance(suite, (str, Path)):
-        suite = load_suite(str(suite), trust_code=trust_code)
-    return dict(suite.escalate) if isinstance(suite, Suite) else {}
+        suite = load_suite(str(suite), trust_code=evaluation.settings.trust_code)
+    return suite if isinstance(suite, Suite) else None
 
 
 def escalate(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResult:
-    """Run the rules of the flags that fired (see the module docstring); the record is updated in place."""
-    rules = escalation_rules(evaluation.settings.suite, evaluation.settings.trust_code)
+    """Extra rounds, then the rules of the flags that fired (see the module docstring); the record is
+    updated in place."""
+    suite = suite_of(evaluation)
+    if suite is None:
+        return result
+    extra_rounds(evaluation, result, suite)
+    rules = dict(suite.escalate)
     fired = [flag.code for flag in result.flags if flag.code in rules]
     specs: dict[str, str] = {}  # spec -> the first flag that asked for it
     for code in fired:
@@ -43,6 +57,18 @@ def escalate(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResu
         result.flags = [_answered(flag, rules, broken_by_stage) for flag in result.flags]
         result.verdict = verdict(result.flags)
     return result
+
+
+def extra_rounds(evaluation: Evaluation, result: EvaluationResult, suite: Suite) -> None:
+    """Rounds of the suite's last attack while the round before broke points (at most extra_rounds)."""
+    suite_stages = [s for s in result.stages if s.escalated_by is None]
+    if not suite.extra_rounds or result.mode != "cascade" or not suite_stages:
+        return
+    broke = suite_stages[-1].broken
+    for k in range(suite.extra_rounds):
+        if broke == 0 or not any(sample.robust for sample in result.samples):
+            return
+        broke = _stage(evaluation, result, suite.attacks[-1], EXTRA_ROUNDS, ROUND_STAGE + k)
 
 
 def _stage(evaluation: Evaluation, result: EvaluationResult, spec: str, code: str, stage: int) -> int:

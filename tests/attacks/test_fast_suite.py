@@ -13,7 +13,7 @@ from robench.threat import ThreatModel
 
 def test_fast_is_data_with_escalation_rules():
     fast = load_suite("fast")
-    assert fast.version == "1" and fast.attacks[:2] == ("fgsm", "pgd-20")
+    assert fast.version == "2" and fast.attacks[:2] == ("fgsm", "pgd-20")
     assert {parse_spec(s).family for s in fast.attacks} == {"fgsm", "pgd", "apgd", "apgd-t"}
     assert fast.escalate["black_box_stronger"] == ("square-5000",)
     assert fast.to_dict()["escalate"]["incomplete_optimization"] == ["apgd-t-100x9", "apgd-100x2"]

@@ -66,3 +66,43 @@ def test_a_suite_file_naming_code_needs_the_opt_in(tmp_path, tiny_digits_model, 
     args = ["evaluate", "--model", "digits/linf/standard", "--suite", suite, "-n", "10", "--no-diagnostics"]
     assert main(args) == 2 and "--trust-code" in capsys.readouterr().err
     assert main([*args, "--trust-code"]) == 0
+
+
+def test_extra_rounds_repeat_the_last_attack_while_it_breaks_points(tmp_path, digits_test):
+    """fgsm -> pgd-3 leaves points that more pgd-3 rounds (new random starts) break: rounds run while the
+    round before broke something, on every survivor, at most extra_rounds times, and their breaks count."""
+    model, threat = load_model("digits/linf/pgd").module, ThreatModel("linf", 0.3)
+    plain = evaluate(model, digits_test, threat, suite=_suite(tmp_path, '["fgsm", "pgd-3"]'), n=80)
+    suite = _suite(tmp_path, '["fgsm", "pgd-3"]', "extra_rounds = 6\n")
+    result = evaluate(model, digits_test, threat, suite=suite, n=80)
+    rounds = [s for s in result.stages if s.escalated_by == "extra_rounds"]
+    assert [s.attack for s in result.stages[:2]] == ["fgsm", "pgd-3"] and 1 <= len(rounds) <= 6
+    assert result.stages[1].broken > 0  # the suite's own last round broke points: the rounds began
+    previous, survivors = result.stages[1], sum(s.robust for s in result.samples)
+    for stage in rounds:  # the diagnostics' breaks come between the suite and the rounds
+        assert stage.attack == "pgd-3" and previous.broken > 0
+        assert stage.attacked <= previous.attacked - previous.broken
+        previous = stage
+    assert rounds[-1].attacked - rounds[-1].broken == survivors  # every survivor was attacked
+    assert len(rounds) == 6 or rounds[-1].broken == 0  # stopped: the budget, or a round broke nothing
+    broken_by_rounds = sum(s.broken for s in rounds)
+    assert sum(s.broken_by == "pgd-5" for s in result.samples) >= broken_by_rounds
+    assert broken_by_rounds > 0 or len(rounds) == 1
+    assert result.robust_acc == pytest.approx(plain.robust_acc - broken_by_rounds / 80)
+
+
+def test_no_extra_round_after_a_round_that_broke_nothing(tmp_path, digits_test):
+    model = load_model("digits/linf/pgd").module  # at eps 0.15, pgd-5 breaks none of fgsm's survivors
+    suite = _suite(tmp_path, '["fgsm", "pgd-5"]', "extra_rounds = 3\n")
+    result = evaluate(model, digits_test, THREAT, suite=suite, n=80, diagnostics=True)
+    assert [(s.attack, s.broken) for s in result.stages[1:]] == [("pgd-5", 0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("extra_rounds = -1\n", "0 to 100"), ('extra_rounds = "2"\n', "integer")]
+)
+def test_bad_extra_rounds_are_one_clear_error(tmp_path, text, message):
+    from robench.attacks.suites import load_suite
+
+    with pytest.raises(RobenchError, match=message):
+        load_suite(_suite(tmp_path, '["pgd-5"]', text))
