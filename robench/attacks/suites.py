@@ -57,7 +57,8 @@ class Suite:
 #: MALT targets for 75 iterations (hard points need long runs); two short rounds over the three best
 #: targets (new random starts: the last round's breaks measure whether the optimisation converged).
 #: Every stage stops per point at its first success. Square only when the diagnostics' probe says the
-#: gradients mislead (or noise beats the suite); more targets when the last round still broke points.
+#: gradients mislead (or noise beats the suite); more targets when the last round broke enough points for
+#: ``incomplete_optimization`` to flag.
 #: Measured against AutoAttack: benchmarks/fast_vs_autoattack.py, docs/benchmarks.md.
 FAST = Suite(
     "fast",
