@@ -22,6 +22,7 @@ from robench.errors import AttackError
 from robench.threat import ThreatModel
 
 VERSIONS = ("standard", "rand")
+SQUARE_QUERIES = 5000  # AutoAttack standard's Square, on every point its gradient attacks left
 
 
 class AutoAttack(PyAutoAttackAttack):
@@ -32,6 +33,7 @@ class AutoAttack(PyAutoAttackAttack):
         if version not in VERSIONS:
             raise AttackError(f"autoattack version must be one of {', '.join(VERSIONS)}, not '{version}'")
         self.version = version
+        self.square_queries = SQUARE_QUERIES if version == "standard" else 0
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seed: int) -> torch.Tensor:
         from pyautoattack import AutoAttack as PyAutoAttack

@@ -25,6 +25,9 @@ class Attack(ABC):
     #: engine then calls it on fixed blocks of evaluation points, so results stay independent of the
     #: batch size and of sharding
     batch_random: bool = False
+    #: Square queries the attack spends on every point it leaves robust (Square itself, AutoAttack
+    #: standard's last attack; 0: none): a diagnostic Square probe behind it would only repeat it
+    square_queries: int = 0
 
     def __init__(self, threat: ThreatModel, spec: str | None = None) -> None:
         self.threat = threat

@@ -26,6 +26,7 @@ class Square(PyAutoAttackAttack):
         self.queries = 5000 if queries is None else int(queries)
         if self.queries < 1:
             raise AttackError(f"attack '{self.spec}' needs at least 1 query")
+        self.square_queries = self.queries
         self.p_init = p_init
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seed: int) -> torch.Tensor:

@@ -10,6 +10,7 @@ the final number, are reproducible for a seed and do not depend on the batch siz
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -186,10 +187,23 @@ def extra_breaks_flag(check, message: str, points: int, drop: float, evidence: d
     return [check.flag(message, {**evidence, "estimated_drop": drop})]
 
 
-SINGLE_THEN_MULTI = ("fgsm", "pgd-20")
+SINGLE_STEP, MULTI_STEP = "fgsm", "pgd-20"
+SHORT_PGD = re.compile(r"pgd-(\d+)")  # cross-entropy PGD, one random start (under 100 steps)
 
 
-def suite_ran_fgsm_then_pgd20(ctx) -> bool:
-    """The suite's first two stages are FGSM then PGD-20 in a deterministic cascade: their per-point
-    results are the single-step / multi-step comparison some checks need, already paid for."""
-    return ctx.result.mode == "cascade" and not ctx.eot and tuple(ctx.suite_attacks[:2]) == SINGLE_THEN_MULTI
+def single_then_multi_stages(ctx) -> tuple[str, ...]:
+    """The suite's opening FGSM -> PGD-20 of a deterministic cascade, with any shorter PGD rungs between
+    (``fast``: fgsm -> pgd-20; ``standard``: fgsm -> pgd-7 -> pgd-20): their per-point results are the
+    single-step / multi-step comparison some checks need, already paid for. The accuracy after PGD-20
+    also counts the earlier rungs' breaks, so it is never above PGD-20 alone's (a gap only grows).
+    () when the suite does not open so."""
+    attacks = tuple(ctx.suite_attacks)
+    if ctx.result.mode != "cascade" or ctx.eot or attacks[:1] != (SINGLE_STEP,):
+        return ()
+    for end, spec in enumerate(attacks[1:], start=2):
+        if spec == MULTI_STEP:
+            return attacks[:end]
+        short = SHORT_PGD.fullmatch(spec)
+        if not short or int(short[1]) >= 20:
+            return ()
+    return ()

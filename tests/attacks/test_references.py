@@ -17,15 +17,21 @@ def robust_accuracy(model, x_adv, y) -> float:
 
 @pytest.mark.parametrize("eps", [0.1, 0.15])
 def test_pgd20_is_at_least_as_strong_as_torchattacks(tiny_digits_model, digits_test, eps):
+    """Same steps and step size, random start each: mean robust accuracy over three seeds on the whole
+    test split (one seed on a few points differs by a couple of points either way, as two seeds of one
+    attack do)."""
     import torchattacks
 
-    model = tiny_digits_model
-    x, y = digits_test.images[:150], digits_test.labels[:150]
-    ours = build_attack("pgd-20", ThreatModel("linf", eps))(model, x, y, digits_test.indices[:150])
-    torch.manual_seed(0)
-    theirs = torchattacks.PGD(model, eps=eps, alpha=2.5 * eps / 20, steps=20, random_start=True)(x, y)
-    assert 0.1 < robust_accuracy(model, theirs, y) < 0.9  # an informative operating point
-    assert robust_accuracy(model, ours, y) <= robust_accuracy(model, theirs, y) + 0.01
+    model, x, y = tiny_digits_model, digits_test.images, digits_test.labels
+    ours, theirs = [], []
+    for seed in range(3):
+        attack = build_attack("pgd-20", ThreatModel("linf", eps))
+        ours.append(robust_accuracy(model, attack(model, x, y, digits_test.indices + 10_000 * seed), y))
+        torch.manual_seed(seed)
+        reference = torchattacks.PGD(model, eps=eps, alpha=2.5 * eps / 20, steps=20, random_start=True)
+        theirs.append(robust_accuracy(model, reference(x, y), y))
+    assert min(theirs) > 0.1 and max(theirs) < 0.9  # an informative operating point
+    assert sum(ours) / 3 <= sum(theirs) / 3 + 0.01, (ours, theirs)
 
 
 def linear_digits_classifier(digits_test) -> torch.nn.Module:

@@ -12,7 +12,7 @@ from robench.errors import RobenchError
 
 def test_builtin_suites():
     standard = load_suite("standard")
-    assert standard.attacks == ("fgsm", "pgd-7", "pgd-20", "pgd-100x2", "cw", "autoattack")
+    assert standard.attacks == ("fgsm", "pgd-7", "pgd-20", "pgd-100x1", "cw", "autoattack")
     assert standard.version and load_suite("quick").attacks == ("fgsm", "pgd-20", "cw")
     assert set(SUITES.names()) >= {"standard", "quick"}
     assert standard.to_dict()["attacks"] == list(standard.attacks)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import torch
 from broken_models import THREAT
 
+from robench.attacks import build_attack
 from robench.attacks.base import Attack
 from robench.core.seeding import point_noise
 from robench.diagnostics import DiagnosticContext
 from robench.diagnostics.checks.black_box_stronger import black_box_stages
+from robench.threat import ThreatModel
 
 
 class RandomCorners(Attack):
@@ -44,3 +46,16 @@ def test_black_box_stages_from_names_skip_those_no_spec_rebuilds(tiny_net, run_e
     assert black_box_stages(ctx) == {"square-100"}
     ctx.attacks = [RandomCorners(THREAT, "my-corners")]
     assert black_box_stages(ctx) == {"my-corners"}
+
+
+def test_no_square_probe_behind_a_stage_that_already_ran_square_on_every_survivor(tiny_net, run_evaluation):
+    """square-500 as a stage covers the cheap probe (500 queries); square-100 does not, so the probe runs.
+    The attack objects say how many Square queries they spend (AutoAttack standard: 5000)."""
+    costs = {}
+    for stage in ("square-100", "square-500"):
+        result = run_evaluation(tiny_net, suite=["fgsm", stage], n=40, threat=ThreatModel("linf", 0.05))
+        assert result.robust_acc > 0  # survivors the probe could attack
+        costs[stage] = {c.check: c.cost.passes for c in result.diagnostics.checks}["black_box_stronger"]
+    assert costs["square-100"] > 0 and costs["square-500"] == 0
+    assert build_attack("autoattack", THREAT).square_queries == 5000
+    assert build_attack("autoattack-rand", THREAT).square_queries == 0

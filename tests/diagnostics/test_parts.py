@@ -129,3 +129,28 @@ def test_checks_reuse_the_suites_own_fgsm_and_pgd20_and_agree_with_attacking_aga
     assert fgsm == pytest.approx(reused[0]) and pgd >= reused[1] - 1e-12
     report = run_diagnostics(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=result))
     assert {c.check: c.cost.passes for c in report.checks}["catastrophic_overfitting"] == 0
+
+
+@pytest.mark.parametrize(
+    ("suite", "reads"),
+    [(["fgsm", "pgd-7", "pgd-20", "cw"], True), (["fgsm", "pgd-50", "pgd-20"], False), (["pgd-20"], False)],
+)
+def test_checks_read_a_ladders_short_pgd_rungs_up_to_pgd20(
+    tiny_net, run_evaluation, digits_test, suite, reads
+):
+    """standard's opening fgsm -> pgd-7 -> pgd-20 is read like fast's fgsm -> pgd-20: FGSM's stage and
+    the accuracy after the pgd-20 stage, no attack run; a longer rung in between is not a PGD-20 ladder."""
+    threat = ThreatModel("linf", 0.1)
+    result = run_evaluation(tiny_net, suite=suite, n=40, threat=threat, diagnostics=False)
+    ctx = DiagnosticContext(model=tiny_net, data=digits_test.subset(40, 0), threat=threat, result=result)
+    expected = (result.stages[0].robust_acc, result.stages[2].robust_acc) if reads else None
+    assert (co_accuracies(ctx)[:2] == expected) is reads
+    alone = dataclasses.replace(copy.deepcopy(result), mode="independent")
+    report = run_diagnostics(ctx)
+    cost = {c.check: c.cost.passes for c in report.checks}
+    assert (cost["catastrophic_overfitting"] == 0) is reads
+    if reads:  # non_monotonic_eps attacks the sweep's other four budgets, not eps itself
+        again = run_diagnostics(
+            DiagnosticContext(model=tiny_net, data=digits_test.subset(40, 0), threat=threat, result=alone)
+        )
+        assert cost["non_monotonic_eps"] < {c.check: c.cost.passes for c in again.checks}["non_monotonic_eps"]

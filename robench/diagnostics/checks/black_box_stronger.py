@@ -4,10 +4,14 @@ Square (through pyautoattack) attacks the final survivors: ``square-500`` on up 
 gradients look healthy (a cheap check), the full ``square-5000`` on up to 512 when an earlier check found
 them masked (then it is the attack that still works, and the number should be as low as it can make
 it). Points broken by the suite's own black-box stages count too. Every break is verified and folded
-into the worst case.
+into the worst case. A suite whose stage already ran Square with at least the probe's queries on every
+survivor (``Attack.square_queries``: a Square stage, AutoAttack standard's last attack) is not probed
+again: the probe could only repeat that stage from another random start.
 """
 
 from __future__ import annotations
+
+import torch
 
 from robench.attacks import build_attack
 from robench.core.record import Flag
@@ -22,47 +26,58 @@ CHEAP, FULL = ("square-500", ATTACK_SAMPLE_SIZE), ("square-5000", 512)
 
 def run(ctx) -> list[Flag]:
     spec, limit = FULL if ctx.masking_suspected else CHEAP
+    attacks = suite_attacks(ctx)
+    queries = build_attack(spec, ctx.threat).square_queries
+    covering = next((a.spec for a in attacks if getattr(a, "square_queries", 0) >= queries), None)
     survivors = int(ctx.robust.sum())
-    positions = ctx.sample(ctx.robust, CODE, limit=limit)
+    positions = torch.zeros(0, dtype=torch.long) if covering else ctx.sample(ctx.robust, CODE, limit=limit)
     broken = 0
     if positions.numel():
         breaks = attack_breaks(
             ctx, build_attack(spec, ctx.threat), positions, ctx.point_seeds(positions, CODE)
         )
         broken = ctx.mark_broken(positions, breaks, spec)
-    black_box = black_box_stages(ctx)
+    black_box = {a.spec for a in attacks if not a.uses_gradients}
     in_suite = sum(1 for by in ctx.broken_by if by in black_box)
     drop = estimated_drop(ctx, broken, positions.numel(), survivors) + in_suite / ctx.n
+    probe = (
+        f"no {spec} probe: the suite's {covering} already ran Square on every survivor"
+        if covering
+        else f"{spec}: {broken} of {positions.numel()} sampled survivors"
+    )
     message = (
-        f"Black-box attacks broke points every gradient attack missed ({spec}: {broken} of "
-        f"{positions.numel()} sampled survivors; the suite's black-box stages: {in_suite}): either the "
-        "gradients are masked or misleading, or the suite's gradient attacks are too weak to converge "
-        "(a short suite such as quick; try standard). Those points now count as broken; gradient attacks "
-        "cannot vouch for the rest."
+        f"Black-box attacks broke points every gradient attack missed ({probe}; the suite's black-box "
+        f"stages: {in_suite}): either the gradients are masked or misleading, or the suite's gradient "
+        "attacks are too weak to converge (a short suite such as quick; try standard). Those points now "
+        "count as broken; gradient attacks cannot vouch for the rest."
     )
     evidence = {
         "attack": spec,
         "attacked": int(positions.numel()),
         "broken": broken,
         "suite_black_box_broken": in_suite,
+        "probe_covered_by": covering,
     }
     return extra_breaks_flag(CHECK, message, broken + in_suite, drop, evidence)
 
 
-def black_box_stages(ctx) -> set[str]:
-    """Names of the suite's gradient-free stages: from the attacks the engine ran, else rebuilt from their
-    names (a custom Attack's name that no spec rebuilds is left out)."""
+def suite_attacks(ctx) -> list:
+    """The suite's attacks: those the engine ran, else rebuilt from their names (a custom Attack's name
+    that no spec rebuilds is left out)."""
     if ctx.attacks is not None:
-        return {attack.spec for attack in ctx.attacks if not attack.uses_gradients}
-    names = set()
+        return list(ctx.attacks)
+    attacks = []
     for name in ctx.suite_attacks:
         try:
-            attack = build_attack(name, ctx.threat)
+            attacks.append(build_attack(name, ctx.threat))
         except RobenchError:
             continue
-        if not attack.uses_gradients:
-            names.add(name)
-    return names
+    return attacks
+
+
+def black_box_stages(ctx) -> set[str]:
+    """Names of the suite's gradient-free stages."""
+    return {attack.spec for attack in suite_attacks(ctx) if not attack.uses_gradients}
 
 
 CHECK = Check(

@@ -1,9 +1,10 @@
 """``catastrophic_overfitting``: single-step accuracy far above multi-step accuracy on the same points.
 
 FGSM and PGD-20 (the suite's own attacks) each attack every clean-correct point (up to ``MAX_POINTS``)
-on their own. When the suite itself starts with fgsm -> pgd-20 (a deterministic cascade, e.g. ``fast``)
-its first two stages are read instead of attacking again: FGSM's accuracy is its stage's, PGD-20's the
-accuracy after both stages (never above PGD-20 alone, so a gap only grows: a flag is never lost). The
+on their own. When the suite itself opens with fgsm -> pgd-20 (a deterministic cascade, with any shorter
+PGD rungs between: ``fast``, ``standard``) those stages are read instead of attacking again: FGSM's
+accuracy is its stage's, PGD-20's the accuracy after the pgd-20 stage (never above PGD-20 alone, so a gap
+only grows: a flag is never lost). The
 default threshold sits between the two digits references at eps 0.3: an FGSM-trained CNN that overfit
 shows FGSM 52 % vs PGD-20 2 % (gap 50 points), a PGD-trained one 47 % vs 31 % (gap 16 points, ratio
 0.66). Linf only: a single L2 step is far weaker than L2 PGD even on honest models (a PGD-trained digits
@@ -15,7 +16,7 @@ from __future__ import annotations
 from robench.attacks import build_attack
 from robench.core.record import Flag
 from robench.diagnostics.check import Check
-from robench.diagnostics.tools import attack_breaks, gradients, suite_ran_fgsm_then_pgd20
+from robench.diagnostics.tools import attack_breaks, gradients, single_then_multi_stages
 
 CODE = "catastrophic_overfitting"
 MIN_GAP = 0.25  # FGSM accuracy minus PGD-20 accuracy, as fractions of all points
@@ -44,8 +45,10 @@ def run(ctx) -> list[Flag]:
 
 
 def _accuracies(ctx) -> tuple[float, float, int]:
-    if suite_ran_fgsm_then_pgd20(ctx):
-        return ctx.result.stages[0].robust_acc, ctx.result.stages[1].robust_acc, int(ctx.clean_correct.sum())
+    opening = single_then_multi_stages(ctx)
+    if opening:
+        stages = ctx.result.stages
+        return stages[0].robust_acc, stages[len(opening) - 1].robust_acc, int(ctx.clean_correct.sum())
     positions = ctx.sample(ctx.clean_correct, CODE, limit=MAX_POINTS)
     seeds = ctx.point_seeds(positions, CODE)
     scale = int(ctx.clean_correct.sum()) / ctx.n / positions.numel()  # sample -> fraction of all points

@@ -1,6 +1,7 @@
 """``non_monotonic_eps``: robust accuracy must not rise as eps grows. PGD-20 (random start) over
 eps/4, eps/2, eps, 2·eps, 4·eps (Linf capped at 1) on a bounded sample of clean-correct points. At eps
-itself a suite that starts with fgsm -> pgd-20 has already attacked them: its results are read."""
+itself a suite that opens with fgsm -> pgd-20 (``tools.single_then_multi_stages``) has already attacked
+them: its results are read."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 from robench.attacks import build_attack
 from robench.core.record import Flag
 from robench.diagnostics.check import Check
-from robench.diagnostics.tools import SINGLE_THEN_MULTI, attack_breaks, suite_ran_fgsm_then_pgd20
+from robench.diagnostics.tools import attack_breaks, single_then_multi_stages
 from robench.threat import ThreatModel
 
 CODE = "non_monotonic_eps"
@@ -29,11 +30,11 @@ def run(ctx) -> list[Flag]:
         {min(ctx.threat.eps * f, 1.0) if ctx.threat.norm == "linf" else ctx.threat.eps * f for f in FACTORS}
     )
     settings = ctx.attack_settings
-    accuracies = []
+    accuracies, opening = [], single_then_multi_stages(ctx)
     for eps in sweep:
         threat = ThreatModel(ctx.threat.norm, eps)
-        if eps == ctx.threat.eps and suite_ran_fgsm_then_pgd20(ctx):
-            broken = torch.tensor([ctx.broken_by[p] in SINGLE_THEN_MULTI for p in positions.tolist()])
+        if eps == ctx.threat.eps and opening:
+            broken = torch.tensor([ctx.broken_by[p] in opening for p in positions.tolist()])
         else:
             broken = attack_breaks(ctx, build_attack(f"pgd-{STEPS}", threat, **settings), positions, seeds)
         accuracies.append(1.0 - broken.float().mean().item())
