@@ -188,7 +188,7 @@ def extra_breaks_flag(check, message: str, points: int, drop: float, evidence: d
 
 
 SINGLE_STEP, MULTI_STEP = "fgsm", "pgd-20"
-SHORT_PGD = re.compile(r"pgd-(\d+)")  # cross-entropy PGD, one random start (under 100 steps)
+SHORT_PGD = re.compile(r"pgd-(\d+)")  # cross-entropy PGD, one random start (read below 20 steps)
 
 
 def single_then_multi_stages(ctx) -> tuple[str, ...]:

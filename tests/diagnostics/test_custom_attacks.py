@@ -59,3 +59,24 @@ def test_no_square_probe_behind_a_stage_that_already_ran_square_on_every_survivo
     assert costs["square-100"] > 0 and costs["square-500"] == 0
     assert build_attack("autoattack", THREAT).square_queries == 5000
     assert build_attack("autoattack-rand", THREAT).square_queries == 0
+
+
+class ClaimsSquare(Attack):
+    """Says it ran Square-5000 on every point; returns x (valid, never adversarial) or, with ``outside``,
+    points outside the eps ball, which verification rejects: then it attacked nothing."""
+
+    uses_gradients, square_queries, outside = False, 5000, False
+
+    def perturb(self, model, x, y, seeds):
+        return (x + 2 * self.threat.eps).clamp(0, 1) if self.outside else x.clone()
+
+
+def test_a_stage_with_rejected_outputs_does_not_replace_the_square_probe(tiny_net, run_evaluation):
+    threat, costs = ThreatModel("linf", 0.05), {}
+    for outside in (False, True):
+        stage = ClaimsSquare(threat, "claims-square")
+        stage.outside = outside
+        result = run_evaluation(tiny_net, suite=["fgsm", stage], n=40, threat=threat)
+        assert result.robust_acc > 0 and (len(result.problems.rejected) > 0) is outside
+        costs[outside] = {c.check: c.cost.passes for c in result.diagnostics.checks}["black_box_stronger"]
+    assert costs[False] == 0 and costs[True] > 0

@@ -6,7 +6,8 @@ them masked (then it is the attack that still works, and the number should be as
 it). Points broken by the suite's own black-box stages count too. Every break is verified and folded
 into the worst case. A suite whose stage already ran Square with at least the probe's queries on every
 survivor (``Attack.square_queries``: a Square stage, AutoAttack standard's last attack) is not probed
-again: the probe could only repeat that stage from another random start.
+again: the probe could only repeat that stage from another random start. A stage with a rejected output
+or a crash did not attack every point, so it covers nothing.
 """
 
 from __future__ import annotations
@@ -26,27 +27,24 @@ CHEAP, FULL = ("square-500", ATTACK_SAMPLE_SIZE), ("square-5000", 512)
 
 def run(ctx) -> list[Flag]:
     spec, limit = FULL if ctx.masking_suspected else CHEAP
-    attacks = suite_attacks(ctx)
-    queries = build_attack(spec, ctx.threat).square_queries
-    covering = next((a.spec for a in attacks if getattr(a, "square_queries", 0) >= queries), None)
+    probe, attacks = build_attack(spec, ctx.threat), suite_attacks(ctx)
+    covering = covering_stage(ctx, attacks, probe.square_queries)
     survivors = int(ctx.robust.sum())
     positions = torch.zeros(0, dtype=torch.long) if covering else ctx.sample(ctx.robust, CODE, limit=limit)
     broken = 0
     if positions.numel():
-        breaks = attack_breaks(
-            ctx, build_attack(spec, ctx.threat), positions, ctx.point_seeds(positions, CODE)
-        )
+        breaks = attack_breaks(ctx, probe, positions, ctx.point_seeds(positions, CODE))
         broken = ctx.mark_broken(positions, breaks, spec)
-    black_box = {a.spec for a in attacks if not a.uses_gradients}
+    black_box = gradient_free(attacks)
     in_suite = sum(1 for by in ctx.broken_by if by in black_box)
     drop = estimated_drop(ctx, broken, positions.numel(), survivors) + in_suite / ctx.n
-    probe = (
+    probed = (
         f"no {spec} probe: the suite's {covering} already ran Square on every survivor"
         if covering
         else f"{spec}: {broken} of {positions.numel()} sampled survivors"
     )
     message = (
-        f"Black-box attacks broke points every gradient attack missed ({probe}; the suite's black-box "
+        f"Black-box attacks broke points every gradient attack missed ({probed}; the suite's black-box "
         f"stages: {in_suite}): either the gradients are masked or misleading, or the suite's gradient "
         "attacks are too weak to converge (a short suite such as quick; try standard). Those points now "
         "count as broken; gradient attacks cannot vouch for the rest."
@@ -75,9 +73,24 @@ def suite_attacks(ctx) -> list:
     return attacks
 
 
+def covering_stage(ctx, attacks: list, queries: int) -> str | None:
+    """The first suite stage that ran Square with at least ``queries`` queries validly on every point it
+    was given (no output rejected, no crash), so on every final survivor; None if there is none."""
+    problems = ctx.result.problems
+    unattacked = {r.stage for r in problems.rejected} | {e.stage for e in problems.attack_errors}
+    for attack in attacks:
+        if getattr(attack, "square_queries", 0) >= queries and attack.spec not in unattacked:
+            return attack.spec
+    return None
+
+
+def gradient_free(attacks: list) -> set[str]:
+    return {attack.spec for attack in attacks if not attack.uses_gradients}
+
+
 def black_box_stages(ctx) -> set[str]:
     """Names of the suite's gradient-free stages."""
-    return {attack.spec for attack in suite_attacks(ctx) if not attack.uses_gradients}
+    return gradient_free(suite_attacks(ctx))
 
 
 CHECK = Check(
