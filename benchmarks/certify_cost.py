@@ -32,10 +32,9 @@ from robench.attacks import build_attack
 from robench.certify import certify
 from robench.core.counting import CountingModel
 from robench.data.base import ImageDataset
-from robench.engine.evaluate import evaluate
-from robench.engine.settings import RunSettings
 from robench.models import create_model
 from robench.models.wrapper import Normalized
+from robench.pipeline.evaluate import evaluate
 from robench.threat import ThreatModel
 
 CIFAR_MEAN, CIFAR_STD = [0.4914, 0.4822, 0.4465], [0.2471, 0.2435, 0.2616]
@@ -94,11 +93,12 @@ def full_pgd_cost(model, x, y, threat) -> tuple[float, float]:
 
 
 def suite_cost(model, x, y, threat, suite: str) -> tuple[float, float, float]:
-    """(seconds, forward + backward passes, robust accuracy) per point of the suite, engine-run, cascade."""
+    """(seconds, forward + backward passes, robust accuracy) per point of the suite as ``robench evaluate
+    --no-diagnostics`` runs it (cascade and the suite's focus)."""
     if suite == "none":
         return float("nan"), float("nan"), float("nan")
     points = ImageDataset("bench", "test", x, y, torch.arange(len(x)), 10, (0.0,), (1.0,))
-    record = evaluate(model, points, threat, RunSettings(suite=suite))
+    record = evaluate(model, points, threat, suite=suite, diagnostics=False)
     cost = record.suite_cost
     return cost.seconds / len(x), cost.passes / len(x), record.robust_acc
 

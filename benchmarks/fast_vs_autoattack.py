@@ -2,7 +2,8 @@
 
 For every zoo model (models/digits/linf/{standard,pgd,trades,fgsm,fgsm-rs,ibp}) at each eps, on digits'
 whole test split (360 points), in one process: pyautoattack standard alone, then each suite through
-``robench evaluate``'s API (clean pass with its gradient probe, randomness probe, suite, diagnostics).
+``robench evaluate``'s API (clean pass with its gradient probe, randomness probe, suite and its focus,
+diagnostics).
 For a suite with ``escalate`` rules, a fired flag runs its attacks on every survivor, as in
 ``robench evaluate``. Cost = forward + 2 x backward passes, counted at the
 model, as a ratio to AutoAttack's; seconds are CPU time of this process (secondary). Also lists the
@@ -30,6 +31,7 @@ from robench.attacks.external import quiet_external
 from robench.attacks.suites import load_suite
 from robench.core.cost import Cost
 from robench.core.counting import CountingModel
+from robench.core.record import FOCUS
 from robench.core.seeding import point_seeds
 from robench.data import load_dataset
 from robench.models.loading import load_model
@@ -81,19 +83,23 @@ def run_suite(model, data, threat, name: str, seed: int, model_name: str, workdi
     clock = time.process_time()
     record = evaluate(model, data, threat, suite=suite, seed=seed, name=model_name)
     cpu = time.process_time() - clock
-    rows = [(s.attack, s.attacked, s.broken, passes(s.cost), s.escalated_by) for s in record.stages]
+    rows = [
+        (f"{s.attack} (focus)" if s.escalated_by == FOCUS else s.attack, s.attacked, s.broken, passes(s.cost),
+         s.before_diagnostics)
+        for s in record.stages
+    ]  # fmt: skip
     diag = record.diagnostics
     robust = torch.tensor([s.robust for s in record.samples])
     return Run(
         acc=float(robust.float().mean()), robust=robust,
         clean=passes(record.clean_cost) + Passes(record.probe.forward, 0),
-        suite=sum((p for *_, p, by in rows if by is None), Passes()),
+        suite=sum((p for *_, p, own in rows if own), Passes()),
         diagnostics=passes(diag.cost) if diag else Passes(),
-        escalation=sum((p for *_, p, by in rows if by is not None), Passes()),
-        stages=[(a, n, b, p) for a, n, b, p, by in rows if by is None],
+        escalation=sum((p for *_, p, own in rows if not own), Passes()),
+        stages=[(a, n, b, p) for a, n, b, p, own in rows if own],
         checks=[(c.check, passes(c.cost), c.broken) for c in diag.checks] if diag else [],
         verdict=record.verdict, flags=[f"{f.code}:{f.severity}" for f in record.flags],
-        escalated=[(a, n, b) for a, n, b, _, by in rows if by is not None], cpu=cpu,
+        escalated=[(a, n, b) for a, n, b, _, own in rows if not own], cpu=cpu,
     )  # fmt: skip
 
 
@@ -231,11 +237,12 @@ def report(results, data, args) -> None:
 
     if "fast" in suites:
         print("\n### fast: per-stage cost / AutoAttack (attacked -> broken)\n")
-        stage_names = [a for a, *_ in next(iter(results.values()))[3]["fast"].stages]
+        stage_names = list(dict.fromkeys(a for *_, runs in results.values() for a, *_ in runs["fast"].stages))
         rows = []
         for (name, eps), (_, _, aa, runs) in results.items():
             run = runs["fast"]
-            cells = [f"{ratio(p, aa):.3f} ({n}->{b})" for _, n, b, p in run.stages]
+            by_stage = {a: f"{ratio(p, aa):.3f} ({n}->{b})" for a, n, b, p in run.stages}
+            cells = [by_stage.get(a, "-") for a in stage_names]
             esc = ", ".join(f"{sp} {n}->{b}" for sp, n, b in run.escalated) or "-"
             tail = [f"{ratio(run.diagnostics, aa):.3f}", f"{ratio(run.escalation, aa):.3f} {esc}"]
             rows.append([name, eps, f"{ratio(run.clean, aa):.3f}", *cells, *tail])
@@ -273,12 +280,15 @@ def cifar_section(points: int, seed: int) -> None:
             if arch == "preact_resnet18"
             else ((threat.eps, "8/255"),)
         )
-        for spec in load_suite("fast").attacks:
+        fast = load_suite("fast")
+        focus = fast.focus.attacks if fast.focus else ()
+        for spec in (*fast.attacks, *focus):
             for eps, tag in budgets:
                 counted, clock = CountingModel(model), time.process_time()
                 build_attack(spec, ThreatModel("linf", eps))(counted, x, y, seeds)
                 c = counted.count()
-                rows.append([arch, spec, tag, f"{c.forward / points:.1f}", f"{c.backward / points:.1f}",
+                name = f"{spec} (focus: {fast.focus.fraction:.0%} of survivors)" if spec in focus else spec
+                rows.append([arch, name, tag, f"{c.forward / points:.1f}", f"{c.backward / points:.1f}",
                              f"{(time.process_time() - clock) / points:.2f}"])  # fmt: skip
         robust, aa = autoattack_alone(model, x, y, threat.eps, seed)
         rows.append([arch, "pyautoattack standard", "8/255", f"{aa.forward / points:.1f}",

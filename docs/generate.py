@@ -104,10 +104,15 @@ def suites_block() -> str:
             last = suite.attacks[-1]
             rounds = f"up to {suite.extra_rounds} more rounds of {last} while a round still breaks points"
             escalate = f"{rounds}; {escalate}" if escalate else rounds
-        rows.append((code(suite.name), suite.version, " → ".join(suite.attacks), escalate or "—"))
-    return note("robench.attacks.suites.SUITES") + table(
-        ("suite", "version", "attacks, in cascade order", "after the diagnostics, on every survivor"), rows
-    )
+        focus = suite.focus
+        closest = (
+            f"{', '.join(focus.attacks)} on the {focus.fraction:.0%} of survivors closest to the boundary"
+            if focus
+            else "—"
+        )
+        rows.append((code(suite.name), suite.version, " → ".join(suite.attacks), closest, escalate or "—"))
+    header = ("suite", "version", "attacks, in cascade order", "then its focus", "after the diagnostics")
+    return note("robench.attacks.suites.SUITES") + table(header, rows)
 
 
 def attacks_block() -> str:

@@ -4,8 +4,9 @@ Built in: ``standard`` (fgsm -> pgd-7 -> pgd-20 -> pgd-100 -> cw -> autoattack, 
 (fgsm -> pgd-20 -> cw, for CI gates) and ``fast`` (AutoAttack-grade at about a fifth of its cost, see
 ``FAST``). ``escalate`` maps a diagnostic flag code to attack specs: when that flag fires, those attacks
 run as further cascade stages on every survivor, verified and folded like any stage. A user suite is a
-TOML or YAML file with ``name``, ``version``, ``attacks`` (and optionally ``escalate`` and
-``extra_rounds``: more rounds of the last attack while the round before still broke points); ``load_suite``
+TOML or YAML file with ``name``, ``version``, ``attacks`` (and optionally ``escalate``, ``extra_rounds``:
+more rounds of the last attack while the round before still broke points, and ``focus``: a table with
+``fraction`` and ``attacks``, stronger attacks on the survivors closest to the boundary); ``load_suite``
 takes a registered name or a path. Bump a suite's version whenever its attacks or their defaults change,
 so stored results say which suite produced them.
 """
@@ -23,6 +24,26 @@ from robench.registry import Registry, check_trusted
 
 
 @dataclass(frozen=True)
+class Focus:
+    """Stronger attacks on only the survivors the cascade brought closest to the decision boundary: the
+    ``ceil(fraction x survivors)`` with the smallest logit margin any stage's output reached."""
+
+    fraction: float
+    attacks: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fraction, bool) or not isinstance(self.fraction, (int, float)):
+            raise AttackError("focus fraction must be a number in (0, 1], e.g. 0.1")
+        if not 0 < self.fraction <= 1:
+            raise AttackError(f"focus fraction must be in (0, 1], got {self.fraction}")
+        if not self.attacks:
+            raise AttackError("focus lists no attacks")
+
+    def to_dict(self) -> dict:
+        return {"fraction": self.fraction, "attacks": list(self.attacks)}
+
+
+@dataclass(frozen=True)
 class Suite:
     name: str
     version: str
@@ -32,14 +53,23 @@ class Suite:
     #: at most this many more rounds of the last attack on every survivor, each only while the round
     #: before it still broke points: restarts where they pay (0: none)
     extra_rounds: int = field(default=0, compare=False)
+    #: stronger attacks on the survivors the cascade brought closest to the boundary, run right after it
+    #: (robench.pipeline.focus; None: no focus)
+    focus: Focus | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.attacks:
             raise AttackError(f"suite '{self.name}' lists no attacks")
         if not isinstance(self.extra_rounds, int) or not 0 <= self.extra_rounds <= 100:
             raise AttackError(f"suite '{self.name}': extra_rounds must be an integer from 0 to 100")
-        for spec in (*self.attacks, *(s for specs in self.escalate.values() for s in specs)):
+        for spec in self.all_specs:
             parse_spec(spec)
+
+    @property
+    def all_specs(self) -> tuple[str, ...]:
+        """Every attack spec the suite may run: its stages, its focus and its escalation rules."""
+        focus = self.focus.attacks if self.focus else ()
+        return (*self.attacks, *focus, *(s for specs in self.escalate.values() for s in specs))
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "version": self.version, "attacks": list(self.attacks)}
@@ -47,28 +77,32 @@ class Suite:
             out["escalate"] = {code: list(specs) for code, specs in self.escalate.items()}
         if self.extra_rounds:
             out["extra_rounds"] = self.extra_rounds
+        if self.focus:
+            out["focus"] = self.focus.to_dict()
         return out
 
 
-#: ``fast`` v2. fgsm and pgd-20 break the easy points for a few passes each (and are the FGSM / PGD-20
+#: ``fast`` v3. fgsm and pgd-20 break the easy points for a few passes each (and are the FGSM / PGD-20
 #: pair the catastrophic-overfitting check compares); APGD-CE for 100 iterations (AutoAttack's first
-#: attack), then two 33-iteration restarts for what one long run misses (v1's three short restarts alone
-#: missed points a long run breaks on catastrophically overfitted models); targeted APGD on the two best
-#: MALT targets for 75 iterations (hard points need long runs); two short rounds over the three best
-#: targets (new random starts: the last round's breaks measure whether the optimisation converged).
-#: Every stage stops per point at its first success. Square only when the diagnostics' probe says the
-#: gradients mislead (or noise beats the suite); more targets when the last round broke enough points for
-#: ``incomplete_optimization`` to flag.
+#: attack), then two 33-iteration restarts for what one long run misses; targeted APGD on the two best
+#: MALT targets for 50 iterations, then a short round over the three best. Every stage stops per point at
+#: its first success. Then the focus: AutoAttack's own APGD-T (100 iterations on each of 9 targets) on
+#: the tenth of the survivors the cascade brought closest to the boundary, where the hard points are
+#: (v2 spent the same passes on a second round over all survivors and missed points only later targets
+#: break); what it breaks is the ``incomplete_optimization`` evidence. Square only when the diagnostics'
+#: probe says the gradients mislead (or noise beats the suite); more targets and restarts on every
+#: survivor when the focus broke enough points for ``incomplete_optimization`` to flag.
 #: Measured against AutoAttack: benchmarks/fast_vs_autoattack.py, docs/benchmarks.md.
 FAST = Suite(
     "fast",
-    "2",
-    ("fgsm", "pgd-20", "apgd-100", "apgd-33x2", "apgd-t-75x2", "apgd-t-25x3", "apgd-t-25x3"),
+    "3",
+    ("fgsm", "pgd-20", "apgd-100", "apgd-33x2", "apgd-t-50x2", "apgd-t-25x3"),
     escalate={
         "black_box_stronger": ("square-5000",),
         "noise_stronger": ("square-5000",),
         "incomplete_optimization": ("apgd-t-100x9", "apgd-100x2"),
     },
+    focus=Focus(0.1, ("apgd-t-100x9",)),
 )
 
 
@@ -99,7 +133,7 @@ def load_suite(name_or_path: str | Path | Suite, *, trust_code: bool = False) ->
     path = Path(text)
     if path.suffix.lower() in SUITE_FILE_SUFFIXES or (text not in SUITES and path.is_file()):
         suite = read_suite_file(path)
-        for spec in (*suite.attacks, *(s for specs in suite.escalate.values() for s in specs)):
+        for spec in suite.all_specs:
             check_trusted(spec, f"suite file {path}", trust_code)
         return suite
     return SUITES.get(text)
@@ -139,6 +173,19 @@ def read_suite_file(path: Path) -> Suite:
         raise RobenchError(f"suite file '{path}': extra_rounds must be an integer, e.g. 2")
     try:
         rules = {code: tuple(specs) for code, specs in escalate.items()}
-        return Suite(str(data["name"]), str(data["version"]), tuple(attacks), rules, rounds)
+        focus = read_focus(path, data.get("focus"))
+        return Suite(str(data["name"]), str(data["version"]), tuple(attacks), rules, rounds, focus)
     except AttackError as exc:
         raise AttackError(f"suite file '{path}': {exc}") from None
+
+
+def read_focus(path: Path, raw) -> Focus | None:
+    """A suite file's ``focus`` table (``fraction``, ``attacks``), or None."""
+    if raw is None:
+        return None
+    attacks = raw.get("attacks") if isinstance(raw, dict) else None
+    if not isinstance(attacks, list) or not all(isinstance(a, str) for a in attacks) or "fraction" not in raw:
+        raise RobenchError(
+            f"suite file '{path}': focus must be a table with fraction (e.g. 0.1) and a list of attacks"
+        )
+    return Focus(raw["fraction"], tuple(attacks))

@@ -32,6 +32,9 @@ class Flag:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
+FOCUS = "focus"  # StageResult.escalated_by of a suite's focus stage (robench.pipeline.focus)
+
+
 @dataclass
 class StageResult:
     attack: str
@@ -40,7 +43,14 @@ class StageResult:
     broken: int  # points this stage broke (verified)
     cost: Cost = field(default_factory=Cost)  # passes in samples, counted at the model, and seconds
     rejected: int = 0  # attack outputs that failed verification (never counted as successes)
-    escalated_by: str | None = None  # flag whose rule ran it after the diagnostics, or "extra_rounds"
+    #: None: a cascade stage; FOCUS: the suite's focus (before the diagnostics); else what ran it after
+    #: the diagnostics (a flag code whose escalation rule asked for it, or "extra_rounds")
+    escalated_by: str | None = None
+
+    @property
+    def before_diagnostics(self) -> bool:
+        """Part of the suite's own attack (a cascade or focus stage), not an escalation."""
+        return self.escalated_by in (None, FOCUS)
 
 
 @dataclass
@@ -50,6 +60,9 @@ class SampleResult:
     clean_correct: bool
     robust: bool
     broken_by: str | None = None  # stage (or diagnostic attack) that first broke it
+    #: smallest logit margin z_y - max z_t any cascade stage's verified output reached (None: none was
+    #: attacked validly); what a suite's focus ranks survivors by; not kept by the results store
+    margin: float | None = None
 
 
 @dataclass

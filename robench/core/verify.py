@@ -25,6 +25,9 @@ class Verification:
     broken: torch.Tensor  # bool per point: valid and misclassified (the only thing that counts)
     nonfinite: torch.Tensor  # bool per point: valid, but the model's logits there are NaN/inf
     reasons: list[str | None]  # why an output was rejected (None when valid)
+    #: per point, z_y - max_{t != y} z_t at the output (NaN when rejected or non-finite): how close to the
+    #: decision boundary the attack got on a point it did not break
+    margin: torch.Tensor
 
 
 def rejection_reasons(
@@ -55,14 +58,14 @@ def verify(
     if not isinstance(x_adv, torch.Tensor) or tuple(x_adv.shape) != tuple(x.shape):
         shape = tuple(x_adv.shape) if isinstance(x_adv, torch.Tensor) else type(x_adv).__name__
         none = torch.zeros(n, dtype=torch.bool)
-        return Verification(
-            none, none.clone(), none.clone(), [f"output shape {shape} != {tuple(x.shape)}"] * n
-        )
+        reasons = [f"output shape {shape} != {tuple(x.shape)}"] * n
+        return Verification(none, none.clone(), none.clone(), reasons, torch.full((n,), float("nan")))
     x_adv = x_adv.detach().to(device=x.device, dtype=x.dtype)
     reasons = rejection_reasons(x_adv, x, threat, tol)
     valid = torch.tensor([r is None for r in reasons], dtype=torch.bool)
     broken = torch.zeros(n, dtype=torch.bool)
     nonfinite = torch.zeros(n, dtype=torch.bool)
+    margin = torch.full((n,), float("nan"))
     if valid.any():
         model.eval()  # a fresh pass in eval mode, whatever the attack did to the model
         with torch.no_grad():
@@ -71,4 +74,11 @@ def verify(
         wrong = (logits.argmax(1) != y[valid.to(y.device)].cpu()) | bad
         broken[valid] = wrong
         nonfinite[valid] = bad
-    return Verification(valid, broken, nonfinite, reasons)
+        margin[valid] = torch.where(bad, float("nan"), logit_margin(logits, y[valid.to(y.device)].cpu()))
+    return Verification(valid, broken, nonfinite, reasons, margin)
+
+
+def logit_margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """z_y - max_{t != y} z_t per row (negative: misclassified)."""
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    return true - logits.scatter(1, y[:, None], float("-inf")).amax(1)

@@ -36,6 +36,17 @@ class Outcome:
     stage_cost: list[Cost] = field(default_factory=list)
     clean_cost: Cost = field(default_factory=Cost)
     problems: Problems = field(default_factory=Problems)
+    #: per point, the smallest logit margin a stage's verified output reached (None: none yet)
+    margin: list[float | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.margin) != len(self.indices):  # a state saved before margins were kept
+            self.margin = [None] * len(self.indices)
+
+    def note_margin(self, point: int, value: float) -> None:
+        """Keep the smallest margin seen at this point (NaN, from a rejected output, is ignored)."""
+        if value == value and (self.margin[point] is None or value < self.margin[point]):
+            self.margin[point] = value
 
     @classmethod
     def start(cls, config: dict[str, Any], indices: list[int], labels: list[int]) -> Outcome:
@@ -116,6 +127,7 @@ class Outcome:
                 clean_correct=bool(self.clean_correct[i]),
                 robust=self.is_robust(i),
                 broken_by=next((names[k] for k in range(len(names)) if self.status[k][i] == BROKEN), None),
+                margin=self.margin[i],
             )
             for i in range(len(self.indices))
         ]
@@ -164,7 +176,7 @@ def merge_outcomes(outcomes: list[Outcome]) -> Outcome:
     if any(o.clean_correct is None for o in outcomes):
         raise ValueError("a shard outcome is incomplete (its clean pass has not run)")
     rows = sorted(
-        (o.indices[i], o.labels[i], o.clean_correct[i], [col[i] for col in o.status])
+        (o.indices[i], o.labels[i], o.clean_correct[i], [col[i] for col in o.status], o.margin[i])
         for o in outcomes
         for i in range(len(o.indices))
     )
@@ -173,6 +185,7 @@ def merge_outcomes(outcomes: list[Outcome]) -> Outcome:
     merged = Outcome.start(base, [r[0] for r in rows], [r[1] for r in rows])
     merged.clean_correct = [r[2] for r in rows]
     merged.status = [[r[3][k] for r in rows] for k in range(len(merged.status))]
+    merged.margin = [r[4] for r in rows]
     for o in outcomes:
         merged.clean_cost += o.clean_cost
         merged.stage_cost = [

@@ -196,6 +196,7 @@ def _record_batch(outcome: Outcome, stage: int, batch: list[int], indices: list[
             outcome.problems.rejected.append(Rejection(name, indices[j], check.reasons[j]))
             continue
         column[pos] = BROKEN if check.broken[j] else SURVIVED
+        outcome.note_margin(pos, float(check.margin[j]))
         if check.nonfinite[j]:
             outcome.problems.nonfinite_logits.append(NonFinite(name, indices[j]))
     if not check.valid.all():

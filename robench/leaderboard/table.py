@@ -2,8 +2,9 @@
 
 Accuracies are fractions in [0, 1] (the CSV keeps them so); the md/html renderings show percentages.
 Stage columns are ``acc:<attack spec>`` in the suite's order (FGSM, PGD-7, PGD-20, PGD-100, CW, AutoAttack
-for the standard suite). ``certified_acc`` is the best certified accuracy at the board's eps (a lower
-bound, the bound named in ``certified_by``), empty for an entry without certificates; it never ranks.
+for the standard suite; a suite's focus stage is ``acc:<spec> (focus)``). ``certified_acc`` is the best
+certified accuracy at the board's eps (a lower bound, the bound named in ``certified_by``), empty for an
+entry without certificates; it never ranks.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from robench.core.cost import Cost
-from robench.core.record import EvaluationResult, best_certificate
+from robench.core.record import FOCUS, EvaluationResult, best_certificate
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.ranking import ranking, sort_key
 
@@ -31,6 +32,7 @@ _FAMILY_LABELS = {
 }
 STAGE_PREFIX = "acc:"
 DIAGNOSTICS = "diagnostics"
+FOCUS_TAG = "(focus)"  # after a focus stage's spec: it attacked only the survivors closest to the boundary
 
 
 def stage_label(spec: str) -> str:
@@ -49,16 +51,17 @@ class LadderRow:
 
 
 def ladder_rows(result: EvaluationResult) -> list[LadderRow]:
-    """The record's rows in the order they ran: the suite's stages, the diagnostics (if they ran), then
-    each escalation stage."""
+    """The record's rows in the order they ran: the suite's stages (its focus included), the diagnostics
+    (if they ran), then each escalation stage."""
 
     def row(s):
-        return LadderRow(s.attack, s.robust_acc, s.attacked, s.broken, s.rejected, s.cost)
+        name = f"{s.attack} {FOCUS_TAG}" if s.escalated_by == FOCUS else s.attack
+        return LadderRow(name, s.robust_acc, s.attacked, s.broken, s.rejected, s.cost)
 
-    rows = [row(s) for s in result.stages if s.escalated_by is None]
+    rows = [row(s) for s in result.stages if s.before_diagnostics]
     if result.diagnostics is None:
         return rows
-    after = [row(s) for s in result.stages if s.escalated_by is not None]
+    after = [row(s) for s in result.stages if not s.before_diagnostics]
     diagnosed = after[0].robust_acc + after[0].broken / max(result.n, 1) if after else result.robust_acc
     clean = round(result.clean_acc * result.n)
     diagnostics = result.diagnostics

@@ -52,7 +52,7 @@ def escalate(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResu
             specs.setdefault(spec, code)
     broken_by_stage = {}
     for k, (spec, code) in enumerate(specs.items()):
-        broken_by_stage[spec] = _stage(evaluation, result, spec, code, ESCALATION_STAGE + k)
+        broken_by_stage[spec] = run_extra_stage(evaluation, result, spec, code, ESCALATION_STAGE + k)
     if specs:
         result.flags = [_answered(flag, rules, broken_by_stage) for flag in result.flags]
         result.verdict = verdict(result.flags)
@@ -68,13 +68,19 @@ def extra_rounds(evaluation: Evaluation, result: EvaluationResult, suite: Suite)
     for k in range(suite.extra_rounds):
         if broke == 0 or not any(sample.robust for sample in result.samples):
             return
-        broke = _stage(evaluation, result, suite.attacks[-1], EXTRA_ROUNDS, ROUND_STAGE + k)
+        broke = run_extra_stage(evaluation, result, suite.attacks[-1], EXTRA_ROUNDS, ROUND_STAGE + k)
 
 
-def _stage(evaluation: Evaluation, result: EvaluationResult, spec: str, code: str, stage: int) -> int:
-    """One escalation attack on every robust point; returns how many it broke."""
+def run_extra_stage(
+    evaluation: Evaluation, result: EvaluationResult, spec: str, code: str, stage: int,
+    among: set[int] | None = None,
+) -> int:  # fmt: skip
+    """One attack after the cascade on every robust point (``among``: only these positions), recorded as
+    a stage with ``escalated_by = code``; returns how many it broke."""
     attack = build_suite_attack(spec, evaluation.threat, evaluation.eot_samples)
-    positions = [p for p, sample in enumerate(result.samples) if sample.robust]
+    positions = [
+        p for p, sample in enumerate(result.samples) if sample.robust and (among is None or p in among)
+    ]
     broken, cost, rejections = evaluation.attack_points(attack, stage, positions)
     for position, hit in zip(positions, broken, strict=True):
         if hit:

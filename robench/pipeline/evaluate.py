@@ -20,6 +20,7 @@ from robench.engine.evaluation import Evaluation
 from robench.engine.settings import RunSettings
 from robench.pipeline.certify import certify_record, require_certifiable
 from robench.pipeline.escalate import escalate
+from robench.pipeline.focus import run_focus
 from robench.pipeline.request import EvaluationRequest, request_from_options
 from robench.pipeline.target import Target, resolve_target
 
@@ -83,8 +84,10 @@ def evaluate_target(
 def finish(
     evaluation: Evaluation, target: Target, result: EvaluationResult, *, diagnostics: bool
 ) -> EvaluationResult:
-    """What every entry point adds to the engine's record: the card, then (``diagnostics``) the checks."""
+    """What every entry point adds to the engine's record: the card, the suite's focus, then
+    (``diagnostics``) the checks and escalation."""
     result.card, result.model_info = target.card_summary, target.model_info
+    run_focus(evaluation, result)
     if diagnostics:
         diagnose(evaluation, result)
         escalate(evaluation, result)

@@ -13,8 +13,10 @@ from robench.threat import ThreatModel
 
 def test_fast_is_data_with_escalation_rules():
     fast = load_suite("fast")
-    assert fast.version == "2" and fast.attacks[:2] == ("fgsm", "pgd-20")
+    assert fast.version == "3" and fast.attacks[:2] == ("fgsm", "pgd-20")
     assert {parse_spec(s).family for s in fast.attacks} == {"fgsm", "pgd", "apgd", "apgd-t"}
+    assert fast.focus.attacks == ("apgd-t-100x9",) and 0 < fast.focus.fraction < 1
+    assert fast.to_dict()["focus"] == {"fraction": fast.focus.fraction, "attacks": ["apgd-t-100x9"]}
     assert fast.escalate["black_box_stronger"] == ("square-5000",)
     assert fast.to_dict()["escalate"]["incomplete_optimization"] == ["apgd-t-100x9", "apgd-100x2"]
     assert "escalate" not in load_suite("standard").to_dict()  # stored records of other suites unchanged
@@ -53,7 +55,7 @@ def test_fast_end_to_end_cascade(digits_test):
 
     model = load_model("digits/linf/pgd").module
     result = evaluate(model, digits_test, ThreatModel("linf", 0.3), RunSettings(suite="fast", n=40, seed=0))
-    stages = result.stages
+    stages = [s for s in result.stages if s.escalated_by is None]
     assert [s.attack for s in stages] == list(load_suite("fast").attacks)
     for before, after in zip(stages, stages[1:], strict=False):
         assert after.attacked == before.attacked - before.broken and after.rejected == 0

@@ -45,6 +45,9 @@ def test_verify_decides_by_a_fresh_eval_forward_and_the_tolerance():
     assert not model.training
     assert check.valid.tolist() == [True, True, True, False]
     assert check.broken.tolist() == [True, False, True, False]
+    # the toy's logits are (-m/2, m/2) with m = 4 (x0 - 0.5): the margin of label 0 is 4 (0.5 - x0)
+    expected = [-0.2, 0.2, -0.2 - 2e-6]
+    assert check.margin[:3].tolist() == pytest.approx(expected, abs=1e-5) and check.margin[3].isnan()
 
 
 def test_wrong_output_shape_is_rejected():
@@ -65,3 +68,4 @@ def test_nonfinite_logits_on_a_valid_input_count_as_broken():
     x_adv[0, 0, 0, 0] = 0.45
     check = verify(NanAbove(), x, x_adv, torch.zeros(2, dtype=torch.int64), THREAT)
     assert check.broken.tolist() == [True, False] and check.nonfinite.tolist() == [True, False]
+    assert check.margin[0].isnan() and check.margin[1].item() == pytest.approx(0.8)

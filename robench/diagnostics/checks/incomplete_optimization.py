@@ -6,9 +6,10 @@ restarts with new seeds of the strongest gradient attacks, margin-loss PGD with 
 ``pgd-100x1`` (cross-entropy) on what is left. Only the suite's final
 number is judged, never an intermediate stage: a PGD ladder that AutoAttack later beats is expected.
 
-A cascade whose last stage repeats an earlier one (a new round of the same attack from new random
-starts, as ``fast`` ends) has measured this already, on every survivor: the points that round broke are
-the evidence, and no extra attack runs.
+A suite with a focus (``Suite.focus``: stronger attacks on the survivors the cascade brought closest to
+the boundary, as ``fast`` ends) has measured this already where it is most likely to show: the points
+the focus broke are the evidence, and no extra attack runs. So has a cascade whose last stage repeats an
+earlier one (a new round of the same attack from new random starts), on every survivor.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from robench.attacks import build_attack
 from robench.attacks.cw import margin_pgd
-from robench.core.record import Flag
+from robench.core.record import FOCUS, Flag
 from robench.diagnostics.check import Check
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
 from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
@@ -28,8 +29,12 @@ SPECS = ("cw-100x2", "pgd-100x1")
 
 def run(ctx) -> list[Flag]:
     specs = ctx.suite_attacks
+    focus = [stage for stage in ctx.result.stages if stage.escalated_by == FOCUS]
+    if focus:
+        return _suite_evidence(ctx, focus, "focus on the survivors closest to the boundary")
     if ctx.result.mode == "cascade" and len(specs) >= 2 and specs[-1] in specs[:-1]:
-        return _last_round(ctx)
+        last = [stage for stage in ctx.result.stages if stage.escalated_by is None][-1]
+        return _suite_evidence(ctx, [last], "last round of restarts")
     survivors = int(ctx.robust.sum())
     positions = ctx.sample(ctx.robust, CODE, limit=ATTACK_SAMPLE_SIZE)
     if positions.numel() == 0:
@@ -57,17 +62,18 @@ def run(ctx) -> list[Flag]:
     return extra_breaks_flag(CHECK, message, count, drop, evidence)
 
 
-def _last_round(ctx) -> list[Flag]:
-    """The suite's own last round of restarts as the convergence test (see the module docstring)."""
-    last = ctx.result.stages[-1]
-    drop = last.broken / max(ctx.n, 1)
+def _suite_evidence(ctx, stages: list, what: str) -> list[Flag]:
+    """The suite's own further effort as the convergence test (see the module docstring)."""
+    broken, attacked = sum(s.broken for s in stages), max(s.attacked for s in stages)
+    drop = broken / max(ctx.n, 1)
+    names = ", ".join(s.attack for s in stages)
     message = (
-        f"The suite's last round of restarts ({last.attack}) still broke {last.broken} of {last.attacked} "
-        f"survivors (about {drop:.1%} of robust accuracy): its optimisation had not converged. Use a "
-        "stronger suite (more restarts, AutoAttack)."
+        f"The suite's {what} ({names}) still broke {broken} of {attacked} survivors (about {drop:.1%} of "
+        "robust accuracy): its optimisation had not converged. Use a stronger suite (more restarts, "
+        "AutoAttack)."
     )
-    evidence = {"attack": last.attack, "attacked": last.attacked, "broken": last.broken, "source": "suite"}
-    return extra_breaks_flag(CHECK, message, last.broken, drop, evidence)
+    evidence = {"attack": names, "attacked": attacked, "broken": broken, "source": "suite"}
+    return extra_breaks_flag(CHECK, message, broken, drop, evidence)
 
 
 CHECK = Check(
