@@ -31,9 +31,9 @@ from robench.attacks.external import quiet_external
 from robench.attacks.suites import load_suite
 from robench.core.cost import Cost
 from robench.core.counting import CountingModel
-from robench.core.record import FOCUS
 from robench.core.seeding import point_seeds
 from robench.data import load_dataset
+from robench.leaderboard.table import row_name
 from robench.models.loading import load_model
 from robench.threat import ThreatModel
 
@@ -83,11 +83,7 @@ def run_suite(model, data, threat, name: str, seed: int, model_name: str, workdi
     clock = time.process_time()
     record = evaluate(model, data, threat, suite=suite, seed=seed, name=model_name)
     cpu = time.process_time() - clock
-    rows = [
-        (f"{s.attack} (focus)" if s.escalated_by == FOCUS else s.attack, s.attacked, s.broken, passes(s.cost),
-         s.before_diagnostics)
-        for s in record.stages
-    ]  # fmt: skip
+    rows = [(row_name(s), s.attacked, s.broken, passes(s.cost), s.before_diagnostics) for s in record.stages]
     diag = record.diagnostics
     robust = torch.tensor([s.robust for s in record.samples])
     return Run(

@@ -65,12 +65,9 @@ def resolve_suite(
     With ``eot_samples`` > 1 (a randomised model) gradient attacks given by spec average their gradients
     over that many forwards (EOT) and ``autoattack`` becomes ``autoattack-rand``.
     """
-    from robench.attacks.suites import Suite, load_suite
-
-    if isinstance(suite, (str, Path)):
-        suite = load_suite(str(suite), trust_code=trust_code)
-    if isinstance(suite, Suite):
-        name, version, items = suite.name, suite.version, list(suite.attacks)
+    definition = load_definition(suite, trust_code)
+    if definition is not None:
+        name, version, items = definition.name, definition.version, list(definition.attacks)
     else:
         name, version, items = "custom", None, list(suite)
     if not items:
@@ -80,6 +77,16 @@ def resolve_suite(
         for item in items
     ]
     return {"name": name, "version": version, "attacks": [a.spec for a in attacks]}, attacks
+
+
+def load_definition(suite: SuiteLike, trust_code: bool = False):
+    """The ``Suite`` a name, file or Suite object stands for (loaded once per evaluation); None for a list
+    of attack specs or Attack objects."""
+    from robench.attacks.suites import Suite, load_suite
+
+    if isinstance(suite, (str, Path)):
+        return load_suite(str(suite), trust_code=trust_code)
+    return suite if isinstance(suite, Suite) else None
 
 
 def build_suite_attack(spec: str, threat: ThreatModel, eot_samples: int = 1) -> Attack:
@@ -132,8 +139,10 @@ class Evaluation:
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
+        #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks
+        self.definition = load_definition(settings.suite, settings.trust_code)
         self.suite, self.attacks = resolve_suite(
-            settings.suite, threat, self.eot_samples, settings.trust_code
+            self.definition or settings.suite, threat, self.eot_samples, settings.trust_code
         )
         self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256)
         self.config = evaluation_config(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from robench.core.cost import Cost
-from robench.core.record import FOCUS, EvaluationResult, best_certificate
+from robench.core.record import FOCUS, EvaluationResult, StageResult, best_certificate
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.ranking import ranking, sort_key
 
@@ -50,13 +50,17 @@ class LadderRow:
     cost: Cost
 
 
+def row_name(stage: StageResult) -> str:
+    """A stage's name in tables: its spec, tagged when it was the suite's focus."""
+    return f"{stage.attack} {FOCUS_TAG}" if stage.escalated_by == FOCUS else stage.attack
+
+
 def ladder_rows(result: EvaluationResult) -> list[LadderRow]:
     """The record's rows in the order they ran: the suite's stages (its focus included), the diagnostics
     (if they ran), then each escalation stage."""
 
     def row(s):
-        name = f"{s.attack} {FOCUS_TAG}" if s.escalated_by == FOCUS else s.attack
-        return LadderRow(name, s.robust_acc, s.attacked, s.broken, s.rejected, s.cost)
+        return LadderRow(row_name(s), s.robust_acc, s.attacked, s.broken, s.rejected, s.cost)
 
     rows = [row(s) for s in result.stages if s.before_diagnostics]
     if result.diagnostics is None:

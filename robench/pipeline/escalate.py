@@ -17,9 +17,8 @@ warning that says what the escalation broke; any other flag keeps its severity.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
-from robench.attacks.suites import Suite, load_suite
+from robench.attacks.suites import Suite
 from robench.core.record import EvaluationResult, Flag, StageResult
 from robench.diagnostics.catalog import check_of
 from robench.diagnostics.verdict import verdict
@@ -30,17 +29,10 @@ ROUND_STAGE = 3000  # seed stage of the first extra round
 EXTRA_ROUNDS = "extra_rounds"  # StageResult.escalated_by of an extra round
 
 
-def suite_of(evaluation: Evaluation) -> Suite | None:
-    suite = evaluation.settings.suite
-    if isinstance(suite, (str, Path)):
-        suite = load_suite(str(suite), trust_code=evaluation.settings.trust_code)
-    return suite if isinstance(suite, Suite) else None
-
-
 def escalate(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResult:
     """Extra rounds, then the rules of the flags that fired (see the module docstring); the record is
     updated in place."""
-    suite = suite_of(evaluation)
+    suite = evaluation.definition
     if suite is None:
         return result
     extra_rounds(evaluation, result, suite)

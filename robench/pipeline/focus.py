@@ -17,7 +17,7 @@ import math
 
 from robench.core.record import FOCUS, EvaluationResult
 from robench.engine.evaluation import Evaluation
-from robench.pipeline.escalate import run_extra_stage, suite_of
+from robench.pipeline.escalate import run_extra_stage
 
 FOCUS_STAGE = 4000  # seed stage of the first focus attack, beyond the suite's, diagnostics' and escalation's
 
@@ -36,7 +36,7 @@ def closest_survivors(result: EvaluationResult, fraction: float) -> set[int]:
 
 def run_focus(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResult:
     """The suite's focus attacks on its closest survivors (see the module docstring); in place."""
-    suite = suite_of(evaluation)
+    suite = evaluation.definition
     if suite is None or suite.focus is None or result.mode != "cascade":
         return result
     chosen = closest_survivors(result, suite.focus.fraction)
