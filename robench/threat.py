@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -14,6 +15,8 @@ NORMS = ("linf", "l2")
 
 def parse_eps(value: str | float) -> float:
     """Accept ``0.3``, ``"0.3"`` or ``"8/255"``; the exact float is what gets recorded."""
+    if isinstance(value, bool):  # a bool is an int to Python, never a radius
+        raise RobenchError(f"eps {value!r} is not a number or a fraction such as 8/255")
     if isinstance(value, (int, float)):
         return float(value)
     text = str(value).strip()
@@ -31,8 +34,8 @@ class ThreatModel:
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
             raise RobenchError(f"unknown threat model '{self.norm}' (choose linf or l2)")
-        if not self.eps > 0:
-            raise RobenchError(f"eps must be positive, got {self.eps}")
+        if not math.isfinite(self.eps) or not self.eps > 0:
+            raise RobenchError(f"eps must be positive and finite, got {self.eps}")
         if self.norm == "linf" and self.eps > 1:
             raise RobenchError(f"linf eps {self.eps} is larger than the [0,1] input range")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from robench.attacks.base import Attack
+from robench.core.limits import SPEC_COUNTS as SPEC_COUNTS_CAP
 from robench.errors import AttackError
 from robench.registry import Registry
 from robench.threat import ThreatModel
@@ -45,7 +46,7 @@ SPEC_COUNTS: dict[str, tuple[str, ...]] = {
     "deepfool": ("steps",),
 }
 EXAMPLES = ("fgsm", "fgsm-rs", "pgd-7", "pgd-20", "pgd-100", "pgd-50x10", "cw", "autoattack", "square")
-_COUNTED = re.compile(r"^(?P<family>[a-z][a-z0-9-]*?)-(?P<first>\d+)(?:x(?P<second>\d+))?$")
+_COUNTED = re.compile(r"(?P<family>[a-z][a-z0-9-]*?)-(?P<first>[0-9]+)(?:x(?P<second>[0-9]+))?")
 
 
 @dataclass(frozen=True)
@@ -67,16 +68,23 @@ def parse_spec(spec: str) -> AttackSpec:
     name = text.lower()
     if name in ATTACKS:
         return AttackSpec(text, ATTACKS.canonical(name))
-    match = _COUNTED.match(name)
+    match = _COUNTED.fullmatch(name)
     if match and match["family"] in ATTACKS:
         family = ATTACKS.canonical(match["family"])
         slots = SPEC_COUNTS.get(family, ())
-        counts = [int(match["first"])] + ([int(match["second"])] if match["second"] else [])
+        # past 18 digits a count is over every cap; int() of 4,300 digits or more would raise
+        counts = [int(d) if len(d) <= 18 else 10**18 for d in (match["first"], match["second"]) if d]
         if len(counts) > len(slots):
             form = {0: family, 1: f"{family}-N"}.get(len(slots), f"{family}-KxR")
             raise AttackError(f"attack '{text}' is not valid: write it as '{form}'")
         if min(counts) < 1:
             raise AttackError(f"attack '{text}' is not valid: its counts must be at least 1")
+        for slot, count in zip(slots, counts, strict=False):
+            if count > SPEC_COUNTS_CAP[slot]:
+                raise AttackError(
+                    f"attack '{text[:40]}' asks for more {slot} than the cap of {SPEC_COUNTS_CAP[slot]:,} "
+                    "(robench.core.limits.SPEC_COUNTS)"
+                )
         return AttackSpec(text, family, dict(zip(slots, counts, strict=False)))
     raise AttackError(_unknown_message(text))
 

@@ -13,12 +13,13 @@ so stored results say which suite produced them.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from robench.attacks import parse_spec
+from robench.core.documents import read_document
+from robench.core.names import NAME_RULE, is_name
 from robench.errors import AttackError, RobenchError
 from robench.registry import Registry, check_trusted
 
@@ -122,6 +123,7 @@ SUITES.add("quick", Suite("quick", "1", ("fgsm", "pgd-20", "cw")))
 SUITES.add("fast", FAST)
 
 SUITE_FILE_SUFFIXES = (".toml", ".yaml", ".yml")
+SUITE_FIELDS = ("name", "version", "attacks", "escalate", "extra_rounds", "focus")
 
 
 def load_suite(name_or_path: str | Path | Suite, *, trust_code: bool = False) -> Suite:
@@ -140,26 +142,23 @@ def load_suite(name_or_path: str | Path | Suite, *, trust_code: bool = False) ->
 
 
 def read_suite_file(path: Path) -> Suite:
-    if not path.is_file():
-        raise RobenchError(f"suite file '{path}' does not exist")
-    raw = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".toml":
-        try:
-            data = tomllib.loads(raw)
-        except tomllib.TOMLDecodeError as exc:
-            raise RobenchError(f"suite file '{path}' is not valid TOML: {exc}") from None
-    else:
-        import yaml
-
-        try:
-            data = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise RobenchError(f"suite file '{path}' is not valid YAML: {exc}") from None
+    """A suite file, read within the caps of robench.core.documents; each problem is one sentence."""
+    data = read_document(path, "suite file")
     if not isinstance(data, dict):
         raise RobenchError(f"suite file '{path}' must hold a table with name, version and attacks")
     missing = [key for key in ("name", "version", "attacks") if key not in data]
     if missing:
         raise RobenchError(f"suite file '{path}' lacks {', '.join(missing)}")
+    unknown = sorted(set(data) - set(SUITE_FIELDS))
+    if unknown:
+        raise RobenchError(
+            f"suite file '{path}' has an unknown field '{unknown[0]}' ({', '.join(SUITE_FIELDS)})"
+        )
+    name, version = data["name"], data["version"]
+    if not is_name(name):
+        raise RobenchError(f"suite file '{path}': name must be text of {NAME_RULE}, got {name!r}")
+    if isinstance(version, bool) or not isinstance(version, str | int) or not is_name(str(version)):
+        raise RobenchError(f"suite file '{path}': version must be text such as \"1\", got {version!r}")
     attacks = data["attacks"]
     if not isinstance(attacks, list) or not all(isinstance(a, str) for a in attacks):
         raise RobenchError(f"suite file '{path}': attacks must be a list of attack specs such as 'pgd-20'")
@@ -174,7 +173,7 @@ def read_suite_file(path: Path) -> Suite:
     try:
         rules = {code: tuple(specs) for code, specs in escalate.items()}
         focus = read_focus(path, data.get("focus"))
-        return Suite(str(data["name"]), str(data["version"]), tuple(attacks), rules, rounds, focus)
+        return Suite(name, str(version), tuple(attacks), rules, rounds, focus)
     except AttackError as exc:
         raise AttackError(f"suite file '{path}': {exc}") from None
 

@@ -14,20 +14,24 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from robench.core.documents import read_document
+from robench.core.limits import CLASSES
+from robench.core.names import check_name, check_relative, relative_file
 from robench.errors import RobenchError
-from robench.threat import NORMS, parse_eps
+from robench.models.normalization import check_mean_std
+from robench.threat import NORMS, ThreatModel, parse_eps
 
 CARD_SUFFIXES = (".toml", ".yaml", ".yml")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _OPTIONAL_TEXT = ("recipe", "source", "paper")
 _NOT_FIELDS = ("path", "trusted")  # attributes of a read card, not fields of the file
+CARD_FILES = ("log", "log_json")  # [training] keys naming files beside the card
 
 
 @dataclass
@@ -59,10 +63,14 @@ class ModelCard:
         return len(self.mean)
 
     @property
+    def folder(self) -> Path:
+        """Where the card lies (the working directory for a card that was never a file)."""
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    @property
     def checkpoint_path(self) -> Path:
-        """The checkpoint file, relative to the card's folder."""
-        base = self.path.parent if self.path is not None else Path.cwd()
-        return base / self.checkpoint
+        """The checkpoint file, relative to the card's folder and inside it (robench.core.names)."""
+        return relative_file(self.checkpoint, self.folder, f"model card {self.id}: checkpoint")
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_FIELDS}
@@ -82,47 +90,77 @@ def _number_list(where: str, key: str, value: Any) -> list[float]:
     return [float(v) for v in value]
 
 
-def card_from_dict(
-    data: dict[str, Any], where: str = "<dict>", path: Path | None = None, *, trust_code: bool = False
-) -> ModelCard:
-    """Validate a card's fields; each problem is one sentence naming the card and the field."""
+def _check_fields(data: dict[str, Any], where: str) -> None:
+    """Known fields only, every required one present, text where text is expected."""
     known = [f.name for f in fields(ModelCard) if f.name not in _NOT_FIELDS]
     unknown = sorted(set(data) - set(known))
     if unknown:
         close = difflib.get_close_matches(unknown[0], known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise _fail(where, f"unknown field '{unknown[0]}'{hint}")
-    required = [f.name for f in fields(ModelCard) if f.name in known and f.name not in
-                (*_OPTIONAL_TEXT, "arch_kwargs", "training")]  # fmt: skip
-    missing = [k for k in required if k not in data]
+    optional = (*_OPTIONAL_TEXT, "arch_kwargs", "training")
+    missing = [k for k in known if k not in optional and k not in data]
     if missing:
         raise _fail(where, f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     for key in ("name", "architecture", "dataset", "threat", "checkpoint", "sha256", *_OPTIONAL_TEXT):
         if key in data and not isinstance(data[key], str):
             raise _fail(where, f"'{key}' must be a string, got {data[key]!r}")
+    for key in ("arch_kwargs", "training"):
+        if not isinstance(data.get(key, {}), dict):
+            raise _fail(where, f"'[{key}]' must be a table")
+
+
+def _check_values(data: dict[str, Any], where: str) -> tuple[float, list[float], list[float]]:
+    """The name, classes, threat and eps, normalisation and card-relative files; returns eps, mean, std."""
+    try:
+        check_name(data["name"], "'name'")
+    except RobenchError as exc:
+        raise _fail(where, str(exc)) from None
     num_classes = data["num_classes"]
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise _fail(where, f"'num_classes' must be an integer >= 2, got {num_classes!r}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 2 <= num_classes <= CLASSES:
+        raise _fail(where, f"'num_classes' must be an integer >= 2 and <= {CLASSES:,}, got {num_classes!r}")
     if data["threat"] not in NORMS:
         raise _fail(where, f"'threat' must be one of {', '.join(NORMS)}, got {data['threat']!r}")
     try:
         eps = parse_eps(data["eps"])
     except (RobenchError, TypeError, ValueError):
         raise _fail(where, f"'eps' must be a number such as 0.3 or '8/255', got {data['eps']!r}") from None
+    try:
+        ThreatModel(data["threat"], eps)
+    except RobenchError as exc:
+        raise _fail(where, f"'eps': {exc}") from None
     mean, std = _number_list(where, "mean", data["mean"]), _number_list(where, "std", data["std"])
-    if len(mean) != len(std):
-        raise _fail(where, f"'mean' has {len(mean)} values but 'std' has {len(std)}")
-    if any(s <= 0 for s in std):
-        raise _fail(where, f"'std' values must be positive, got {std}")
-    sha = data["sha256"].lower()
-    if not _SHA256.match(sha):
+    try:
+        check_mean_std(data["mean"], data["std"], "normalisation")
+    except RobenchError as exc:
+        raise _fail(where, str(exc).removeprefix("normalisation: ")) from None
+    if not _SHA256.fullmatch(data["sha256"].lower()):
         raise _fail(where, f"'sha256' must be 64 hexadecimal digits, got {data['sha256']!r}")
-    for key in ("arch_kwargs", "training"):
-        if not isinstance(data.get(key, {}), dict):
-            raise _fail(where, f"'[{key}]' must be a table")
+    for key, value in _card_files(data):
+        try:
+            check_relative(value, f"'{key}'")
+        except RobenchError as exc:
+            raise _fail(where, str(exc)) from None
+    return eps, mean, std
+
+
+def _card_files(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The files a card names relative to its folder: the checkpoint, the training logs."""
+    training = data.get("training") or {}
+    return [("checkpoint", data["checkpoint"])] + [
+        (f"training.{key}", training[key]) for key in CARD_FILES if key in training
+    ]
+
+
+def card_from_dict(
+    data: dict[str, Any], where: str = "<dict>", path: Path | None = None, *, trust_code: bool = False
+) -> ModelCard:
+    """Validate a card's fields; each problem is one sentence naming the card and the field."""
+    _check_fields(data, where)
+    eps, mean, std = _check_values(data, where)
     if path is not None and data["name"] != path.stem:
         raise _fail(where, f"'name' is {data['name']!r} but must equal the file name {path.stem!r}")
-    values = {**data, "eps": eps, "mean": mean, "std": std, "sha256": sha}
+    values = {**data, "eps": eps, "mean": mean, "std": std, "sha256": data["sha256"].lower()}
     return ModelCard(**values, path=path, trusted=trust_code)
 
 
@@ -131,14 +169,9 @@ def load_card(path: str | os.PathLike, *, trust_code: bool = False) -> ModelCard
     path = Path(path)
     if not path.is_file():
         raise RobenchError(f"model card {path} does not exist")
-    text = path.read_text(encoding="utf-8")
     if path.suffix not in CARD_SUFFIXES:
         raise RobenchError(f"model card {path} must be a .toml or .yaml file")
-    try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        reason = " ".join(str(exc).split())
-        raise RobenchError(f"model card {path} is not valid {path.suffix[1:].upper()} ({reason})") from None
+    data = read_document(path, "model card")
     if not isinstance(data, dict):
         raise _fail(str(path), "must be a table of fields")
     return card_from_dict(data, str(path), path.resolve(), trust_code=trust_code)

@@ -10,6 +10,7 @@ the network, so attacks see [0, 1] inputs, and recorded on ``LoadedModel.normali
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,20 @@ class Normalization:
             return f"no normalisation ({self.detail or self.source})"
         values = f"mean {_fmt(self.mean)} std {_fmt(self.std)}"
         return f"{values} from the {self.source}" + (f" ({self.detail})" if self.detail else "")
+
+
+def check_mean_std(mean: Sequence[float], std: Sequence[float], given_by: str) -> None:
+    """The one check of a normalisation, wherever it comes from (``given_by`` names that in the error):
+    as many finite means as stds, numbers (not booleans), every std finite and positive."""
+    for name, values in (("mean", mean), ("std", std)):
+        if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+            raise RobenchError(f"{given_by}: '{name}' must be a non-empty list of numbers, got {values!r}")
+        if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in values):
+            raise RobenchError(f"{given_by}: '{name}' values must be finite numbers, got {list(values)!r}")
+    if len(mean) != len(std):
+        raise RobenchError(f"{given_by}: 'mean' has {len(mean)} values but 'std' has {len(std)}")
+    if any(s <= 0 for s in std):
+        raise RobenchError(f"{given_by}: 'std' values must be positive, got {list(std)!r}")
 
 
 def _fmt(values: Sequence[float]) -> str:
@@ -102,6 +117,7 @@ def choose_normalization(
 ) -> Normalization:
     """Apply the rule of the module docstring; ``given_by`` is "explicit" or "card"."""
     if given is not None:
+        check_mean_std(given[0], given[1], _GIVEN_BY[given_by])
         mean, std = tuple(float(v) for v in given[0]), tuple(float(v) for v in given[1])
         if checkpoint is not None and not (_agree(mean, checkpoint.mean) and _agree(std, checkpoint.std)):
             raise CheckpointError(
@@ -131,6 +147,8 @@ def choose_normalization(
 
 
 def _checked(normalization: Normalization, in_channels: int) -> Normalization:
+    source = _GIVEN_BY.get(normalization.source, f"the {normalization.source}'s normalisation")
+    check_mean_std(normalization.mean, normalization.std, source)
     if len(normalization.mean) != in_channels:
         raise RobenchError(
             f"the {normalization.source}'s mean/std have {len(normalization.mean)} values but the model "

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from robench.models.normalization import check_mean_std
+
 
 class Normalized(nn.Module):
     """``Normalized(net, mean, std)(x) == net((x - mean) / std)``; state dict keys are the net's own."""
@@ -24,7 +26,8 @@ class Normalized(nn.Module):
 
 
 def normalize(net: nn.Module, mean: Sequence[float], std: Sequence[float]) -> nn.Module:
-    """Wrap net unless the normalisation is the identity."""
+    """Wrap net unless the normalisation is the identity (checked: robench.models.normalization)."""
+    check_mean_std(mean, std, "the normalisation")
     if all(m == 0 for m in mean) and all(s == 1 for s in std):
         return net
     return Normalized(net, mean, std)
