@@ -42,10 +42,11 @@ def _register_commands() -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from robench.core.escape import terminal
     from robench.models.loading import LoadNote
 
     kind = "note" if issubclass(category, LoadNote) else "warning"
-    print(f"robench: {kind}: {message}", file=sys.stderr)
+    print(f"robench: {kind}: {terminal(message)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="robench", standalone_mode=True)
     except RobenchError as exc:
-        print(f"robench: error: {exc}", file=sys.stderr)
+        from robench.core.escape import terminal
+
+        print(f"robench: error: {terminal(exc)}", file=sys.stderr)  # one line, no escape sequence
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -55,6 +55,15 @@ def _check_cards(root: Path | None) -> None:
     typer.echo(f"checked {len(cards)} cards: every checkpoint matches its sha256 and architecture", err=True)
 
 
+def _shown(text: object) -> str:
+    """Text from a card for a Rich table: control sequences dropped, Rich markup shown as written."""
+    from rich.markup import escape
+
+    from robench.core.escape import terminal
+
+    return escape(terminal(text))
+
+
 def _print_tables(listing: dict) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -67,14 +76,13 @@ def _print_tables(listing: dict) -> None:
         archs.add_row(arch["name"], arch["description"])
     console.print(archs)
 
-    cards = Table(title=f"Model cards under {listing['models_root']} (--model ID)")
+    cards = Table(title=f"Model cards under {_shown(listing['models_root'])} (--model ID)")
     for column in ("id", "architecture", "recipe", "threat", "eps", "sha256"):
         cards.add_column(column, style="bold" if column == "id" else None)
     for card in listing["cards"]:
         eps = f"{card['eps']:.6g}"
-        cards.add_row(
-            card["id"], card["architecture"], card["recipe"], card["threat"], eps, card["sha256"][:12]
-        )
+        texts = (card["id"], card["architecture"], card["recipe"], card["threat"], eps, card["sha256"][:12])
+        cards.add_row(*map(_shown, texts))
     if not listing["cards"]:
         cards.caption = "no cards yet"
     console.print(cards)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from robench.core.documents import check_fields, read_document
+from robench.core.limits import ENTRY_BYTES
+from robench.core.names import check_name, inside
 from robench.core.record import EvaluationResult
 from robench.errors import RobenchError
+from robench.threat import ThreatModel
 
 ENTRY_VERSION = 2
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 def leaderboards_root(root: str | os.PathLike | None = None) -> Path:
@@ -33,7 +35,7 @@ def board_dir(dataset: str, threat: str, root: str | os.PathLike | None = None) 
 class Entry:
     name: str
     result: EvaluationResult  # samples empty
-    card: dict[str, Any] = field(default_factory=dict)
+    card: dict[str, Any] = field(default_factory=dict)  # the model card's fields, as the submitter's file
 
     def to_dict(self) -> dict[str, Any]:
         record = self.result.to_dict(samples=False)
@@ -59,20 +61,64 @@ def card_metadata(card: Any) -> dict[str, Any]:
 
 
 def make_entry(name: str, result: EvaluationResult, card: Any = None) -> Entry:
-    if not _NAME.match(name):
-        raise RobenchError(f"entry name '{name}' may only use letters, digits and . _ + -")
+    check_name(name, "entry name")
     return Entry(name=name, result=result.slim(), card=card_metadata(card) if card is not None else {})
+
+
+def entry_path(dataset: str, threat: str, name: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/<dataset>/<threat>/entries/<name>.json``, every part a name (robench.core.names)."""
+    for value, what in ((dataset, "dataset"), (threat, "threat"), (name, "entry name")):
+        check_name(value, what)
+    return board_dir(dataset, threat, root) / "entries" / f"{name}.json"
 
 
 def write_entry(entry: Entry, root: str | os.PathLike | None = None) -> Path:
     """Write (atomically replace) the entry file; returns its path."""
     result = entry.result
-    path = board_dir(result.dataset, result.threat, root) / "entries" / f"{entry.name}.json"
+    path = entry_path(result.dataset, result.threat, entry.name, root)
     path.parent.mkdir(parents=True, exist_ok=True)
+    inside(leaderboards_root(root), path, f"entry {entry.name}")
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(entry.to_dict(), indent=2) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def _stated_counts(data: dict[str, Any]) -> None:
+    """The counts an entry states (it keeps no samples): n an integer, the accuracies fractions."""
+    n = data.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise RobenchError(f"'n' must be an integer >= 0, got {n!r}")
+    for key in ("clean_acc", "robust_acc"):
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise RobenchError(f"'{key}' must be a fraction in [0, 1], got {value!r}")
+
+
+def read_entry(path: Path) -> Entry:
+    """One entry file, read within the caps (robench.core.documents) and checked field by field; its
+    name must equal the file's; a malformed file is a one-line error naming it."""
+    where = f"leaderboard entry {path}"
+    data = read_document(path, "leaderboard entry", max_bytes=ENTRY_BYTES)
+    if not isinstance(data, dict):
+        raise RobenchError(f"{where} must hold a JSON object")
+    try:
+        check_name(data.get("name"), "its name")
+        _stated_counts(data)
+    except RobenchError as exc:
+        raise RobenchError(f"{where}: {exc}") from None
+    if data["name"] != path.stem:
+        raise RobenchError(f"{where}: its name {data['name']!r} must equal the file name {path.stem!r}")
+    try:
+        entry = Entry.from_dict(data)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a field of the wrong shape
+        raise RobenchError(f"{where} is not a valid entry ({type(exc).__name__}: {exc})") from None
+    check_fields(entry.result, where)
+    try:
+        ThreatModel(entry.result.threat, entry.result.eps)
+    except RobenchError as exc:
+        raise RobenchError(f"{where}: {exc}") from None
+    return entry
 
 
 def load_entries(dataset: str, threat: str, root: str | os.PathLike | None = None) -> list[Entry]:
@@ -80,10 +126,7 @@ def load_entries(dataset: str, threat: str, root: str | os.PathLike | None = Non
     folder = board_dir(dataset, threat, root) / "entries"
     entries = []
     for path in sorted(folder.glob("*.json")):
-        try:
-            entry = Entry.from_dict(json.loads(path.read_text()))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise RobenchError(f"leaderboard entry {path} is not a valid entry ({exc})") from None
+        entry = read_entry(path)
         if (entry.result.dataset, entry.result.threat) != (dataset, threat):
             raise RobenchError(
                 f"leaderboard entry {path} is for {entry.result.dataset}/{entry.result.threat}, "

@@ -10,6 +10,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
+from robench.core.escape import tex
+
 _METADATA = {"Software": None}  # byte-stable PNGs across matplotlib versions
 
 
@@ -49,9 +51,9 @@ def scatter_figure(frame: pd.DataFrame, title: str) -> Figure:
     ax.set_xlim(-2, 102)
     ax.set_xlabel("clean accuracy (%)")
     percent_axis(ax, "robust accuracy, worst case (%)")
-    ax.set_title(title)
+    ax.set_title(tex(title))
     legend = ax.legend(loc="upper left", fontsize=8)
-    points = [(str(r["model"]), 100 * r["clean_acc"], 100 * r["robust_acc"]) for _, r in frame.iterrows()]
+    points = [(tex(r["model"]), 100 * r["clean_acc"], 100 * r["robust_acc"]) for _, r in frame.iterrows()]
     place_labels(ax, points, avoid=[legend])
     return fig
 

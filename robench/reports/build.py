@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,12 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from robench.core.cost import Cost
+from robench.core.escape import markdown, terminal
+from robench.core.limits import TRAINING_LOG_BYTES
+from robench.core.names import check_name, inside, relative_file
 from robench.core.record import CERTIFY_LABELS, best_certificate
 from robench.diagnostics.catalog import meaning
+from robench.errors import RobenchError
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.formatting import count_text, eps_text, pct
 from robench.leaderboard.table import ladder_rows, stage_label
@@ -67,42 +72,61 @@ def _stage_rows(entry: Entry) -> list[dict[str, str]]:
     ]
 
 
-def _training_log(entry: Entry, card_dir: Path | None) -> pd.DataFrame | None:
-    log_name = (entry.card.get("training") or {}).get("log")
+def training_log(training: Any, card_dir: Path | None) -> pd.DataFrame | None:
+    """The per-epoch numbers of a card's ``[training] log`` (a CSV beside the card, inside its folder),
+    or None when there is none to plot; a log that is not a CSV of numbers is one RobenchError."""
+    log_name = training.get("log") if isinstance(training, dict) else None
     if not log_name or card_dir is None:
         return None
-    path = card_dir / log_name
+    path = relative_file(log_name, card_dir, "the card's [training] log")
     if not path.is_file():
         return None
-    log = pd.read_csv(path)
-    if "epoch" not in log.columns or not any(c in log.columns for c, _ in TRAINING_COLUMNS):
+    if path.stat().st_size > TRAINING_LOG_BYTES:
+        raise RobenchError(f"training log {path} is larger than {TRAINING_LOG_BYTES:,} bytes")
+    try:
+        log = pd.read_csv(path, encoding="utf-8", encoding_errors="strict")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise RobenchError(f"training log {path} is not a CSV file of numbers ({reason})") from None
+    columns = ["epoch", *(c for c, _ in TRAINING_COLUMNS if c in log.columns)]
+    if "epoch" not in log.columns or len(columns) == 1:
         return None
-    return log
+    numbers = log[columns].apply(pd.to_numeric, errors="coerce").astype(float)
+    if not numbers.map(math.isfinite).all().all():
+        raise RobenchError(f"training log {path}: columns {', '.join(columns)} must hold finite numbers")
+    return numbers
 
 
 def _figures(
-    entry: Entry, folder: Path, curve: EpsCurve | None, card_dir: Path | None
+    entry: Entry, folder: Path, curve: EpsCurve | None, log: pd.DataFrame | None
 ) -> tuple[dict[str, Path], str]:
     result, name = entry.result, entry.name
-    figures = {"ladder": plots.ladder_plot(result, folder / f"{name}.ladder.png")}
+    figures = {"ladder": plots.ladder_plot(result, _output(folder, f"{name}.ladder.png"))}
     curve = curve_from_record(result) or curve
     eps_note = ""
+    eps_path = _output(folder, f"{name}.eps.png")
     if curve is not None:
         figures["eps"] = plots.eps_plot(
-            curve.eps, curve.robust_acc, result.eps, folder / f"{name}.eps.png", curve.source,
+            curve.eps, curve.robust_acc, result.eps, eps_path, curve.source,
             certified=certified_curve_from_record(result),
         )  # fmt: skip
         eps_note = curve.source
     else:
-        (folder / f"{name}.eps.png").unlink(missing_ok=True)
-    log = _training_log(entry, card_dir)
+        eps_path.unlink(missing_ok=True)
     if log is not None:
         columns = [(c, label) for c, label in TRAINING_COLUMNS if c in log.columns]
         title = (
             f"{name}: validation accuracy per epoch (robench train, recipe {entry.card.get('recipe', '?')})"
         )
-        figures["training"] = plots.training_plot(log, columns, folder / f"{name}.training.png", title)
+        figures["training"] = plots.training_plot(
+            log, columns, _output(folder, f"{name}.training.png"), title
+        )
     return figures, eps_note
+
+
+def _output(folder: Path, file_name: str) -> Path:
+    """A file of the report folder, which (symlinks resolved) it must not leave."""
+    return inside(folder, folder / file_name, "report file")
 
 
 def _certificates(result) -> dict[str, Any]:
@@ -153,6 +177,14 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
     }
 
 
+def report_folder(entry: Entry, root: str | os.PathLike | None = None) -> Path:
+    """``<reports>/<dataset>/<threat>``; the entry's name, dataset and threat must be names."""
+    result = entry.result
+    for value, what in ((entry.name, "entry name"), (result.dataset, "dataset"), (result.threat, "threat")):
+        check_name(value, what)
+    return reports_root(root) / result.dataset / result.threat
+
+
 def write_report(
     entry: Entry,
     *,
@@ -163,20 +195,38 @@ def write_report(
 ) -> ReportFiles:
     """Write one model's report. ``curve``: robust accuracy against eps when the record holds none (the
     pipeline sweeps the model for it); ``card_dir`` is where the card (and its training log) lives;
-    ``command`` reproduces the result."""
-    result = entry.result
-    folder = reports_root(root) / result.dataset / result.threat
+    ``command`` reproduces the result. Text from the entry is escaped (robench.core.escape); every file
+    lies in the report folder; a bad training log is an error before anything is written."""
+    log = training_log(entry.card.get("training"), Path(card_dir) if card_dir is not None else None)
+    folder = report_folder(entry, root)
     folder.mkdir(parents=True, exist_ok=True)
-    figures, eps_note = _figures(entry, folder, curve, Path(card_dir) if card_dir is not None else None)
+    figures, eps_note = _figures(entry, folder, curve, log)
     context = _context(entry, figures, eps_note, command)
-    env = Environment(
-        loader=PackageLoader("robench.reports", "templates"), autoescape=select_autoescape(("html.j2",))
-    )
-    md = folder / f"{entry.name}.md"
-    md.write_text(env.get_template("report.md.j2").render(**context) + "\n", encoding="utf-8")
+    md = _output(folder, f"{entry.name}.md")
+    md_context = context | {"command": Verbatim(terminal(context["command"]))}
+    md_text = _environment(markdown_cells=True).get_template("report.md.j2").render(**md_context)
+    md.write_text(md_text + "\n", encoding="utf-8")
     images = {key: base64.b64encode(path.read_bytes()).decode() for key, path in figures.items()}
-    html = folder / f"{entry.name}.html"
-    html.write_text(
-        env.get_template("report.html.j2").render(**context, images=images) + "\n", encoding="utf-8"
-    )
+    html = _output(folder, f"{entry.name}.html")
+    page = _environment(markdown_cells=False).get_template("report.html.j2").render(**context, images=images)
+    html.write_text(page + "\n", encoding="utf-8")
     return ReportFiles(md=md, html=html, figures=figures)
+
+
+class Verbatim(str):
+    """Text already safe where the Markdown template puts it (the one-line command in a code block)."""
+
+
+def _markdown_value(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Verbatim):
+        return markdown(value)
+    return value
+
+
+def _environment(*, markdown_cells: bool) -> Environment:
+    """Jinja2 for the report templates: HTML autoescaped; in Markdown every value escaped as a cell."""
+    return Environment(
+        loader=PackageLoader("robench.reports", "templates"),
+        autoescape=select_autoescape(("html.j2",)),
+        finalize=_markdown_value if markdown_cells else None,
+    )

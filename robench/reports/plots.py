@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from robench.core.escape import tex
 from robench.core.record import EvaluationResult
 from robench.leaderboard.plots import percent_axis, save_figure
 from robench.leaderboard.table import ladder
@@ -23,9 +24,9 @@ def ladder_plot(result: EvaluationResult, path: Path) -> Path:
     ax.plot(range(len(values)), values, marker="o", color="#1f6feb")
     for x, y in enumerate(values):
         ax.annotate(f"{y:.1f}", (x, y), fontsize=8, xytext=(0, 6), textcoords="offset points", ha="center")
-    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_xticks(range(len(labels)), [tex(label) for label in labels], rotation=30, ha="right")
     percent_axis(ax, "accuracy left (%)")
-    ax.set_title(f"{result.model}: accuracy along the attack ladder (eps {result.eps:g})")
+    ax.set_title(tex(f"{result.model}: accuracy along the attack ladder (eps {result.eps:g})"))
     return save_figure(fig, path)
 
 
@@ -40,13 +41,15 @@ def eps_plot(
     ax.plot(list(eps), [100 * a for a in acc], marker="o", color="#1f6feb", label=label)
     if certified is not None:
         lower = [100 * a for a in certified.robust_acc]
-        ax.plot(certified.eps, lower, marker="s", color="#2da44e", label=f"{certified.source} (lower bound)")
+        ax.plot(
+            certified.eps, lower, marker="s", color="#2da44e", label=tex(f"{certified.source} (lower bound)")
+        )
         if list(certified.eps) == list(eps):
             ax.fill_between(list(eps), lower, [100 * a for a in acc], color="#2da44e", alpha=0.12)
     ax.axvline(eval_eps, color="#888888", linestyle="--", linewidth=1, label=f"evaluated eps {eval_eps:g}")
     ax.set_xlabel("eps")
     percent_axis(ax, "robust accuracy (%)")
-    ax.set_title(f"robust accuracy vs eps ({note})")
+    ax.set_title(tex(f"robust accuracy vs eps ({note})"))
     ax.legend(fontsize=8)
     return save_figure(fig, path)
 
@@ -61,6 +64,6 @@ def training_plot(log: pd.DataFrame, columns: Sequence[tuple[str, str]], path: P
         ax.plot(log["epoch"], scale * values, marker=".", label=label)
     ax.set_xlabel("epoch")
     percent_axis(ax, "accuracy (%)")
-    ax.set_title(title)
+    ax.set_title(tex(title))
     ax.legend(fontsize=8)
     return save_figure(fig, path)

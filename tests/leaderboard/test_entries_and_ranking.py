@@ -42,7 +42,7 @@ def test_a_malformed_or_misplaced_entry_is_a_one_line_error(board_root, make_res
     folder = board_root / "digits" / "linf" / "entries"
     folder.mkdir(parents=True)
     (folder / "bad.json").write_text("{not json")
-    with pytest.raises(RobenchError, match="bad.json is not a valid entry"):
+    with pytest.raises(RobenchError, match="bad.json is not valid JSON"):
         load_entries("digits", "linf")
     (folder / "bad.json").unlink()
     write_entry(make_entry("pgd", make_result("pgd", 0.9, [0.5] * 6), CARD))
@@ -54,7 +54,7 @@ def test_a_malformed_or_misplaced_entry_is_a_one_line_error(board_root, make_res
 
 
 def test_entry_names_are_checked(make_result):
-    with pytest.raises(RobenchError, match="may only use"):
+    with pytest.raises(RobenchError, match="is not a name: use 1 to 100 letters, digits"):
         make_entry("../evil", make_result("pgd", 0.9, [0.5] * 6), CARD)
 
 
