@@ -232,7 +232,7 @@ def check_fields(obj: Any, where: str) -> None:
     stack: list[tuple[Any, Any, str]] = [(obj, type(obj), "")]
     while stack:
         value, hint, at = stack.pop()
-        problem = _mismatch(value, hint)
+        problem = type_problem(value, hint)
         if problem is not None:
             raise RobenchError(f"{where}: '{at or 'the document'}' must be {problem}, got {_shown(value)}")
         stack += _children(value, hint, at)
@@ -246,13 +246,13 @@ def _shown(value: Any) -> str:
 _WORDS = {str: "text", int: "an integer", float: "a number", bool: "true or false", type(None): "null"}
 
 
-def _mismatch(value: Any, hint: Any) -> str | None:
+def type_problem(value: Any, hint: Any) -> str | None:
     """What ``value`` should be when it does not fit ``hint`` (None: it fits)."""
     if hint is Any:
         return None
     options = _union(hint)
     if options is not None:
-        misses = [_mismatch(value, option) for option in options]
+        misses = [type_problem(value, option) for option in options]
         return None if None in misses else " or ".join(misses)
     origin = typing.get_origin(hint) or hint
     if origin in (list, tuple):
@@ -279,7 +279,7 @@ def _union(hint: Any) -> tuple | None:
 def _children(value: Any, hint: Any, at: str) -> list[tuple[Any, Any, str]]:
     options = _union(hint)
     if options is not None:
-        hint = next((o for o in options if o is not type(None) and _mismatch(value, o) is None), Any)
+        hint = next((o for o in options if o is not type(None) and type_problem(value, o) is None), Any)
     origin, args = typing.get_origin(hint) or hint, typing.get_args(hint)
     if origin in (list, tuple) and args:
         return [(item, args[0], f"{at}[{i}]") for i, item in enumerate(value)]

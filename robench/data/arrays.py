@@ -16,10 +16,18 @@ LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, the weights PIL uses for RGB -> L
 
 
 def as_tensor(array, where: str, what: str) -> torch.Tensor:
+    """A dense CPU tensor; sparse, quantised and ragged arrays are one RobenchError."""
     if isinstance(array, torch.Tensor):
+        if array.layout != torch.strided or array.is_quantized or array.is_nested:
+            kind = "quantised" if array.is_quantized else str(array.layout).removeprefix("torch.")
+            raise RobenchError(f"{where}: {what} are a {kind} tensor; store a dense array")
         return array.detach().cpu()
     try:
         return torch.from_numpy(np.ascontiguousarray(array))
+    except ValueError:  # numpy: a list of rows of different lengths
+        raise RobenchError(
+            f"{where}: {what} are not a rectangular array (rows of different lengths?)"
+        ) from None
     except TypeError:
         dtype = getattr(array, "dtype", type(array).__name__)
         raise RobenchError(f"{where}: {what} have unsupported type {dtype}") from None
@@ -81,7 +89,10 @@ def checked_images(array, where: str, channels: int | None = None) -> tuple[torc
     images = as_tensor(array, where, "images")
     if images.ndim >= 1 and images.shape[0] == 0:
         raise RobenchError(f"{where}: holds no images (shape {shape_text(images)})")
-    images = unit_range(channels_first(images, where), where)
+    images = channels_first(images, where)
+    if images.shape[2] < 1 or images.shape[3] < 1:
+        raise RobenchError(f"{where}: images are {images.shape[2]}x{images.shape[3]}, without pixels")
+    images = unit_range(images, where)
     images, conversion = convert_channels(images, channels, where)
     return images.contiguous(), conversion
 

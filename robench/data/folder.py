@@ -17,6 +17,7 @@ from collections import Counter
 
 import torch
 
+from robench.core.limits import IMAGE_PIXELS
 from robench.data.base import ImageDataset
 from robench.data.identity import board_name
 from robench.data.lazy import SINGLE_BAND_MODES, FileImages, Preprocess, open_image
@@ -49,6 +50,27 @@ def listed_classes(path: str, present: list[str]) -> list[str]:
     return names
 
 
+def check_links(directory: str) -> None:
+    """Refuse a symlink that leaves the folder, and a symlinked folder inside it: that one loops (its
+    target holds it) or shows the same images twice, under two labels."""
+    root = os.path.realpath(directory)
+    for parent, folders, files in os.walk(directory):
+        for name in folders + files:
+            path = os.path.join(parent, name)
+            if not os.path.islink(path):
+                continue
+            target = os.path.realpath(path)
+            if target != root and not target.startswith(root + os.sep):
+                raise RobenchError(
+                    f"{path} is a symlink that leaves the image folder {directory} (to {target})"
+                )
+            if os.path.isdir(path) or target == root:
+                raise RobenchError(
+                    f"{path} is a symlink to the folder {target} inside {directory}: it would read the same "
+                    "images again (or loop); copy or move them instead"
+                )
+
+
 def folder_classes(directory: str) -> list[str]:
     present = sorted(e.name for e in os.scandir(directory) if e.is_dir() and not e.name.startswith("."))
     listed = os.path.join(directory, CLASSES_FILE)
@@ -70,10 +92,10 @@ def folder_samples(directory: str, classes: list[str]) -> list[tuple[str, int]]:
     return sorted(samples, key=lambda s: os.path.relpath(s[0], directory).replace(os.sep, "/"))
 
 
-def image_headers(paths: list[str]) -> tuple[list[tuple[int, int]], list[str]]:
+def image_headers(paths: list[str], max_pixels: int) -> tuple[list[tuple[int, int]], list[str]]:
     sizes, modes = [], []
     for path in paths:
-        with open_image(path) as image:
+        with open_image(path, max_pixels) as image:
             sizes.append(image.size)
             modes.append(image.mode)
     return sizes, modes
@@ -96,21 +118,27 @@ def load_folder_dataset(
     image_size: int | None = None,
     channels: int | None = None,
     num_classes: int | None = None,
+    max_pixels: int = IMAGE_PIXELS,
 ) -> ImageDataset:
     directory = os.path.abspath(os.path.expanduser(directory))
     if not os.path.isdir(directory):
         raise DatasetNotFoundError(f"image folder {directory} not found")
+    check_links(directory)
     classes = folder_classes(directory)
     if num_classes is not None and num_classes < len(classes):
         raise RobenchError(f"{directory} has {len(classes)} classes, more than num_classes={num_classes}")
     samples = folder_samples(directory, classes)
     paths = [path for path, _ in samples]
-    sizes, modes = image_headers(paths)
+    sizes, modes = image_headers(paths, max_pixels)
     channels = channels or (1 if set(modes) <= SINGLE_BAND_MODES else 3)
     if image_size:
-        decode, (width, height) = Preprocess(channels, image_size, image_size), (image_size, image_size)
+        decode = Preprocess(channels, image_size, image_size, max_pixels)
+        width, height = image_size, image_size
     else:
-        decode, (width, height) = Preprocess(channels), common_size(paths, sizes, directory)
+        decode, (width, height) = (
+            Preprocess(channels, max_pixels=max_pixels),
+            common_size(paths, sizes, directory),
+        )
     return ImageDataset(
         name=board_name("folder", os.path.basename(directory)),
         split=split,

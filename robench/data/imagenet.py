@@ -26,6 +26,7 @@ from importlib import resources
 
 import torch
 
+from robench.core.limits import IMAGE_PIXELS
 from robench.data.base import ImageDataset
 from robench.data.lazy import FileImages, Preprocess
 from robench.errors import DatasetNotFoundError, RobenchError
@@ -132,9 +133,9 @@ def check_labels(found: dict[int, tuple[str, str]], truth: dict[int, str], sourc
             raise RobenchError(f"{path} lies in folder {wnid} but {source} labels it {truth[index]}")
 
 
-def imagenet_preprocess(image_size: int | None) -> Preprocess:
+def imagenet_preprocess(image_size: int | None, max_pixels: int = IMAGE_PIXELS) -> Preprocess:
     crop = image_size or DEFAULT_CROP
-    return Preprocess(3, resize=math.floor(crop / CROP_FRACTION), crop=crop)
+    return Preprocess(3, resize=math.floor(crop / CROP_FRACTION), crop=crop, max_pixels=max_pixels)
 
 
 def split_indices(split: str) -> list[int]:
@@ -146,7 +147,11 @@ def split_indices(split: str) -> list[int]:
 
 
 def load_imagenet(
-    split: str = "test", root: str | None = None, image_size: int | None = None, channels: int | None = None
+    split: str = "test",
+    root: str | None = None,
+    image_size: int | None = None,
+    channels: int | None = None,
+    max_pixels: int = IMAGE_PIXELS,
 ) -> ImageDataset:
     wanted = split_indices(split)
     if channels not in (None, 3):
@@ -167,7 +172,7 @@ def load_imagenet(
             f"{val_dir} holds none of the {len(wanted):,} images of imagenet's {split} split"
         )
     label_of = {wnid: label for label, wnid in enumerate(imagenet_wnids())}
-    decode = imagenet_preprocess(image_size)
+    decode = imagenet_preprocess(image_size, max_pixels)
     return ImageDataset(
         name="imagenet",
         split=split,

@@ -8,6 +8,7 @@ and the 8-bit values become float32 / 255 (as ``transforms.ToTensor``).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from robench.core.limits import DECODE_THREADS, IMAGE_PIXELS
 from robench.errors import RobenchError
 
 SINGLE_BAND_MODES = frozenset({"1", "L", "LA"})
@@ -27,17 +29,32 @@ def read_error(path: str, exc: BaseException) -> RobenchError:
     return RobenchError(f"{path} cannot be read as an image ({reason})")
 
 
-def open_image(path: str):
-    """The opened PIL image (header read, pixels not yet decoded); unreadable files are a RobenchError."""
+def open_image(path: str, max_pixels: int = IMAGE_PIXELS):
+    """The opened PIL image (header read, pixels not yet decoded); unreadable files, images without
+    pixels and images of more than ``max_pixels`` pixels (checked from the header, before anything is
+    decoded) are a RobenchError."""
     from PIL import Image
 
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():  # PIL only warns up to twice its own cap; ours is checked below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise read_error(path, exc) from None
+    width, height = image.size
+    problem = None
     if image.mode in UNSUPPORTED_MODES:
+        problem = f"{path} has {image.mode} pixels (16-bit or float); robench reads 8-bit images"
+    elif width < 1 or height < 1:
+        problem = f"{path} is a {width}x{height} image, without pixels"
+    elif width * height > max_pixels:
+        problem = (
+            f"{path} is {width}x{height} = {width * height:,} pixels, more than the cap of {max_pixels:,} "
+            "(--max-image-pixels raises it)"
+        )
+    if problem is not None:
         image.close()
-        raise RobenchError(f"{path} has {image.mode} pixels (16-bit or float); robench reads 8-bit images")
+        raise RobenchError(problem)
     return image
 
 
@@ -48,6 +65,7 @@ class Preprocess:
     channels: int
     resize: int | None = None
     crop: int | None = None
+    max_pixels: int = IMAGE_PIXELS  # refused before decoding (open_image)
 
     @property
     def name(self) -> str:
@@ -59,7 +77,7 @@ class Preprocess:
         from PIL import Image
         from torchvision.transforms import functional
 
-        with open_image(path) as image:
+        with open_image(path, self.max_pixels) as image:
             try:
                 converted = image.convert("L" if self.channels == 1 else "RGB")
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -127,7 +145,7 @@ class FileImages:
 
     def decode_all(self) -> torch.Tensor:
         out = torch.empty(self.shape, dtype=self.dtype)
-        workers = min(8, os.cpu_count() or 1)
+        workers = min(DECODE_THREADS, os.cpu_count() or 1)  # each holds one decoded image at most
         if len(self) < PARALLEL_FROM or workers == 1:
             for row, path in enumerate(self.paths):
                 out[row] = self.decode_path(path)

@@ -10,6 +10,7 @@ import inspect
 import re
 from dataclasses import dataclass, field, replace
 
+from robench.core.limits import CLASSES, IMAGE_PIXELS
 from robench.data.arrays import LUMA, convert_channels
 from robench.data.base import ImageDataset
 from robench.data.catalog import DATASET_KINDS, DATASETS, data_root
@@ -17,7 +18,14 @@ from robench.errors import RobenchError
 from robench.registry import check_trusted
 
 CODE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
-OPTION_FLAGS = {"image_size": "--image-size", "channels": "--channels", "num_classes": "--num-classes"}
+IMAGE_SIDE = int(IMAGE_PIXELS**0.5)  # --image-size: a square image within the pixel cap
+OPTION_FLAGS = {
+    "image_size": "--image-size",
+    "channels": "--channels",
+    "num_classes": "--num-classes",
+    "max_pixels": "--max-image-pixels",
+    "max_image_pixels": "--max-image-pixels",
+}
 
 
 def call_loader(loader, label: str, first: tuple, options: dict) -> ImageDataset:
@@ -74,6 +82,12 @@ class DataSpec:
     channels: int | None = field(
         default=None, metadata=_option("convert images to 1 (gray) or 3 (RGB) channels (default: as stored)")
     )
+    max_image_pixels: int | None = field(
+        default=None,
+        metadata=_option(
+            f"refuse image files of more pixels, read from their header (default: {IMAGE_PIXELS:,})"
+        ),
+    )
     # filled from the model's --num-classes / --trust-code; own keywords so they never capture those flags
     num_classes: int | None = field(
         default=None,
@@ -97,15 +111,18 @@ class DataSpec:
     def __post_init__(self) -> None:
         if self.spec is not None and not self.spec.strip():
             raise RobenchError("the dataset name is empty")
-        for name in ("image_size", "num_classes"):
+        for name, cap in (("image_size", IMAGE_SIDE), ("num_classes", CLASSES), ("max_image_pixels", None)):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise RobenchError(f"{OPTION_FLAGS[name]} must be a positive integer, got {value!r}")
+            if value is not None and cap is not None and value > cap:
+                raise RobenchError(f"{OPTION_FLAGS[name]} must be at most {cap:,}, got {value:,}")
         if self.channels not in (None, 1, 3):
             raise RobenchError(f"--channels must be 1 or 3, got {self.channels!r}")
 
     def options(self) -> dict:
         given = {"image_size": self.image_size, "channels": self.channels, "num_classes": self.num_classes}
+        given["max_pixels"] = self.max_image_pixels
         return {"split": self.split} | {name: value for name, value in given.items() if value is not None}
 
     def load(self) -> ImageDataset:
@@ -119,7 +136,8 @@ class DataSpec:
                 check_trusted(self.spec, self.source, self.trust_code)
             from robench.data.user import load_user_dataset
 
-            return load_user_dataset(self.spec, root=data_root(self.root), **self.options())
+            options = {k: v for k, v in self.options().items() if k != "max_pixels"}  # robench reads no file
+            return load_user_dataset(self.spec, root=data_root(self.root), **options)
         if colon:
             raise RobenchError(
                 f"{DATASET_KINDS.unknown_message(prefix)} in '{self.spec}'; "

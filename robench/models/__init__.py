@@ -7,11 +7,15 @@ field's public codebases; ``package.module:function`` names a user factory (torc
 from __future__ import annotations
 
 import inspect
+import math
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from torch import nn
 
+from robench.core.documents import type_problem
+from robench.core.limits import CLASSES, PARAMETERS
 from robench.errors import RobenchError
 from robench.models.layouts import LAYOUTS, find_layout, layout_table
 from robench.models.wrapper import Normalized, normalize, prepare_for_eval
@@ -61,6 +65,44 @@ def _call_arguments(
     return {**call, **options}
 
 
+def _check_classes(arch: str, num_classes: object) -> None:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 1 <= num_classes <= CLASSES:
+        raise RobenchError(
+            f"architecture '{arch}': the number of classes must be an integer from 1 to {CLASSES:,} "
+            f"(robench.core.limits.CLASSES), got {num_classes!r}"
+        )
+
+
+def _check_types(arch: str, factory: Callable[..., Any], arguments: dict[str, Any]) -> None:
+    """A robench factory's arguments (from a card or --arch-kwargs: JSON) hold the types its signature
+    declares; integers (depth, width, channels) are positive, numbers finite."""
+    try:
+        hints = typing.get_type_hints(factory)
+    except Exception:  # noqa: BLE001 - an annotation that does not resolve: nothing to check against
+        hints = {}
+    for key, value in arguments.items():
+        problem = type_problem(value, hints.get(key, Any))
+        if problem is None and isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            problem = "a positive integer"
+        if problem is None and isinstance(value, float) and not math.isfinite(value):
+            problem = "a finite number"
+        if problem is not None:
+            raise RobenchError(f"architecture '{arch}': {key} must be {problem}, got {value!r}")
+
+
+def _check_size(arch: str, factory: Callable[..., Any], arguments: dict[str, Any]) -> None:
+    """Build on the meta device first (no memory): more than PARAMETERS parameters is refused."""
+    import torch
+
+    with torch.device("meta"):
+        count = sum(p.numel() for p in factory(**arguments).parameters())
+    if count > PARAMETERS:
+        raise RobenchError(
+            f"architecture '{arch}' with these settings has {count:,} parameters, more than the cap of "
+            f"{PARAMETERS:,} (robench.core.limits.PARAMETERS)"
+        )
+
+
 def create_model(
     arch: str,
     num_classes: int = 10,
@@ -85,15 +127,23 @@ def create_model(
         )
     arguments = _call_arguments(arch, factory, num_classes, in_channels, kwargs)
     user_code = names_code(arch) and arch not in ARCHITECTURES
+    _check_classes(arch, num_classes)
+    if not user_code:
+        _check_types(arch, factory, arguments)
     try:
+        if not user_code:
+            _check_size(arch, factory, arguments)
         model = factory(**arguments)
     except RobenchError:
         raise
     except Exception as exc:
-        if not user_code:
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200] or 'no message'}"
+        if user_code:
+            raise RobenchError(f"architecture '{arch}' raised {reason}") from exc
+        if not kwargs:
             raise  # a bug in robench's own architectures: a traceback, not a user error
-        reason = " ".join(str(exc).split())[:200] or "no message"
-        raise RobenchError(f"architecture '{arch}' raised {type(exc).__name__}: {reason}") from exc
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise RobenchError(f"architecture '{arch}' cannot be built with {shown} ({reason})") from exc
     if not isinstance(model, nn.Module):
         raise RobenchError(f"architecture '{arch}' returned {type(model).__name__}, not a torch nn.Module")
     return model

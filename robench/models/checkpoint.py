@@ -13,6 +13,7 @@ import hashlib
 import os
 import pickle
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from robench.core.limits import CHECKPOINT_EXPANSION
 from robench.errors import CheckpointError
 from robench.models.identify import identify
 from robench.models.keys import CheckpointNormalization, adapt_keys
@@ -70,7 +72,26 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path} is a truncated or corrupt safetensors file ({_reason(exc)})") from None
 
 
+def _check_expansion(path: Path) -> None:
+    """A torch.save zip stores its tensors uncompressed; compressed records may expand at most
+    CHECKPOINT_EXPANSION times their compressed size, checked from the zip directory before torch.load
+    allocates anything (a 523 KB deflated file once asked for 1.2 GB)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            packed = [i for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # torch.load reports a damaged file in its own words
+    expanded, compressed = sum(i.file_size for i in packed), sum(i.compress_size for i in packed)
+    if expanded > CHECKPOINT_EXPANSION * compressed + (1 << 20):
+        raise CheckpointError(
+            f"{path} holds compressed tensor data that expands {expanded / max(compressed, 1):,.0f} times, "
+            f"to {expanded:,} bytes (torch.save never compresses; robench.core.limits.CHECKPOINT_EXPANSION "
+            f"allows {CHECKPOINT_EXPANSION}x); save it again with torch.save or as safetensors"
+        )
+
+
 def _load_torch(path: Path) -> object:
+    _check_expansion(path)
     try:
         # a file object, so torch.load cannot re-dispatch on the file name
         with open(path, "rb") as handle, warnings.catch_warnings():
@@ -256,8 +277,41 @@ def fit_state_dict(
     if layout is not None and layout.is_family:
         _refuse_family(layout, adapted.state, source)
     _check_fit(expected, adapted.state, adapted.as_saved, arch, num_classes, source)
+    cast = _check_dtypes(expected, adapted.state, source)
     model.load_state_dict(adapted.state, strict=True)
-    return FittedCheckpoint(adapted.normalization, tuple(adapted.notes))
+    return FittedCheckpoint(adapted.normalization, tuple(adapted.notes) + cast)
+
+
+#: floating-point weights loaded by a cast (half precision and bfloat16 exactly, float64 rounded)
+CAST_FLOATS = (torch.float16, torch.bfloat16, torch.float64)
+
+
+def _check_dtypes(
+    expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor], source: str
+) -> tuple[str, ...]:
+    """Floating-point weights where the network has them: integer, boolean or complex tensors (quantised or
+    corrupt) and float8 ones (their scales are not in a state dict) are refused; float16, bfloat16 and
+    float64 are cast to the network's dtype, and the note says so."""
+    wrong = [k for k in state if expected[k].is_floating_point() and not _castable(state[k], expected[k])]
+    if wrong:
+        found = "/".join(sorted({str(state[k].dtype).removeprefix("torch.") for k in wrong}))
+        into = str(expected[wrong[0]].dtype).removeprefix("torch.")
+        raise CheckpointError(
+            f"{source} holds {found} tensors where the network has {into} weights ({_sample(wrong)}); "
+            "robench casts only float16, bfloat16 and float64 weights (it does not dequantise integer, "
+            "boolean or float8 checkpoints)"
+        )
+    cast = [k for k, v in state.items() if expected[k].is_floating_point() and v.dtype != expected[k].dtype]
+    if not cast:
+        return ()
+    kinds = "/".join(sorted({str(state[k].dtype).removeprefix("torch.") for k in cast}))
+    return (
+        f"{source}: its {kinds} weights were cast to {str(expected[cast[0]].dtype).removeprefix('torch.')}",
+    )
+
+
+def _castable(value: torch.Tensor, expected: torch.Tensor) -> bool:
+    return value.dtype == expected.dtype or value.dtype in CAST_FLOATS
 
 
 def save_checkpoint(

@@ -35,7 +35,7 @@ from robench.pipeline.evaluate import evaluate_target
 from robench.pipeline.keys import evaluation_key
 from robench.pipeline.sweep import add_certified_sweep, add_eps_sweep
 from robench.pipeline.target import Target, card_data_spec
-from robench.reports.build import write_report
+from robench.reports.build import training_log, write_report
 from robench.store import ResultsStore, SqliteState
 from robench.threat import ThreatModel, parse_eps
 
@@ -271,6 +271,7 @@ def submit(
     ``store``: an open results store (default: ``settings.store``)."""
     settings = settings or SubmitSettings()
     checkpoint = Path(checkpoint) if checkpoint is not None else card.checkpoint_path
+    training_log(card.training, card.folder if card.path is not None else None)  # a bad log stops us here
     target = validate(card, checkpoint, settings.leaderboards, settings.device)
     check_same_data(target, settings)
     own_store = store is None

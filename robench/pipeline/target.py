@@ -8,6 +8,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from robench.core.record import CardSummary, ModelInfo
 from robench.data import DataSpec, default_eps
 from robench.data.base import ImageDataset
@@ -68,7 +70,34 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
         raise RobenchError(f"give --eps (no model card gives one and {data.name} has no usual {threat} eps)")
     threat_model = ThreatModel.parse(threat, eps)
     device = resolve_device(request.run.device)
-    return Target(request.model.load(card, data, device), data, threat_model, card)
+    if card is not None and card.in_channels != data.input_shape[0]:
+        raise RobenchError(
+            f"model card {card.id} takes {card.in_channels}-channel images but {data.name} has "
+            f"{data.input_shape[0]}-channel images (--channels {card.in_channels} converts them)"
+        )
+    target = Target(request.model.load(card, data, device), data, threat_model, card)
+    check_model_takes(target, device)
+    return target
+
+
+def check_model_takes(target: Target, device) -> None:
+    """One forward of one image before any work: a model that cannot take the data's images (their
+    channels or size) is one RobenchError naming both, not a traceback in the middle of a run. The
+    random number generator is left as it was."""
+    data, model = target.data, target.loaded.module
+    shape = "x".join(str(s) for s in data.input_shape)
+    x = data.images[:1].to(device)
+    cuda = [device] if torch.device(device).type == "cuda" else []
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=cuda):
+            model(x)
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except RuntimeError as exc:  # torch's shape errors: channels, a too small image, a flattened size
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise RobenchError(
+            f"model {target.loaded.name} cannot take {data.name}'s {shape} images (RuntimeError: {reason})"
+        ) from None
 
 
 def _data_spec(request, card: ModelCard | None) -> DataSpec:

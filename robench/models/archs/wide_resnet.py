@@ -68,6 +68,8 @@ class WideResNet(nn.Module):
         check_depth_width(depth, width, "WideResNet")
         if not isinstance(fc_bias, bool):
             raise RobenchError(f"WideResNet fc_bias must be true or false, got {fc_bias!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+            raise RobenchError(f"WideResNet dropout must be a probability in [0, 1), got {dropout!r}")
         count = (depth - 4) // 6
         channels = (16, 16 * width, 32 * width, 64 * width)
         self.conv1 = nn.Conv2d(in_channels, channels[0], 3, stride=1, padding=1, bias=False)
