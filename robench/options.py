@@ -50,7 +50,7 @@ def json_object(text: str) -> dict[str, Any]:
 
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands deep
         value = None
     if not isinstance(value, dict):
         raise ValueError('must be a JSON object such as {"width": 16}')

@@ -5,7 +5,9 @@ pull request is bounded before it costs memory or time. Each cap is refused with
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 #: bytes of a model card or suite file (TOML/YAML); a card is a page of text
 DOCUMENT_BYTES = 1 << 20
@@ -26,6 +28,8 @@ DECODE_THREADS = 4
 #: how many times its compressed size a checkpoint's compressed tensor data may expand (torch.save stores
 #: tensors uncompressed; float weights deflate by less than 2x)
 CHECKPOINT_EXPANSION = 20
+#: the same for an image-array file (.pt, .npz: mostly-black 8-bit images deflate well, a bomb by ~1000x)
+ARRAY_EXPANSION = 200
 #: bytes of a training log a report plots
 TRAINING_LOG_BYTES = 16 << 20
 #: the counts an attack spec may give (``pgd-KxR``, ``apgd-t-KxT``, ``square-N``), by the setting they fill
@@ -50,6 +54,7 @@ LIMITS: tuple[Limit, ...] = (
     Limit("IMAGE_PIXELS", f"{IMAGE_PIXELS:,}", "one image file's width x height", "--max-image-pixels"),
     Limit("DECODE_THREADS", str(DECODE_THREADS), "threads decoding image files at once"),
     Limit("CHECKPOINT_EXPANSION", f"{CHECKPOINT_EXPANSION}x", "compressed tensor data in a .pt checkpoint"),
+    Limit("ARRAY_EXPANSION", f"{ARRAY_EXPANSION}x", "compressed arrays in a .pt or .npz data file"),
     Limit(
         "TRAINING_LOG_BYTES", f"{TRAINING_LOG_BYTES:,} bytes", "a card's [training] log, plotted in reports"
     ),
@@ -58,3 +63,21 @@ LIMITS: tuple[Limit, ...] = (
         for slot, cap in SPEC_COUNTS.items()
     ),
 )
+
+
+def zip_expansion(path: str | Path, ratio: int) -> str | None:
+    """Read from a zip file's directory before anything is decompressed: how its compressed members
+    expand, when that is more than ``ratio`` times their compressed size (plus 1 MB); None when within
+    the cap or when the file cannot be read as a zip (its reader then reports that in its own words)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            packed = [i for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
+    except Exception:  # noqa: BLE001 - damaged bytes fail in many ways; the file's reader reports them
+        return None
+    expanded, compressed = sum(i.file_size for i in packed), sum(i.compress_size for i in packed)
+    if expanded <= ratio * compressed + (1 << 20):
+        return None
+    return (
+        f"holds compressed data that expands {expanded / max(compressed, 1):,.0f} times, to {expanded:,} "
+        f"bytes (robench.core.limits allows {ratio}x)"
+    )

@@ -19,6 +19,7 @@ import zlib
 import numpy as np
 import torch
 
+from robench.core.limits import ARRAY_EXPANSION, zip_expansion
 from robench.data.arrays import checked_images, checked_labels, class_count
 from robench.data.base import ImageDataset
 from robench.data.identity import board_name
@@ -131,6 +132,9 @@ def read_arrays(path: str) -> dict:
         raise RobenchError(
             f"{path}: robench reads image arrays from {', '.join(SUFFIXES)} files, not '{suffix}'"
         )
+    problem = zip_expansion(path, ARRAY_EXPANSION) if suffix != ".safetensors" else None
+    if problem is not None:
+        raise RobenchError(f"{path} {problem}")
     reader = {".npz": read_npz, ".safetensors": read_safetensors}.get(suffix, read_pt)
     return reader(path)
 

@@ -13,7 +13,6 @@ import hashlib
 import os
 import pickle
 import warnings
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from robench.core.limits import CHECKPOINT_EXPANSION
+from robench.core.limits import CHECKPOINT_EXPANSION, zip_expansion
 from robench.errors import CheckpointError
 from robench.models.identify import identify
 from robench.models.keys import CheckpointNormalization, adapt_keys
@@ -73,21 +72,11 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _check_expansion(path: Path) -> None:
-    """A torch.save zip stores its tensors uncompressed; compressed records may expand at most
-    CHECKPOINT_EXPANSION times their compressed size, checked from the zip directory before torch.load
-    allocates anything (a 523 KB deflated file once asked for 1.2 GB)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            packed = [i for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return  # torch.load reports a damaged file in its own words
-    expanded, compressed = sum(i.file_size for i in packed), sum(i.compress_size for i in packed)
-    if expanded > CHECKPOINT_EXPANSION * compressed + (1 << 20):
-        raise CheckpointError(
-            f"{path} holds compressed tensor data that expands {expanded / max(compressed, 1):,.0f} times, "
-            f"to {expanded:,} bytes (torch.save never compresses; robench.core.limits.CHECKPOINT_EXPANSION "
-            f"allows {CHECKPOINT_EXPANSION}x); save it again with torch.save or as safetensors"
-        )
+    """torch.save stores tensors uncompressed: compressed records are checked from the zip directory
+    before torch.load allocates anything (a 523 KB deflated file once asked for 1.2 GB)."""
+    problem = zip_expansion(path, CHECKPOINT_EXPANSION)
+    if problem is not None:
+        raise CheckpointError(f"{path} {problem}; save it again with torch.save or as safetensors")
 
 
 def _load_torch(path: Path) -> object:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from robench.core.names import check_name
 from robench.core.record import EvaluationResult
 from robench.data import load_dataset
 from robench.engine.settings import RunSettings
@@ -222,6 +223,7 @@ class CardFields:
             )
         if not checkpoint.is_file():
             raise RobenchError(f"checkpoint {checkpoint} does not exist")
+        check_name(self.name, "--name")  # before any work: it becomes the entry's and the report's file name
         data = load_dataset(self.dataset, "test")
         num_classes = self.num_classes or data.num_classes
         normalization = load_model(

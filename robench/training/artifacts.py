@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from robench.core.names import check_name
 from robench.models.cards import ModelCard, write_card
 from robench.models.layouts import concrete_layout
 from robench.training.config import TrainConfig
@@ -27,7 +28,7 @@ LOG_COLUMNS = (
 
 class RunPaths:
     def __init__(self, out_dir: Path, name: str) -> None:
-        self.out_dir, self.name = out_dir, name
+        self.out_dir, self.name = out_dir, check_name(name, "run name (--name)")
         self.final = out_dir / f"{name}.safetensors"
         self.best = out_dir / f"{name}.best.safetensors"
         self.card = out_dir / f"{name}.toml"
