@@ -142,7 +142,9 @@ def render_html(frame: pd.DataFrame, dataset: str, threat: str, scatter: Path | 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every text cell that a spreadsheet would read as a formula quoted
     (robench.core.escape.csv_cell); numbers stay numbers."""
-    return frame.apply(lambda column: column.map(csv_cell) if column.dtype == object else column)
+    return frame.apply(
+        lambda column: column if pd.api.types.is_numeric_dtype(column) else column.map(csv_cell)
+    )
 
 
 def _write(path: Path, text: str) -> None:

@@ -13,7 +13,7 @@ import torch
 from robench.core.record import CardSummary, ModelInfo
 from robench.data import DataSpec, default_eps
 from robench.data.base import ImageDataset
-from robench.engine.evaluation import resolve_device
+from robench.engine.evaluation import load_definition, resolve_device
 from robench.engine.identity import evaluation_points
 from robench.errors import RobenchError
 from robench.models.cards import ModelCard
@@ -54,6 +54,7 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
     card's (``request.points``: an ImageDataset handed over in Python instead of ``request.data``);
     ``default_threat`` applies when neither the options nor a card give one, and the eps defaults to the
     dataset's usual one (robench.data.default_eps) when neither gives one either."""
+    load_definition(request.run.suite, request.run.trust_code)  # a bad suite file fails before any work
     card, dataset = request.model.find_card(), request.points
     threat, eps = request.threat.threat, request.threat.eps
     if card is not None:

@@ -74,7 +74,7 @@ def _suite(tmp_path, name: str, raw: bytes):
         ("s.toml", b'name = "s\xfe"\nversion = "1"\nattacks = ["fgsm"]\n', ["is not UTF-8 text"]),
         ("s.toml", b"attacks = " + b"[" * 100_000 + b"]" * 100_000, [f"more than {DOCUMENT_DEPTH} deep"]),
         ("s.yaml", b"attacks: " + b"[" * 100_000 + b"]" * 100_000, ["is not valid YAML"]),
-        ("s.yaml", b"attacks: " + b"- " * 1000 + b"x\n", [f"more than {DOCUMENT_DEPTH} deep"]),
+        ("s.yaml", b"attacks:\n" + b"- " * 1000 + b"x\n", [f"more than {DOCUMENT_DEPTH} deep"]),
         ("s.yaml", b"name: s\nversion: 1\nattacks:\n  - fgsm\n - pgd-20\n", ["is not valid YAML", "line 5"]),
         ("s.toml", b'name = ["x"]\nversion = "1"\nattacks = ["fgsm"]\n', ["name must be text", "['x']"]),
         ("s.toml", b'name = "s"\nversion = true\nattacks = ["fgsm"]\n', ["version must be text"]),
