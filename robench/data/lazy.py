@@ -39,7 +39,12 @@ def open_image(path: str, max_pixels: int = IMAGE_PIXELS):
         with warnings.catch_warnings():  # PIL only warns up to twice its own cap; ours is checked below
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # beyond twice PIL's own cap, which applies too
+        raise RobenchError(
+            f"{path} {str(exc).split(', could')[0].lower()} (robench's cap: {max_pixels:,} pixels, "
+            "--max-image-pixels)"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise read_error(path, exc) from None
     width, height = image.size
     problem = None

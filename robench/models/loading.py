@@ -24,7 +24,7 @@ from robench.models import ARCHITECTURES, create_model
 from robench.models.cards import ModelCard, find_card
 from robench.models.checkpoint import FittedCheckpoint, fit_state_dict, read_state_dict, sha256_file
 from robench.models.layouts import concrete_layout, find_layout
-from robench.models.normalization import Normalization, choose_normalization
+from robench.models.normalization import Normalization, check_mean_std, choose_normalization
 from robench.models.wrapper import normalize, prepare_for_eval
 from robench.registry import check_trusted
 
@@ -122,8 +122,8 @@ def _from_caller(given: dict[str, Any], checkpoint) -> _Request:
         raise RobenchError(f"give the number of classes (--num-classes) for architecture '{arch}'")
     if (mean is None) != (std is None):
         raise RobenchError("give both mean and std (--mean and --std), or neither")
-    if mean is not None and len(mean) != len(std):
-        raise RobenchError(f"mean has {len(mean)} values but std has {len(std)}")
+    if mean is not None:
+        check_mean_std(mean, std, "the --mean/--std values")  # before any file is read
     in_channels = given["in_channels"] or (len(mean) if mean is not None else 3)
     if mean is not None and len(mean) != in_channels:
         raise RobenchError(f"mean/std have {len(mean)} values but the model takes {in_channels} channels")
