@@ -31,6 +31,8 @@ def _root() -> None:
 
 
 def _register_commands() -> None:
+    if app.registered_commands:  # once per process: main() called again (tests) must not add them twice
+        return
     for name in COMMANDS:
         try:
             module = importlib.import_module(f"robench.cli.{name}")
