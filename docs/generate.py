@@ -188,6 +188,13 @@ def datasets_block() -> str:
     )
 
 
+def limits_block() -> str:
+    from robench.core.limits import LIMITS
+
+    rows = [(code(limit.name), limit.value, limit.applies_to, limit.raised_by) for limit in LIMITS]
+    return note("robench.core.limits.LIMITS") + table(("cap", "value", "applies to", "raised by"), rows)
+
+
 def ranking_block() -> str:
     from robench.leaderboard.ranking import RANKING_RULE
 
@@ -471,6 +478,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "flags": flags_block,
     "layers": layers_block,
     "layouts": layouts_block,
+    "limits": limits_block,
     "options-certify": certify_options_block,
     "options-evaluate": evaluate_options_block,
     "options-gate": gate_options_block,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 #: bytes of a model card or suite file (TOML/YAML); a card is a page of text
 DOCUMENT_BYTES = 1 << 20
-#: bytes of a leaderboard entry or baseline (JSON); an ImageNet entry with every flag's evidence is ~1 MB
+#: bytes of a leaderboard entry (JSON); an ImageNet entry with every flag's evidence is ~1 MB
 ENTRY_BYTES = 16 << 20
 #: nesting of lists and tables in any of them (an entry nests 5 deep)
 DOCUMENT_DEPTH = 32
@@ -36,6 +36,14 @@ TRAINING_LOG_BYTES = 16 << 20
 SPEC_COUNTS = {"steps": 100_000, "restarts": 1_000, "targets": 1_000, "queries": 1_000_000}
 
 
+_SPEC_EXAMPLES = {
+    "steps": "K in pgd-K",
+    "restarts": "R in pgd-KxR",
+    "targets": "T in apgd-t-KxT",
+    "queries": "N in square-N",
+}
+
+
 @dataclass(frozen=True)
 class Limit:
     name: str
@@ -46,7 +54,7 @@ class Limit:
 
 LIMITS: tuple[Limit, ...] = (
     Limit("DOCUMENT_BYTES", f"{DOCUMENT_BYTES:,} bytes", "a model card or suite file"),
-    Limit("ENTRY_BYTES", f"{ENTRY_BYTES:,} bytes", "a leaderboard entry or gate baseline (JSON)"),
+    Limit("ENTRY_BYTES", f"{ENTRY_BYTES:,} bytes", "a leaderboard entry (JSON)"),
     Limit("DOCUMENT_DEPTH", str(DOCUMENT_DEPTH), "nested lists and tables in a card, suite or entry"),
     Limit("NAME_CHARACTERS", str(NAME_CHARACTERS), "an entry, card or run name"),
     Limit("CLASSES", f"{CLASSES:,}", "num_classes of a card, --num-classes, a data file's num_classes"),
@@ -59,7 +67,7 @@ LIMITS: tuple[Limit, ...] = (
         "TRAINING_LOG_BYTES", f"{TRAINING_LOG_BYTES:,} bytes", "a card's [training] log, plotted in reports"
     ),
     *(
-        Limit(f"SPEC_COUNTS[{slot}]", f"{cap:,}", f"the {slot} an attack spec names (e.g. pgd-KxR)")
+        Limit(f"SPEC_COUNTS[{slot}]", f"{cap:,}", f"the {slot} an attack spec names ({_SPEC_EXAMPLES[slot]})")
         for slot, cap in SPEC_COUNTS.items()
     ),
 )

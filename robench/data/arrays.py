@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from robench.core.limits import CLASSES
 from robench.errors import RobenchError
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, the weights PIL uses for RGB -> L
@@ -117,6 +118,8 @@ def checked_labels(array, count: int, where: str, what: str = "labels") -> torch
 def class_count(labels: torch.Tensor, given: int | None, where: str) -> int:
     """``given`` (checked against the labels) or the largest label + 1."""
     top = int(labels.max()) + 1 if len(labels) else 0
+    if max(top, given or 0) > CLASSES:
+        raise RobenchError(f"{where}: {max(top, given or 0):,} classes, more than the cap of {CLASSES:,}")
     if given is None:
         return top
     if top > given:
