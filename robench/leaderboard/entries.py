@@ -75,9 +75,10 @@ def entry_path(dataset: str, threat: str, name: str, root: str | os.PathLike | N
 def write_entry(entry: Entry, root: str | os.PathLike | None = None) -> Path:
     """Write (atomically replace) the entry file; returns its path."""
     result = entry.result
-    path = entry_path(result.dataset, result.threat, entry.name, root)
+    path = inside(
+        leaderboards_root(root), entry_path(result.dataset, result.threat, entry.name, root), "entry"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    inside(leaderboards_root(root), path, f"entry {entry.name}")
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(entry.to_dict(), indent=2) + "\n")
     os.replace(tmp, path)

@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from robench.core.escape import csv_cell, markdown
 from robench.core.names import check_name, inside
-from robench.leaderboard.entries import board_dir, load_entries
+from robench.leaderboard.entries import board_dir, leaderboards_root, load_entries
 from robench.leaderboard.formatting import count_text, eps_text, pct
 from robench.leaderboard.plots import scatter_plot
 from robench.leaderboard.ranking import RANKING_RULE
@@ -159,7 +159,7 @@ def write_board(dataset: str, threat: str, root: str | os.PathLike | None = None
     frame = board_frame(entries)
     for value, what in ((dataset, "dataset"), (threat, "threat")):
         check_name(value, what)
-    folder = board_dir(dataset, threat, root).parent
+    folder = inside(leaderboards_root(root), board_dir(dataset, threat, root).parent, "board folder")
     folder.mkdir(parents=True, exist_ok=True)
     scatter = inside(folder, folder / f"{threat}.scatter.png", "board file")
     if entries:

@@ -182,7 +182,7 @@ def report_folder(entry: Entry, root: str | os.PathLike | None = None) -> Path:
     result = entry.result
     for value, what in ((entry.name, "entry name"), (result.dataset, "dataset"), (result.threat, "threat")):
         check_name(value, what)
-    return reports_root(root) / result.dataset / result.threat
+    return inside(reports_root(root), reports_root(root) / result.dataset / result.threat, "report folder")
 
 
 def write_report(

@@ -142,3 +142,10 @@ def test_path_helpers_resolve_symlinks(tmp_path):
     with pytest.raises(RobenchError, match="leads outside"):
         relative_file("up/x", tmp_path / "in", "file")
     assert relative_file("a/b.csv", tmp_path / "in", "file") == tmp_path / "in" / "a" / "b.csv"
+
+
+def test_a_report_folder_symlinked_out_gets_nothing(entry_data, put_entry, boards, victim, cli, check_error):
+    put_entry(entry_data)
+    boards["reports"].mkdir()
+    (boards["reports"] / "digits").symlink_to(victim, target_is_directory=True)
+    check_error(cli("report"), "report folder", "leads outside")
