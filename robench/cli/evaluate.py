@@ -23,16 +23,19 @@ def print_result(result: EvaluationResult) -> None:
     from robench.leaderboard.table import ladder_rows
 
     console = Console()
-    table = Table(
-        title=f"{result.model} · {result.dataset} · {result.threat} eps={result.eps:.6g} · n={result.n}"
-    )
+    from rich.markup import escape
+
+    from robench.core.escape import terminal
+
+    title = f"{result.model} · {result.dataset} · {result.threat} eps={result.eps:.6g} · n={result.n}"
+    table = Table(title=escape(terminal(title)))  # the model's name comes from a file
     for column in ("stage", "robust acc", "attacked", "broken", "forward", "backward", "seconds"):
         table.add_column(column, justify="left" if column == "stage" else "right")
     rows = [(r.stage, r.robust_acc, r.attacked, r.broken, r.rejected, r.cost) for r in ladder_rows(result)]
     for name, acc, attacked, broken, rejected, cost in rows:
         shown = f"{broken}" + (f" ({rejected} rejected)" if rejected else "")
         table.add_row(
-            name,
+            escape(terminal(name)),
             f"{100 * acc:.2f}%",
             str(attacked),
             shown,

@@ -140,3 +140,17 @@ def test_submit_with_a_binary_training_log_stops_before_work(write_card, boards,
     (path.parent / "tiny.log.csv").write_bytes(b"\x00\xff\xfe\x00 not text")
     check_error(cli("submit", "--card", path, "--force"), "tiny.log.csv is not a CSV file of numbers")
     assert not boards["leaderboards"].exists() and not boards["reports"].exists()
+
+
+def test_evaluate_prints_a_checkpoint_named_like_markup(tiny_digits_card, tmp_path, cli):
+    import shutil
+
+    checkpoint = tmp_path / "[red]x[bold].safetensors"  # no "/" in a file name, so no [/closing] tag
+    shutil.copy(tiny_digits_card.checkpoint_path, checkpoint)
+    suite = tmp_path / "one.toml"
+    suite.write_text('name = "one"\nversion = "1"\nattacks = ["fgsm"]\n')
+    argv = ["evaluate", "--checkpoint", checkpoint, "--arch", "small_cnn", "--arch-kwargs", '{"width": 16}']
+    argv += ["--dataset", "digits", "--threat", "linf", "--eps", "0.1", "-n", "4", "--suite", suite]
+    code, out, err = cli(*argv, "--no-diagnostics")
+    assert code == 0, err
+    assert "[red]x[bold]" in out
