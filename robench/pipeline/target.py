@@ -77,7 +77,8 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
             f"{data.input_shape[0]}-channel images (--channels {card.in_channels} converts them)"
         )
     target = Target(request.model.load(card, data, device), data, threat_model, card)
-    check_model_takes(target, device)
+    if request.model.module is None:  # a network robench built from a card or checkpoint, not the caller's
+        check_model_takes(target, device)
     return target
 
 
