@@ -135,10 +135,8 @@ def load_folder_dataset(
         decode = Preprocess(channels, image_size, image_size, max_pixels)
         width, height = image_size, image_size
     else:
-        decode, (width, height) = (
-            Preprocess(channels, max_pixels=max_pixels),
-            common_size(paths, sizes, directory),
-        )
+        decode = Preprocess(channels, max_pixels=max_pixels)
+        width, height = common_size(paths, sizes, directory)
     return ImageDataset(
         name=board_name("folder", os.path.basename(directory)),
         split=split,
