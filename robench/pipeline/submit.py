@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from robench.core.record import EvaluationResult
+from robench.core.seeding import check_seed
 from robench.data import load_dataset
 from robench.engine.settings import RunSettings
 from robench.errors import CheckpointError, RobenchError
@@ -176,6 +177,9 @@ class SubmitSettings:
         default=None, metadata=option("leaderboards folder (default: ./leaderboards)")
     )
     reports: Path | None = field(default=None, metadata=option("reports folder (default: ./reports)"))
+
+    def __post_init__(self) -> None:
+        check_seed(self.seed)
 
 
 @dataclass(frozen=True)

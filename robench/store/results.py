@@ -1,7 +1,10 @@
 """The results store: every evaluation run with its record, per-stage costs and per-sample outcomes.
 
 Runs are only ever added (``--force`` adds a newer run, it never overwrites); a lookup by key returns the
-newest run. Each run is written in one transaction together with clearing its resume state.
+newest run. The key (``robench.engine.identity.EvaluationKey``) includes the suite's content digest, so a
+run is reused only by an evaluation of the same suite content; a run whose suite digest is not known
+(migrated from a store without digests, see ``robench.store.migrate``) is never reused. Each run is
+written in one transaction together with clearing its resume state.
 """
 
 from __future__ import annotations
@@ -66,8 +69,8 @@ class ResultsStore:
         with transaction(self.conn) as conn:
             cursor = conn.execute(
                 "INSERT INTO runs (key, checkpoint_sha256, dataset, threat, eps, suite_name, suite_version,"
-                " subset_sha256, seed, mode, model, n, clean_acc, robust_acc, verdict, created, record)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " subset_sha256, seed, mode, model, n, clean_acc, robust_acc, verdict, created, record,"
+                " suite_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     digest,
                     key.checkpoint_sha256,
@@ -86,6 +89,7 @@ class ResultsStore:
                     result.verdict,
                     result.created,
                     record,
+                    key.suite_digest,
                 ),
             )
             run_id = int(cursor.lastrowid)
@@ -103,16 +107,19 @@ class ResultsStore:
         return run_id
 
     def lookup(self, key: EvaluationKey, *, require_verdict: bool = False) -> EvaluationResult | None:
-        """The newest stored result for this key (None if none, or if the key has no checkpoint hash).
+        """The newest stored result for this key (None if none, or if the key is not reusable: no
+        checkpoint hash or no known suite digest).
 
         ``require_verdict`` skips runs made without diagnostics (verdict "unchecked").
         """
         if not key.reusable:
             return None
-        query = "SELECT id FROM runs WHERE key = ?"
+        query = "SELECT id FROM runs WHERE key = ? AND suite_digest = ?"
         if require_verdict:
             query += " AND verdict != 'unchecked'"
-        row = self.conn.execute(query + " ORDER BY id DESC LIMIT 1", (key.digest(),)).fetchone()
+        row = self.conn.execute(
+            query + " ORDER BY id DESC LIMIT 1", (key.digest(), key.suite_digest)
+        ).fetchone()
         return None if row is None else self.get(row[0])
 
     def get(self, run_id: int) -> EvaluationResult:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+from robench.errors import RobenchError
 from robench.models.cards import ModelCard, write_card
 from robench.models.layouts import concrete_layout
 from robench.training.config import TrainConfig
@@ -25,8 +27,19 @@ LOG_COLUMNS = (
 )  # fmt: skip
 
 
+#: a run's name is a file stem (and its card's name): no separators, no leading dot, no control characters
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+
+
 class RunPaths:
+    """A run's files in ``out_dir``; the name is checked before anything is trained or written."""
+
     def __init__(self, out_dir: Path, name: str) -> None:
+        if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
+            raise RobenchError(
+                f"--name {name!r} is not a model name: use letters, digits and . _ + - (no folders; "
+                "--out chooses the folder)"
+            )
         self.out_dir, self.name = out_dir, name
         self.final = out_dir / f"{name}.safetensors"
         self.best = out_dir / f"{name}.best.safetensors"
