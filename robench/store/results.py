@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from robench.core.record import EvaluationResult, SampleResult
 from robench.engine.identity import EvaluationKey
-from robench.store.db import connect, default_store_path, transaction
+from robench.store.db import SCHEMA_VERSION, connect, default_store_path, expected_schema, transaction
 
 
 @dataclass(frozen=True)
@@ -64,33 +64,13 @@ class ResultsStore:
     def put(self, result: EvaluationResult) -> int:
         """Store one run (record, stages, samples) and clear its resume state, all in one transaction."""
         key = EvaluationKey.of(result)
-        digest = key.digest()
-        record = result.to_json(samples=False)
+        row = {"key": key.digest(), **run_key_columns(key), "model": result.model, "n": result.n}
+        row |= {"clean_acc": result.clean_acc, "robust_acc": result.robust_acc, "verdict": result.verdict}
+        row |= {"created": result.created, "record": result.to_json(samples=False)}
         with transaction(self.conn) as conn:
             cursor = conn.execute(
-                "INSERT INTO runs (key, checkpoint_sha256, dataset, threat, eps, suite_name, suite_version,"
-                " subset_sha256, seed, mode, model, n, clean_acc, robust_acc, verdict, created, record,"
-                " suite_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    digest,
-                    key.checkpoint_sha256,
-                    key.dataset,
-                    key.threat,
-                    key.eps,
-                    key.suite_name,
-                    key.suite_version,
-                    key.subset_sha256,
-                    key.seed,
-                    key.mode,
-                    result.model,
-                    result.n,
-                    result.clean_acc,
-                    result.robust_acc,
-                    result.verdict,
-                    result.created,
-                    record,
-                    key.suite_digest,
-                ),
+                f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()),
             )
             run_id = int(cursor.lastrowid)
             conn.executemany(
@@ -103,7 +83,7 @@ class ResultsStore:
                     for i, s in enumerate(result.samples)
                 ),
             )
-            conn.execute("DELETE FROM states WHERE key = ?", (digest,))
+            conn.execute("DELETE FROM states WHERE key = ?", (row["key"],))
         return run_id
 
     def lookup(self, key: EvaluationKey, *, require_verdict: bool = False) -> EvaluationResult | None:
@@ -179,6 +159,15 @@ class ResultsStore:
             if count != n
         ]
         return problems
+
+
+def run_key_columns(key: EvaluationKey) -> dict[str, object]:
+    """The key's fields that ``runs`` keeps as columns (to list and filter runs), taken from the key itself:
+    the key's fields are listed once, in ``EvaluationKey``."""
+    return {name: value for name, value in asdict(key).items() if name in _RUN_COLUMNS}
+
+
+_RUN_COLUMNS = frozenset(expected_schema(SCHEMA_VERSION)["runs"])
 
 
 def _stage_rows(run_id: int, result: EvaluationResult) -> list[tuple]:
