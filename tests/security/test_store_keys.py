@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import warnings
 from dataclasses import asdict, replace
 
 import pytest
@@ -362,3 +363,23 @@ def test_a_record_of_a_suite_given_as_attack_objects_is_never_reused(tmp_path, t
     assert (
         not replace(key, suite_digest=suite["digest"]).reusable and replace(key, suite_digest="ab").reusable
     )
+
+
+def test_a_gate_baseline_from_another_suite_content_is_named_in_the_warning(tmp_path):
+    from robench.data import load_dataset
+    from robench.engine.identity import EvaluationKey, suite_description
+    from robench.gate.criteria import check_comparable
+
+    points = load_dataset("digits", "test").subset(20, 0)
+    key = EvaluationKey("ab" * 32, "digits", "linf", 0.3, "x", "1", points.subset_sha256(), 0)
+    mine = load_suite_text(tmp_path, 'name = "mine"\nversion = "1"\nattacks = ["fgsm"]\n')
+    other = load_suite_text(tmp_path, 'name = "mine"\nversion = "1"\nattacks = ["fgsm", "pgd-20"]\n')
+    ours = _record(key, {**suite_description(mine), "attacks": ["fgsm"]}, 18, 9, points)
+    theirs = _record(key, {**suite_description(other), "attacks": ["fgsm", "pgd-20"]}, 18, 9, points)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_comparable(ours, ours)  # the same suite content: no warning
+    with pytest.warns(
+        UserWarning, match=rf"suite mine v1 · {other.digest[:8]} ⚑, this run mine v1 · {mine.digest[:8]} ⚑"
+    ):
+        check_comparable(ours, theirs)
