@@ -49,7 +49,7 @@ def evaluate(
     ``state`` (an EvaluationState or a file path) makes the run resumable; the caller clears it once the
     record is safely kept.
     """
-    with kept_as_it_was(model):  # the caller's module back in its modes, its parameters' gradients on
+    with kept_as_it_was(model):  # the caller's module: its modes and requires_grad put back
         evaluation = Evaluation(
             model,
             dataset,

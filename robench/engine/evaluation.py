@@ -170,8 +170,7 @@ class Evaluation:
         self.batch_size = settings.batch_size or auto_batch_size(
             self.data.input_shape, self.device, len(self.data)
         )
-        check_outputs(prepare_for_eval(model).to(self.device), self.data, self.device)
-        self.counted = CountingModel(model)
+        self.counted = CountingModel(prepare_for_eval(model).to(self.device))
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
         #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks
@@ -199,8 +198,10 @@ class Evaluation:
 
     def _probe_randomness(self) -> tuple[RandomnessProbe, int]:
         """Repeated forwards on a few points: a randomised model needs EOT attacks. Run in a seeded RNG
-        fork: the decision is reproducible and the caller's generator untouched."""
+        fork: the decision is reproducible and the caller's generator untouched. Its cost includes the
+        output check's two forwards (``check_outputs``), which come first."""
         with self.counted.measure() as cost, seeded_rng(self.device, self.seed, "probe"):
+            check_outputs(self.counted, self.data, self.device)  # the first forward: logits, or one error
             probe = probe_randomness(self.counted, self.data.images[:PROBE_POINTS].to(self.device))
         if probe.randomized:
             warnings.warn(

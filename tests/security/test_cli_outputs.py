@@ -6,6 +6,7 @@ written anywhere."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hostile_cli import assert_one_line_error, run_cli, sandbox, snapshot
@@ -115,4 +116,9 @@ def test_train_name_that_is_a_path_is_refused_before_training(
     code, _, err = run_cli(capsys, "train", "--out", out, "--name", name, "--epochs", "1")
     assert_one_line_error(code, err, r"--name .* is not a model name: use letters, digits and \. _ \+ -")
     assert snapshot(tmp_path) == before
-    assert not list((tmp_path / "a").parent.glob("escaped*")) and not list(tmp_path.parent.glob("escaped*"))
+    escaped = [
+        out.parent.parent / "escaped.toml",
+        tmp_path.parent / "escaped.toml",
+        Path("/tmp/escaped.toml"),
+    ]
+    assert not any(path.exists() for path in escaped)
