@@ -358,7 +358,7 @@ FIELD_NOTES = {
     "GradientProblems.zero_grad": "the input gradient is exactly zero",
     "ProbeSummary.randomized": "repeated forwards disagreed: the suite ran with EOT",
     "ProbeSummary.points": "points probed",
-    "ProbeSummary.forward": "forward passes the probe spent (with the first-forward output check's two)",
+    "ProbeSummary.forward": "forward passes the probe spent",
     "CheckRun.check": "the check's code",
     "CheckRun.cost": "passes and seconds the check spent",
     "DiagnosticsSummary.checks": "one row per check that ran",

@@ -64,34 +64,46 @@ def check_threat(threat: ThreatModel, input_shape: Sequence[int]) -> None:
 
 
 def check_outputs(model: nn.Module, data: ImageDataset, device: str) -> None:
-    """The model's first forward, on two points before anything is attacked (in a seeded RNG fork), must
-    give floating-point logits with one row per image and a column for every label: a float64 model, a
-    tuple, a dict, a 1-D tensor, integer outputs or a wrong number of rows are one RobenchError each."""
-    wide = sorted({str(p.dtype) for p in model.parameters() if p.dtype == torch.float64})
-    if wide:
-        raise RobenchError(
-            f"the model's parameters are {wide[0]} but robench feeds float32 images in [0, 1]; convert it "
-            "with model.float()"
-        )
+    """``check_parameters``, then ``check_logits`` on a forward of two points (in a seeded RNG fork): for
+    an entry point that runs no randomness probe (certify). The engine checks the probe's forwards."""
+    check_parameters(model)
     x = data.images[:2].to(device)
     with torch.no_grad(), seeded_rng(device, 0, "outputs"):
-        out = model(x)
+        check_logits(model(x), len(x), classes_needed(data))
+
+
+def check_parameters(model: nn.Module) -> None:
+    """A float64 model is one RobenchError before its first forward (robench feeds float32 images)."""
+    if any(p.dtype == torch.float64 for p in model.parameters()):
+        raise RobenchError(
+            "the model's parameters are torch.float64 but robench feeds float32 images in [0, 1]; convert "
+            "it with model.float()"
+        )
+
+
+def classes_needed(data: ImageDataset) -> int:
+    """Logits a model needs for these points: a column for every label, and at least two."""
+    return max(int(data.labels.max()) + 1 if len(data) else 0, 2)
+
+
+def check_logits(out: Any, rows: int, classes: int) -> None:
+    """A model's answer to ``rows`` images must be floating-point logits of shape (rows, >= classes): a
+    tuple, a dict, a 1-D tensor, integer outputs or a wrong number of rows are one RobenchError each."""
     if not isinstance(out, torch.Tensor):
         raise RobenchError(
             f"the model returns a {type(out).__name__} for a batch of images, not a tensor of logits; make "
             "its forward return the logits (one row per image)"
         )
-    if out.dim() != 2 or out.shape[0] != len(x):
+    if out.dim() != 2 or out.shape[0] != rows:
         raise RobenchError(
-            f"the model returns a tensor of shape {tuple(out.shape)} for {len(x)} images, not logits of "
-            f"shape ({len(x)}, classes)"
+            f"the model returns a tensor of shape {tuple(out.shape)} for {rows} images, not logits of shape "
+            f"({rows}, classes)"
         )
     if not out.is_floating_point():
         raise RobenchError(f"the model returns {out.dtype} outputs, not floating-point logits")
-    labels = int(data.labels.max()) + 1 if len(data) else 0
-    if out.shape[1] < max(labels, 2):
+    if out.shape[1] < classes:
         raise RobenchError(
-            f"the model returns {out.shape[1]} logits per image but the labels need at least {max(labels, 2)}"
+            f"the model returns {out.shape[1]} logits per image but the labels need at least {classes}"
         )
 
 
@@ -198,11 +210,12 @@ class Evaluation:
 
     def _probe_randomness(self) -> tuple[RandomnessProbe, int]:
         """Repeated forwards on a few points: a randomised model needs EOT attacks. Run in a seeded RNG
-        fork: the decision is reproducible and the caller's generator untouched. Its cost includes the
-        output check's two forwards (``check_outputs``), which come first."""
+        fork: the decision is reproducible and the caller's generator untouched. The model's first forwards:
+        each answer must be logits (``check_logits``) before anything is attacked."""
+        check_parameters(self.counted)
+        x, classes = self.data.images[:PROBE_POINTS].to(self.device), classes_needed(self.data)
         with self.counted.measure() as cost, seeded_rng(self.device, self.seed, "probe"):
-            check_outputs(self.counted, self.data, self.device)  # the first forward: logits, or one error
-            probe = probe_randomness(self.counted, self.data.images[:PROBE_POINTS].to(self.device))
+            probe = probe_randomness(self.counted, x, check=lambda out: check_logits(out, len(x), classes))
         if probe.randomized:
             warnings.warn(
                 "the model's outputs change between identical forwards; attacks use EOT over "

@@ -73,10 +73,10 @@ OUTPUTS = {
     "a dict": (lambda z: {"logits": z}, r"^the model returns a dict for a batch of images, not a tensor"),
     "a 1-D tensor": (
         lambda z: z[:, 0],
-        r"returns a tensor of shape \(2,\) for 2 images, not logits of shape",
+        r"returns a tensor of shape \(4,\) for 4 images, not logits of shape",
     ),
-    "a scalar": (lambda z: z.sum(), r"returns a tensor of shape \(\) for 2 images"),
-    "too many rows": (lambda z: torch.cat([z, z]), r"returns a tensor of shape \(4, 10\) for 2 images"),
+    "a scalar": (lambda z: z.sum(), r"returns a tensor of shape \(\) for 4 images"),
+    "too many rows": (lambda z: torch.cat([z, z]), r"returns a tensor of shape \(8, 10\) for 4 images"),
     "integer outputs": (lambda z: z.argmax(1, keepdim=True).repeat(1, 10), r"returns torch.int64 outputs"),
     "too few logits": (lambda z: z[:, :3], r"returns 3 logits per image but the labels need at least \d+"),
 }
