@@ -102,20 +102,28 @@ def suite_key(suite: dict[str, Any]) -> dict[str, str]:
 
 
 def suite_description(suite: Suite | Sequence[Any]) -> dict[str, Any]:
-    """The record's ``suite`` fields that identify a loaded suite (a Suite, or a list of attack specs and
-    Attack objects, named "custom"): name, version, content digest and definition. A list holding Attack
-    objects has no digest (their settings are not all in their specs): its results are never reused."""
+    """The record's ``suite`` for a loaded suite (a Suite, or a list of attack specs and Attack objects,
+    named "custom"): name, version, attacks (as declared; the engine records them as built), content
+    digest and definition. A list holding Attack objects has no digest (their settings are not all in
+    their specs): its results are never reused."""
     if isinstance(suite, Suite):
-        definition = suite.definition()
+        name, version, specs, definition = suite.name, suite.version, list(suite.attacks), suite.definition()
         return {
-            "name": suite.name,
-            "version": suite.version,
+            "name": name,
+            "version": version,
+            "attacks": specs,
             "digest": suite.digest,
             "definition": definition,
         }
     specs = [item if isinstance(item, str) else getattr(item, "spec", str(item)) for item in suite]
     digest = content_digest(specs) if all(isinstance(item, str) for item in suite) else ""
-    return {"name": "custom", "version": None, "digest": digest, "definition": {"attacks": specs}}
+    return {
+        "name": "custom",
+        "version": None,
+        "attacks": specs,
+        "digest": digest,
+        "definition": {"attacks": specs},
+    }
 
 
 def evaluation_key_of(
