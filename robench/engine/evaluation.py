@@ -177,6 +177,9 @@ class Evaluation:
     ) -> None:
         self.settings, self.threat = settings, threat
         self.device = resolve_device(settings.device)
+        #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks.
+        #: Loaded first: a suite file's error comes before any forward.
+        self.definition = load_definition(settings.suite, settings.trust_code)
         self.data = evaluation_points(dataset, settings)
         check_threat(threat, self.data.input_shape)
         self.batch_size = settings.batch_size or auto_batch_size(
@@ -185,8 +188,6 @@ class Evaluation:
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
-        #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks
-        self.definition = load_definition(settings.suite, settings.trust_code)
         self.suite, self.attacks = resolve_suite(
             self.definition or settings.suite, threat, self.eot_samples, settings.trust_code
         )
