@@ -78,7 +78,7 @@ def run_suite(model, data, threat, name: str, seed: int, model_name: str, workdi
     suite = name
     if name == "standard-v1":
         path = workdir / "standard-v1.toml"
-        path.write_text(f'name = "standard"\nversion = "1"\nattacks = {list(STANDARD_V1)!r}\n')
+        path.write_text(f'name = "standard-v1"\nversion = "1"\nattacks = {list(STANDARD_V1)!r}\n')
         suite = str(path)
     clock = time.process_time()
     record = evaluate(model, data, threat, suite=suite, seed=seed, name=model_name)

@@ -391,9 +391,10 @@ def _field_comments(cls: type) -> dict[str, str]:
     comments: dict[int, str] = {}
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
         if token.type == tokenize.COMMENT:
-            text = token.string.lstrip("#").strip()
+            above = token.string.startswith("#:")  # a ``#:`` comment documents the field below it
+            text = (token.string[2:] if above else token.string.lstrip("#")).strip()
             if not text.startswith("fmt:") and not text.startswith("type:"):
-                comments[token.start[0]] = (":" if token.string.startswith("#:") else "") + text
+                comments[token.start[0]] = (":" if above else "") + text
     node = next(
         n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef) and n.name == cls.__name__
     )

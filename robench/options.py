@@ -55,3 +55,49 @@ def json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError('must be a JSON object such as {"width": 16}')
     return value
+
+
+_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def fits(value: Any, hint: Any) -> bool:
+    """Whether a Python-API value fits a settings field's annotation (an int fits a float; a bool is no
+    int; a str or path-like fits a Path; a generic such as ``tuple[float, ...]`` checks its container)."""
+    import os
+    import types
+    import typing
+    from pathlib import Path
+
+    if hint is Any:
+        return True
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint in (int, float) and isinstance(value, bool):
+        return False
+    if hint is float:
+        return isinstance(value, (int, float))
+    if hint is Path:
+        return isinstance(value, (str, os.PathLike))
+    origin = typing.get_origin(hint)
+    if isinstance(origin, type):
+        return isinstance(value, origin)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def expected(hint: Any) -> str:
+    """What a field's annotation asks for, in words (``int | None`` -> "an integer")."""
+    import types
+    import typing
+
+    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    words = [_WORDS.get(a) or f"a {getattr(a, '__name__', a)}" for a in args if a is not type(None)]
+    return " or ".join(dict.fromkeys(words))
+
+
+def shown(value: Any) -> str:
+    """A value in an error message: a number or short string as written, anything else by its type."""
+    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 40):
+        return f"{value!r} ({type(value).__name__})"
+    return f"a value of type {type(value).__name__}"

@@ -9,11 +9,17 @@ more rounds of the last attack while the round before still broke points, and ``
 ``fraction`` and ``attacks``, stronger attacks on the survivors closest to the boundary); ``load_suite``
 takes a registered name or a path. Bump a suite's version whenever its attacks or their defaults change,
 so stored results say which suite produced them.
+
+A suite's ``digest`` is the sha256 of its content (attacks with the counts their specs set, escalation
+rules, extra rounds, focus) and of ``SUITE_SEMANTICS``: results are stored and reused under it, and boards
+show it. A file (or a Suite object) that names a built-in suite must be that suite, content and version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +28,13 @@ from robench.core.documents import read_document
 from robench.core.names import NAME_RULE, is_name
 from robench.errors import AttackError, RobenchError
 from robench.registry import Registry, check_trusted
+
+#: The version of robench's suite semantics: what a suite's content makes robench run (the spec grammar,
+#: the attacks' defaults, how the focus, escalation rules and extra rounds run). Part of every suite
+#: digest: bump it whenever that meaning changes, so that no stored result is reused across the change.
+SUITE_SEMANTICS = 1
+#: the digest of a recorded suite whose content is not known (recorded before digests, or inconsistent)
+UNKNOWN_DIGEST = "unknown"
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,16 @@ class Suite:
         """Every attack spec the suite may run: its stages, its focus and its escalation rules."""
         focus = self.focus.attacks if self.focus else ()
         return (*self.attacks, *focus, *(s for specs in self.escalate.values() for s in specs))
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the suite's content and of ``SUITE_SEMANTICS`` (not of its name or version)."""
+        return content_digest(self.attacks, self.escalate, self.extra_rounds, self.focus)
+
+    def definition(self) -> dict:
+        """The content the digest covers, as a record keeps it: attacks, and escalate, extra_rounds and
+        focus when set."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("name", "version")}
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "version": self.version, "attacks": list(self.attacks)}
@@ -126,19 +149,99 @@ SUITE_FILE_SUFFIXES = (".toml", ".yaml", ".yml")
 SUITE_FIELDS = ("name", "version", "attacks", "escalate", "extra_rounds", "focus")
 
 
+def content_digest(
+    attacks: Sequence[str],
+    escalate: Mapping[str, Sequence[str]] | None = None,
+    extra_rounds: int = 0,
+    focus: Focus | None = None,
+) -> str:
+    """sha256 of a suite's content: each attack as its family and the counts its spec sets (``PGD-20``
+    and ``pgd-20`` are one attack), the escalation rules by flag code, extra rounds, the focus, and
+    ``SUITE_SEMANTICS``."""
+
+    def specs(items: Sequence[str]) -> list:
+        return [[p.family, sorted(p.settings.items())] for p in map(parse_spec, items)]
+
+    focused = None if focus is None else {"fraction": float(focus.fraction), "attacks": specs(focus.attacks)}
+    content = {
+        "semantics": SUITE_SEMANTICS,
+        "attacks": specs(attacks),
+        "escalate": {code: specs(items) for code, items in sorted((escalate or {}).items())},
+        "extra_rounds": int(extra_rounds),
+        "focus": focused,
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def builtin_suite(name: object) -> Suite | None:
+    """The registered suite a name stands for (case and surrounding spaces ignored), or None."""
+    key = name.strip().lower() if isinstance(name, str) else None
+    return SUITES.get(key) if key is not None and key in SUITES else None
+
+
+def check_claim(suite: Suite, where: str) -> Suite:
+    """A suite named like a built-in must be that built-in, version and content: results are labelled
+    and compared by the name, so no file can stand in for ``standard`` or ``fast``."""
+    builtin = builtin_suite(suite.name)
+    if builtin is not None and (str(suite.version), suite.digest) != (builtin.version, builtin.digest):
+        raise RobenchError(
+            f"{where} is named '{suite.name}' v{suite.version} but is not robench's built-in suite "
+            f"{builtin.name} v{builtin.version} (other content or version); give it a name of its own"
+        )
+    return suite
+
+
 def load_suite(name_or_path: str | Path | Suite, *, trust_code: bool = False) -> Suite:
     """A registered suite by name, or a suite file (``.toml``/``.yaml``/``.yml``) by path. A file is
-    untrusted input: an attack it names as ``package.module:attr`` runs only with ``trust_code``."""
+    untrusted input: an attack it names as ``package.module:attr`` runs only with ``trust_code``; a
+    file or Suite object named like a built-in suite must be it (``check_claim``)."""
     if isinstance(name_or_path, Suite):
-        return name_or_path
+        return check_claim(name_or_path, f"suite {name_or_path.name!r}")
     text = str(name_or_path)
     path = Path(text)
     if path.suffix.lower() in SUITE_FILE_SUFFIXES or (text not in SUITES and path.is_file()):
         suite = read_suite_file(path)
         for spec in suite.all_specs:
             check_trusted(spec, f"suite file {path}", trust_code)
-        return suite
+        return check_claim(suite, f"suite file '{path}'")
     return SUITES.get(text)
+
+
+def recorded_digest(suite: Mapping, randomized: bool = False) -> str:
+    """The content digest of a record's ``suite``, checked: the one its ``definition`` gives
+    (UNKNOWN_DIGEST when they disagree or the record has no definition); "" for a suite that had none
+    (a list of Attack objects); for a record older than digests, ``legacy_suite``'s."""
+    if "digest" not in suite:
+        return legacy_suite(suite, randomized)["digest"]
+    digest, definition = suite.get("digest"), suite.get("definition")
+    if not isinstance(digest, str) or digest in ("", UNKNOWN_DIGEST):
+        return digest if digest == "" else UNKNOWN_DIGEST
+    try:
+        rules = {code: tuple(specs) for code, specs in (definition.get("escalate") or {}).items()}
+        focus = definition.get("focus")
+        focus = Focus(focus["fraction"], tuple(focus["attacks"])) if focus else None
+        again = content_digest(definition["attacks"], rules, definition.get("extra_rounds", 0), focus)
+    except (AttributeError, KeyError, TypeError, ValueError, RobenchError):
+        return UNKNOWN_DIGEST
+    return digest if again == digest else UNKNOWN_DIGEST
+
+
+def legacy_suite(suite: Mapping, randomized: bool = False) -> dict:
+    """A record's suite from before digests (record schema < 3) with its digest: a built-in's digest and
+    definition when its name, version and attacks are that built-in's (on a ``randomized`` model, evaluated
+    with EOT, AutoAttack's rand version stands for AutoAttack), else UNKNOWN_DIGEST: never reused."""
+    out = dict(suite)
+    builtin = builtin_suite(suite.get("name"))
+    built = {"autoattack-rand": "autoattack"} if randomized else {}
+    recorded = [built.get(a, a) for a in suite.get("attacks") or []]
+    same = builtin is not None and (str(suite.get("version")), recorded) == (
+        builtin.version,
+        list(builtin.attacks),
+    )
+    if same:
+        return out | {"digest": builtin.digest, "definition": builtin.definition()}
+    return out | {"digest": UNKNOWN_DIGEST}
 
 
 def read_suite_file(path: Path) -> Suite:

@@ -77,11 +77,14 @@ def print_bracket(console, result: EvaluationResult) -> None:
 
 def evaluate(request: EvaluationRequest, *, out: Path | None, resume: bool) -> None:
     """Evaluate a model's robustness with a suite of escalating attacks (cascade)."""
+    from robench.core.outputs import check_output_file
     from robench.distributed import launched_distributed, rank_device, rank_state_path
     from robench.engine.evaluation import resolve_device
     from robench.pipeline.evaluate import evaluate_target
     from robench.pipeline.target import resolve_target
 
+    if out is not None:  # before the evaluation: a record is never lost at the end
+        check_output_file(out, "--out")
     run = dataclasses.replace(request.run, device=rank_device(resolve_device(request.run.device)))
     diagnostics = request.diagnostics
     target = resolve_target(request.replace(run=run))

@@ -13,13 +13,18 @@ from robench.pipeline.submit import SubmitRequest
 
 def submit(request: SubmitRequest, *, checkpoint: Path | None) -> None:
     """Evaluate a checkpoint (standard suite + diagnostics), store the result, add its leaderboard entry."""
+    from robench.core.outputs import check_output_folder
     from robench.distributed import refuse_under_torchrun
     from robench.engine.evaluation import resolve_device
+    from robench.leaderboard.entries import leaderboards_root
     from robench.pipeline.submit import submit as run_submit
+    from robench.reports.build import reports_root
     from robench.store import ResultsStore
 
     refuse_under_torchrun("submit")
     resolve_device(request.settings.device)
+    check_output_folder(leaderboards_root(request.settings.leaderboards), "--leaderboards")
+    check_output_folder(reports_root(request.settings.reports), "--reports")
     card = request.model_card(checkpoint)
     with ResultsStore(request.settings.store) as results:
         done = run_submit(card, checkpoint, request.settings, store=results)

@@ -1,7 +1,12 @@
-"""Reading schema-1 records (stores and entries written before the typed fields): convert to schema 2.
+"""Reading older records (stores and entries written before the current schema).
 
 Schema 1 kept the contract in ``extra`` (gradient problems, rejected outputs, attack errors, costs, the
-randomness probe, the diagnostics' costs, the card) and listed the diagnostics as a pseudo-stage.
+randomness probe, the diagnostics' costs, the card) and listed the diagnostics as a pseudo-stage:
+``upgrade_v1`` converts it to schema 2. Schema 3 added the suite's ``digest`` and ``definition``; a
+schema-2 record is read as it is, its suite without them (no reader below the attacks can know a suite's
+content). ``robench.attacks.suites.legacy_suite`` gives it a built-in suite's digest when its name,
+version and attacks are that suite's, else "unknown"; the results store's migration and the entry reader
+apply it, and such a result is never reused.
 """
 
 from __future__ import annotations

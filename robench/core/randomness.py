@@ -7,7 +7,9 @@ kernels) does not count as randomness.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,10 +32,21 @@ class RandomnessProbe:
 
 @torch.no_grad()
 def probe_randomness(
-    model: nn.Module, x: torch.Tensor, repeats: int = REPEATS, limit: int = PROBE_POINTS
+    model: nn.Module,
+    x: torch.Tensor,
+    repeats: int = REPEATS,
+    limit: int = PROBE_POINTS,
+    check: Callable[[Any], None] | None = None,
 ) -> RandomnessProbe:
+    """``check``, when given, sees each raw answer first (the engine checks that they are logits)."""
     x = x[:limit]
-    outputs = torch.stack([model(x).detach().float().cpu() for _ in range(repeats)])
+    answers = []
+    for _ in range(repeats):
+        out = model(x)
+        if check is not None:
+            check(out)
+        answers.append(out.detach().float().cpu())
+    outputs = torch.stack(answers)
     finite = torch.nan_to_num(outputs, nan=0.0, posinf=0.0, neginf=0.0)
     spread = (finite.amax(0) - finite.amin(0)).amax().item() if x.shape[0] else 0.0
     predictions = outputs.argmax(2)

@@ -7,7 +7,8 @@ randomness probe, the diagnostics' checks and extra breaks, the model card, the 
 (e.g. an eps sweep for the report) and nothing downstream depends on it. ``n``, ``clean_acc`` and
 ``robust_acc`` are derived from the samples (a record without samples, such as a leaderboard entry,
 keeps the counts instead), so they can never disagree with them. Schema version 1 records (before the
-typed fields) are read and converted.
+typed fields) are read and converted; schema 2 records (before the suite's content digest) are read as
+they are (robench.core.migrate).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from robench.core.cost import Cost
 from robench.core.migrate import upgrade_v1
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -270,7 +271,9 @@ class EvaluationResult:
     eps: float
     seed: int
     subset_sha256: str
-    suite: dict[str, Any]  # {name, version, attacks}
+    #: {name, version, attacks (as built), digest (sha256 of the suite's content, robench.attacks.suites;
+    #: "" when it has none), definition (the content: attacks, escalate, extra_rounds, focus)}
+    suite: dict[str, Any]
     mode: str  # "cascade" | "independent"
     stages: list[StageResult]
     samples: list[SampleResult]

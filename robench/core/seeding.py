@@ -21,9 +21,19 @@ from collections.abc import Iterator
 
 import torch
 
+from robench.errors import RobenchError
+
 MASK64 = (1 << 64) - 1
+SEED_LIMIT = 2**63  # a seed is a non-negative int64 (what torch.manual_seed and the subset draw take)
 _NOISE_MULTIPLIER = 1_000_003
 _SAMPLE_MULTIPLIER = 7919
+
+
+def check_seed(seed: object) -> int:
+    """A user's seed (``--seed``, ``seed=``): an integer from 0 to 2**63 - 1, else one RobenchError."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise RobenchError(f"the seed (--seed) must be an integer from 0 to 2**63 - 1, got {seed!r}")
+    return seed
 
 
 def _splitmix64(value: int) -> int:

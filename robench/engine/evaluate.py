@@ -22,6 +22,7 @@ from robench.engine.outcome import Outcome, merge_outcomes
 from robench.engine.settings import RunSettings
 from robench.engine.state import EvaluationState, FileState
 from robench.errors import RobenchError
+from robench.models.wrapper import kept_as_it_was
 from robench.threat import ThreatModel
 
 
@@ -48,16 +49,17 @@ def evaluate(
     ``state`` (an EvaluationState or a file path) makes the run resumable; the caller clears it once the
     record is safely kept.
     """
-    evaluation = Evaluation(
-        model,
-        dataset,
-        threat,
-        settings or RunSettings(),
-        model_name=model_name,
-        checkpoint_sha256=checkpoint_sha256,
-    )
-    outcome = evaluation.run(as_state(state))
-    return outcome.to_record(environment(evaluation.device), **evaluation.details())
+    with kept_as_it_was(model):  # the caller's module: its modes and requires_grad put back
+        evaluation = Evaluation(
+            model,
+            dataset,
+            threat,
+            settings or RunSettings(),
+            model_name=model_name,
+            checkpoint_sha256=checkpoint_sha256,
+        )
+        outcome = evaluation.run(as_state(state))
+        return outcome.to_record(environment(evaluation.device), **evaluation.details())
 
 
 def evaluate_shard(evaluation: Evaluation, rank: int, world: int, state: Any = None) -> Outcome:

@@ -13,12 +13,18 @@ import torch
 from torch import nn
 
 from robench.attacks.base import Attack
+from robench.attacks.suites import Suite, load_suite
 from robench.core.counting import CountingModel
 from robench.core.randomness import PROBE_POINTS, RandomnessProbe, probe_randomness
 from robench.core.record import DataInfo, ProbeSummary
 from robench.core.seeding import seeded_rng
 from robench.data.base import ImageDataset
-from robench.engine.identity import evaluation_config, evaluation_key_of, evaluation_points
+from robench.engine.identity import (
+    evaluation_config,
+    evaluation_key_of,
+    evaluation_points,
+    suite_description,
+)
 from robench.engine.outcome import Outcome
 from robench.engine.runner import RunContext, run_all, run_points
 from robench.engine.settings import RunSettings
@@ -57,36 +63,76 @@ def check_threat(threat: ThreatModel, input_shape: Sequence[int]) -> None:
         )
 
 
+def check_outputs(model: nn.Module, data: ImageDataset, device: str) -> None:
+    """``check_parameters``, then ``check_logits`` on a forward of two points (in a seeded RNG fork): for
+    an entry point that runs no randomness probe (certify). The engine checks the probe's forwards."""
+    check_parameters(model)
+    x = data.images[:2].to(device)
+    with torch.no_grad(), seeded_rng(device, 0, "outputs"):
+        check_logits(model(x), len(x), classes_needed(data))
+
+
+def check_parameters(model: nn.Module) -> None:
+    """A float64 model is one RobenchError before its first forward (robench feeds float32 images)."""
+    if any(p.dtype == torch.float64 for p in model.parameters()):
+        raise RobenchError(
+            "the model's parameters are torch.float64 but robench feeds float32 images in [0, 1]; convert "
+            "it with model.float()"
+        )
+
+
+def classes_needed(data: ImageDataset) -> int:
+    """Logits a model needs for these points: a column for every label, and at least two."""
+    return max(int(data.labels.max()) + 1 if len(data) else 0, 2)
+
+
+def check_logits(out: Any, rows: int, classes: int) -> None:
+    """A model's answer to ``rows`` images must be floating-point logits of shape (rows, >= classes): a
+    tuple, a dict, a 1-D tensor, integer outputs or a wrong number of rows are one RobenchError each."""
+    if not isinstance(out, torch.Tensor):
+        raise RobenchError(
+            f"the model returns a {type(out).__name__} for a batch of images, not a tensor of logits; make "
+            "its forward return the logits (one row per image)"
+        )
+    if out.dim() != 2 or out.shape[0] != rows:
+        raise RobenchError(
+            f"the model returns a tensor of shape {tuple(out.shape)} for {rows} images, not logits of shape "
+            f"({rows}, classes)"
+        )
+    if not out.is_floating_point():
+        raise RobenchError(f"the model returns {out.dtype} outputs, not floating-point logits")
+    if out.shape[1] < classes:
+        raise RobenchError(
+            f"the model returns {out.shape[1]} logits per image but the labels need at least {classes}"
+        )
+
+
 def resolve_suite(
     suite: SuiteLike, threat: ThreatModel, eot_samples: int = 1, trust_code: bool = False
 ) -> tuple[dict[str, Any], list[Attack]]:
-    """A suite name or file, a Suite object, or a list of attack specs / Attack objects.
+    """A suite name or file, a Suite object, or a list of attack specs / Attack objects: the record's
+    ``suite`` (``suite_description`` with the attacks as built) and the attacks.
 
     With ``eot_samples`` > 1 (a randomised model) gradient attacks given by spec average their gradients
     over that many forwards (EOT) and ``autoattack`` becomes ``autoattack-rand``.
     """
-    definition = load_definition(suite, trust_code)
-    if definition is not None:
-        name, version, items = definition.name, definition.version, list(definition.attacks)
-    else:
-        name, version, items = "custom", None, list(suite)
+    loaded = load_definition(suite, trust_code) or list(suite)
+    items = list(loaded.attacks) if isinstance(loaded, Suite) else loaded
     if not items:
-        raise RobenchError(f"suite '{name}' has no attacks")
+        raise RobenchError("suite 'custom' has no attacks")
     attacks = [
         item if isinstance(item, Attack) else build_suite_attack(str(item), threat, eot_samples)
         for item in items
     ]
-    return {"name": name, "version": version, "attacks": [a.spec for a in attacks]}, attacks
+    return {**suite_description(loaded), "attacks": [a.spec for a in attacks]}, attacks
 
 
-def load_definition(suite: SuiteLike, trust_code: bool = False):
+def load_definition(suite: SuiteLike, trust_code: bool = False) -> Suite | None:
     """The ``Suite`` a name, file or Suite object stands for (loaded once per evaluation); None for a list
     of attack specs or Attack objects."""
-    from robench.attacks.suites import Suite, load_suite
-
     if isinstance(suite, (str, Path)):
         return load_suite(str(suite), trust_code=trust_code)
-    return suite if isinstance(suite, Suite) else None
+    return load_suite(suite) if isinstance(suite, Suite) else None
 
 
 def build_suite_attack(spec: str, threat: ThreatModel, eot_samples: int = 1) -> Attack:
@@ -131,6 +177,9 @@ class Evaluation:
     ) -> None:
         self.settings, self.threat = settings, threat
         self.device = resolve_device(settings.device)
+        #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks.
+        #: Loaded first: a suite file's error comes before any forward.
+        self.definition = load_definition(settings.suite, settings.trust_code)
         self.data = evaluation_points(dataset, settings)
         check_threat(threat, self.data.input_shape)
         self.batch_size = settings.batch_size or auto_batch_size(
@@ -139,12 +188,10 @@ class Evaluation:
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
-        #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks
-        self.definition = load_definition(settings.suite, settings.trust_code)
         self.suite, self.attacks = resolve_suite(
             self.definition or settings.suite, threat, self.eot_samples, settings.trust_code
         )
-        self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256)
+        self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256, self.suite)
         self.config = evaluation_config(
             self.key, model=model_name, n=len(self.data), suite=self.suite, eot_samples=self.eot_samples
         )
@@ -164,9 +211,12 @@ class Evaluation:
 
     def _probe_randomness(self) -> tuple[RandomnessProbe, int]:
         """Repeated forwards on a few points: a randomised model needs EOT attacks. Run in a seeded RNG
-        fork: the decision is reproducible and the caller's generator untouched."""
+        fork: the decision is reproducible and the caller's generator untouched. The model's first forwards:
+        each answer must be logits (``check_logits``) before anything is attacked."""
+        check_parameters(self.counted)
+        x, classes = self.data.images[:PROBE_POINTS].to(self.device), classes_needed(self.data)
         with self.counted.measure() as cost, seeded_rng(self.device, self.seed, "probe"):
-            probe = probe_randomness(self.counted, self.data.images[:PROBE_POINTS].to(self.device))
+            probe = probe_randomness(self.counted, x, check=lambda out: check_logits(out, len(x), classes))
         if probe.randomized:
             warnings.warn(
                 "the model's outputs change between identical forwards; attacks use EOT over "

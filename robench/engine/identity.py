@@ -2,19 +2,22 @@
 resumed run must match.
 
 ``EvaluationKey`` holds everything the per-point outcomes depend on: checkpoint, points (dataset, split,
-subset), threat and eps, suite (name, version), seed, mode and block size (attacks with per-call
-randomness run per block). A stored result with the same key is the same evaluation, so it can be
-reused; ``Outcome.config`` (what a resume must match) is the key plus the facts derived from it.
+subset), threat and eps, suite (name, version and content digest), seed, mode and block size (attacks
+with per-call randomness run per block). A stored result with the same key is the same evaluation, so it
+can be reused; ``Outcome.config`` (what a resume must match) is the key plus the facts derived from it.
+The suite's part comes from the record's ``suite`` fields (``suite_description``), before the run and
+from a record alike.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
+from robench.attacks.suites import UNKNOWN_DIGEST, Suite, content_digest
 from robench.core.record import EvaluationResult
 from robench.data.base import ImageDataset
 from robench.engine.settings import BLOCK_SIZE, RunSettings
@@ -35,6 +38,8 @@ class EvaluationKey:
     split: str = "test"
     block_size: int = BLOCK_SIZE
     data_fingerprint: str = ""  # of the evaluated images and labels: two folders never share a key
+    #: sha256 of the suite's content (robench.attacks.suites.content_digest); "" or "unknown": none known
+    suite_digest: str = ""
 
     @classmethod
     def of(cls, result: EvaluationResult) -> EvaluationKey:
@@ -43,8 +48,7 @@ class EvaluationKey:
             dataset=result.dataset,
             threat=result.threat,
             eps=float(result.eps),
-            suite_name=str(result.suite.get("name", "")),
-            suite_version=str(result.suite.get("version", "")),
+            **suite_key(result.suite),
             subset_sha256=result.subset_sha256,
             seed=int(result.seed),
             mode=result.mode,
@@ -55,8 +59,9 @@ class EvaluationKey:
 
     @property
     def reusable(self) -> bool:
-        """A result without a checkpoint hash cannot be matched safely to a later request."""
-        return bool(self.checkpoint_sha256)
+        """A result without a checkpoint hash or a known suite digest cannot be matched safely to a later
+        request."""
+        return bool(self.checkpoint_sha256) and self.suite_digest not in ("", UNKNOWN_DIGEST)
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of every field (eps as its exact float repr)."""
@@ -87,31 +92,57 @@ def evaluation_config(
     }
 
 
-def suite_identity(suite: Any, trust_code: bool = False) -> tuple[str, str]:
-    """(name, version) of a suite given by name, file, Suite object or list of specs (``custom``)."""
-    from robench.attacks.suites import Suite, load_suite
+def suite_key(suite: dict[str, Any]) -> dict[str, str]:
+    """The key's fields of a record's ``suite`` (or of ``suite_description``): name, version, digest."""
+    return {
+        "suite_name": str(suite.get("name", "")),
+        "suite_version": str(suite.get("version", "")),
+        "suite_digest": str(suite.get("digest") or ""),
+    }
 
-    if isinstance(suite, (str, Path)):
-        suite = load_suite(str(suite), trust_code=trust_code)
+
+def suite_description(suite: Suite | Sequence[Any]) -> dict[str, Any]:
+    """The record's ``suite`` for a loaded suite (a Suite, or a list of attack specs and Attack objects,
+    named "custom"): name, version, attacks (as declared; the engine records them as built), content
+    digest and definition. A list holding Attack objects has no digest (their settings are not all in
+    their specs): its results are never reused."""
     if isinstance(suite, Suite):
-        return suite.name, str(suite.version)
-    return "custom", "None"
+        name, version, specs, definition = suite.name, suite.version, list(suite.attacks), suite.definition()
+        return {
+            "name": name,
+            "version": version,
+            "attacks": specs,
+            "digest": suite.digest,
+            "definition": definition,
+        }
+    specs = [item if isinstance(item, str) else getattr(item, "spec", str(item)) for item in suite]
+    digest = content_digest(specs) if all(isinstance(item, str) for item in suite) else ""
+    return {
+        "name": "custom",
+        "version": None,
+        "attacks": specs,
+        "digest": digest,
+        "definition": {"attacks": specs},
+    }
 
 
 def evaluation_key_of(
-    dataset: ImageDataset, threat: ThreatModel, settings: RunSettings, checkpoint_sha256: str | None
+    dataset: ImageDataset,
+    threat: ThreatModel,
+    settings: RunSettings,
+    checkpoint_sha256: str | None,
+    suite: dict[str, Any],
 ) -> EvaluationKey:
-    """The key of evaluating ``dataset`` (its subset for ``settings``) under ``threat``: the one function
-    that defines it, for the engine's record and for a lookup before anything runs."""
-    name, version = suite_identity(settings.suite, settings.trust_code)
+    """The key of evaluating ``dataset`` (its subset for ``settings``) under ``threat`` with the suite
+    ``suite`` describes (``suite_description``): the one function that defines it, for the engine's record
+    and for a lookup before anything runs."""
     points = evaluation_points(dataset, settings)
     return EvaluationKey(
         checkpoint_sha256=checkpoint_sha256,
         dataset=dataset.name,
         threat=threat.norm,
         eps=float(threat.eps),
-        suite_name=name,
-        suite_version=version,
+        **suite_key(suite),
         subset_sha256=points.subset_sha256(),
         seed=int(settings.seed),
         mode=settings.mode,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from robench.core.seeding import check_seed
 from robench.errors import RobenchError
 from robench.options import option
 
@@ -32,6 +33,7 @@ class RunSettings:
     )
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
         if self.batch_size is not None and self.batch_size < 1:
             raise RobenchError(f"--batch-size must be positive, got {self.batch_size}")
         if self.block_size < 1:

@@ -18,6 +18,7 @@ from typing import Any
 from robench.core.record import EvaluationResult
 from robench.core.stats import METHODS, Interval, proportion_interval
 from robench.errors import RobenchError
+from robench.leaderboard.suites import SuiteShown
 from robench.options import option
 
 CONFIDENCE_MODES = ("point", "upper", "lower")
@@ -251,12 +252,11 @@ def check_comparable(result: EvaluationResult, baseline: EvaluationResult) -> No
             )
     if abs(result.eps - baseline.eps) > 1e-9:
         raise RobenchError(f"the baseline was evaluated at eps {baseline.eps:g}, this run at {result.eps:g}")
-    suite, base_suite = result.suite or {}, baseline.suite or {}
-    if (suite.get("name"), suite.get("version")) != (base_suite.get("name"), base_suite.get("version")):
+    suite, base_suite = SuiteShown.of(result), SuiteShown.of(baseline)
+    if (suite.name, suite.version, suite.digest) != (base_suite.name, base_suite.version, base_suite.digest):
         warnings.warn(
-            f"the baseline used suite {base_suite.get('name')} v{base_suite.get('version')}, this run "
-            f"{suite.get('name')} v{suite.get('version')}: robust accuracies from different suites "
-            "are not strictly comparable",
+            f"the baseline used suite {base_suite.label}, this run {suite.label}: robust accuracies from "
+            "different suites are not strictly comparable",
             stacklevel=2,
         )
     if baseline.subset_sha256 and baseline.subset_sha256 != result.subset_sha256:

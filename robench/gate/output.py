@@ -19,15 +19,15 @@ from typing import Any
 
 from robench.errors import RobenchError
 from robench.gate.criteria import GateReport
+from robench.leaderboard.suites import SuiteShown
 
 
 def _header(report: GateReport) -> str:
     r = report.result
-    suite = r.suite or {}
     source = "reused stored result" if report.reused else "evaluated now"
     return (
         f"robench gate: {r.model} on {r.dataset}/{r.split} {r.threat} eps={r.eps:g} n={r.n} seed={r.seed} "
-        f"suite={suite.get('name', '?')} v{suite.get('version', '?')} ({source}; verdict {r.verdict})"
+        f"suite={SuiteShown.of(r).label} ({source}; verdict {r.verdict})"
     )
 
 
@@ -103,7 +103,7 @@ def junit_tree(report: GateReport, seconds: float = 0.0) -> ET.ElementTree:
         ("eps", repr(r.eps)),
         ("n", str(r.n)),
         ("seed", str(r.seed)),
-        ("suite", f"{(r.suite or {}).get('name', '?')} v{(r.suite or {}).get('version', '?')}"),
+        ("suite", SuiteShown.of(r).label),
         ("verdict", r.verdict),
         ("reused", str(report.reused).lower()),
     ):

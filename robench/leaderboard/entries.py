@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from robench.attacks.suites import legacy_suite
 from robench.core.documents import check_fields, read_document
 from robench.core.limits import ENTRY_BYTES
 from robench.core.names import check_name, inside
@@ -50,6 +51,10 @@ class Entry:
         result = EvaluationResult.from_dict(
             {k: v for k, v in data.items() if k not in ("name", "entry_version")}
         )
+        if (
+            isinstance(result.suite, dict) and "digest" not in result.suite
+        ):  # a record from before suite digests (robench.core.migrate)
+            result.suite = legacy_suite(result.suite, randomized=result.eot_samples > 1)
         return cls(name=data["name"], result=result, card=card)
 
 

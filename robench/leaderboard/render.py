@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from robench.leaderboard.entries import board_dir, leaderboards_root, load_entri
 from robench.leaderboard.formatting import count_text, eps_text, pct
 from robench.leaderboard.plots import scatter_plot
 from robench.leaderboard.ranking import RANKING_RULE
+from robench.leaderboard.suites import MARK, board_suites
 from robench.leaderboard.table import STAGE_PREFIX, board_frame, stage_label
 
 VERDICT_MARK = {"reliable": "reliable", "unchecked": "unchecked", "unreliable": "⚠ UNRELIABLE"}
@@ -52,6 +54,7 @@ def _display_columns(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
         ("flags", "Flags", "text"),
         ("eps", "eps", "number"),
         ("n", "n", "number"),
+        ("suite_label", "Suite", "text"),
         ("passes", "Passes", "number"),
         ("seconds", "Seconds", "number"),
         ("date", "Date", "text"),
@@ -100,15 +103,44 @@ def render_markdown(frame: pd.DataFrame, dataset: str, threat: str, scatter: Pat
         "| " + " | ".join(markdown(heading) for _, heading, _ in columns) + " |",
         "|" + "|".join("---:" if kind == "number" else "---" for _, _, kind in columns) + "|",
     ]
+    suites = board_suites(frame.to_dict("records"))
     for _, row in frame.iterrows():
         cells = [markdown(_cell(c, row)) for c, _, _ in columns]
+        anchor = _suite_link(suites, row)
+        if anchor is not None:
+            at = [c for c, _, _ in columns].index("suite_label")
+            cells[at] = f"[{cells[at]}](#{anchor})"
         lines.append("| " + " | ".join(cells) + " |")
     if frame.empty:
         lines.append("| " + " | ".join("" for _ in columns) + " |")
+    lines += ["", "## Suites", "", SUITES_NOTE, "", *(_suite_line(s) for s in suites)]
     lines += ["", "## Ranking rule", "", *(f"- {rule}" for rule in RANKING_RULE), ""]
     if scatter is not None:
         lines += [f"![clean vs robust accuracy]({scatter.name})", ""]
     return "\n".join(lines)
+
+
+SUITES_NOTE = (
+    "Each number comes from the suite in its row's *Suite* column: name, version and the first digits of "
+    f"the sha256 of the suite's content (attacks, focus, escalation rules, extra rounds). {MARK} marks a "
+    "suite that is not robench's built-in suite of that name."
+)
+
+
+def _suite_link(suites: list[dict], row: pd.Series) -> str | None:
+    """The anchor a row's suite cell links to: the description of a suite that is not built in."""
+    key = (row["suite_label"], row["suite_digest"], row["suite_content"])
+    found = [s for s in suites if (s["label"], s["digest"], s["content"]) == key and not s["builtin"]]
+    return found[0]["anchor"] if found else None
+
+
+def _suite_line(suite: dict) -> str:
+    """One suite under the board: its anchor, label, full digest and content."""
+    kind = "built in" if suite["builtin"] else "not built in"
+    text = html.escape(
+        f"{suite['label']} ({kind}), sha256 `{suite['digest'] or 'unknown'}`: {suite['content']}"
+    )
+    return f'- <a id="{suite["anchor"]}"></a>' + text.replace("|", "\\|")
 
 
 def render_html(frame: pd.DataFrame, dataset: str, threat: str, scatter: Path | None) -> str:
@@ -116,11 +148,17 @@ def render_html(frame: pd.DataFrame, dataset: str, threat: str, scatter: Path | 
         loader=PackageLoader("robench.leaderboard", "templates"), autoescape=select_autoescape(("html.j2",))
     )
     columns = _display_columns(frame)
+    suites = board_suites(frame.to_dict("records"))
     rows = [
         {
             "unreliable": row["verdict"] == "unreliable",
             "cells": [
-                {"text": _cell(c, row), "value": _sort_value(c, row), "key": c.replace(STAGE_PREFIX, "acc-")}
+                {
+                    "text": _cell(c, row),
+                    "value": _sort_value(c, row),
+                    "key": c.replace(STAGE_PREFIX, "acc-"),
+                    "href": _suite_link(suites, row) if c == "suite_label" else None,
+                }
                 for c, _, _ in columns
             ],
         }
@@ -136,6 +174,8 @@ def render_html(frame: pd.DataFrame, dataset: str, threat: str, scatter: Path | 
         rows=rows,
         rule=RANKING_RULE,
         scatter_png=image,
+        suites=suites,
+        suites_note=SUITES_NOTE,
     )
 
 

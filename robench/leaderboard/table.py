@@ -4,7 +4,8 @@ Accuracies are fractions in [0, 1] (the CSV keeps them so); the md/html renderin
 Stage columns are ``acc:<attack spec>`` in the suite's order (FGSM, PGD-7, PGD-20, PGD-100, CW, AutoAttack
 for the standard suite; a suite's focus stage is ``acc:<spec> (focus)``). ``certified_acc`` is the best
 certified accuracy at the board's eps (a lower bound, the bound named in ``certified_by``), empty for an
-entry without certificates; it never ranks.
+entry without certificates; it never ranks. The ``suite*`` columns say which suite produced the row
+(robench.leaderboard.suites).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from robench.core.cost import Cost
 from robench.core.record import FOCUS, EvaluationResult, StageResult, best_certificate
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.ranking import ranking, sort_key
+from robench.leaderboard.suites import frame_columns
 
 _FAMILY_LABELS = {
     "fgsm": "FGSM",
@@ -32,6 +34,8 @@ _FAMILY_LABELS = {
 }
 STAGE_PREFIX = "acc:"
 DIAGNOSTICS = "diagnostics"
+SUITE_COLUMNS = ("suite", "suite_digest", "suite_builtin", "suite_label", "suite_content")
+TAIL_COLUMNS = ("forward", "backward", "passes", "seconds", "date", "sha256")
 FOCUS_TAG = "(focus)"  # after a focus stage's spec: it attacked only the survivors closest to the boundary
 
 
@@ -114,7 +118,7 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
             "flags": " ".join(sorted({f.code for f in result.flags if f.severity != "info"})),
             "eps": result.eps,
             "n": result.n,
-            "suite": f"{result.suite.get('name')}@{result.suite.get('version')}",
+            **frame_columns(result),
             "forward": cost.forward,
             "backward": cost.backward,
             "passes": cost.passes,
@@ -136,5 +140,5 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
         "ranked_by",
     ]
     columns += [f"{STAGE_PREFIX}{s}" for s in specs]
-    columns += ["verdict", "flags", "eps", "n", "suite", "forward", "backward", "passes", "seconds", "date"]
-    return pd.DataFrame(rows, columns=[*columns, "sha256"])
+    columns += ["verdict", "flags", "eps", "n", *SUITE_COLUMNS, *TAIL_COLUMNS]
+    return pd.DataFrame(rows, columns=columns)

@@ -29,9 +29,10 @@ from robench.core.record import CertificateSummary, CertificationRecord, Evaluat
 from robench.data.base import ImageDataset
 from robench.diagnostics.checks.certified_but_broken import contradictions
 from robench.diagnostics.verdict import verdict
-from robench.engine.evaluation import resolve_device
+from robench.engine.evaluation import check_outputs, resolve_device
 from robench.engine.settings import RunSettings
 from robench.errors import RobenchError
+from robench.models.wrapper import kept_as_it_was
 from robench.options import option
 from robench.pipeline.request import EvaluationRequest, certify_methods, request_from_options
 from robench.pipeline.target import Target, resolve_target
@@ -211,10 +212,17 @@ class CertifyRequest:
 
 
 def run_certification(request: CertifyRequest) -> CertificationRecord:
-    """Certify the points ``request.evaluation`` names (its subset: ``n``, ``seed``)."""
+    """Certify the points ``request.evaluation`` names (its subset: ``n``, ``seed``); a caller's nn.Module
+    is put back as it was (``kept_as_it_was``)."""
+    with kept_as_it_was(request.evaluation.model.module):
+        return _certification(request)
+
+
+def _certification(request: CertifyRequest) -> CertificationRecord:
     target = resolve_target(request.evaluation)
     run = request.evaluation.run
     points, model, device = target.points(run), target.loaded.module, resolve_device(run.device)
+    check_outputs(model, points, device)
     require_certifiable(target, run)
     certificates = certify_points(
         model, points, target.threat, request.methods, device=device, batch_size=run.batch_size

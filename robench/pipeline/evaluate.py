@@ -18,6 +18,7 @@ from robench.diagnostics import DiagnosticContext, run_diagnostics
 from robench.engine.evaluate import as_state
 from robench.engine.evaluation import Evaluation
 from robench.engine.settings import RunSettings
+from robench.models.wrapper import kept_as_it_was
 from robench.pipeline.certify import certify_record, require_certifiable
 from robench.pipeline.escalate import escalate
 from robench.pipeline.focus import run_focus
@@ -33,24 +34,24 @@ def evaluate(
     the same defaults, so the record is the one the CLI writes. ``dataset`` is a name or spec (default:
     the card's) or an ``ImageDataset``; ``threat`` is ``"linf"``/``"l2"`` (with ``eps``) or a
     ``ThreatModel``. ``state`` (a path or an EvaluationState) makes the run resumable; it is cleared once
-    the record is complete. ``certify="ibp,crown"`` also certifies the points (robench.pipeline.certify)."""
+    the record is complete. ``certify="ibp,crown"`` also certifies the points (robench.pipeline.certify).
+    An nn.Module is evaluated in eval mode without parameter gradients and put back as it was."""
     request = request_from_options(model, dataset=dataset, threat=threat, **options)
     store = as_state(state)
-    result = evaluate_target(
-        resolve_target(request), request.run, diagnostics=request.diagnostics, state=store,
-        certify=request.certify,
-    )  # fmt: skip
+    result = run_evaluation(request, state=store)
     if store is not None:
         store.clear()
     return result
 
 
 def run_evaluation(request: EvaluationRequest, *, state: Any = None) -> EvaluationResult:
-    """The record of ``request`` (the caller owns ``state``: clear it once the record is kept)."""
-    return evaluate_target(
-        resolve_target(request), request.run, diagnostics=request.diagnostics, state=state,
-        certify=request.certify,
-    )  # fmt: skip
+    """The record of ``request`` (the caller owns ``state``: clear it once the record is kept); a caller's
+    nn.Module is put back as it was (``kept_as_it_was``)."""
+    with kept_as_it_was(request.model.module):
+        return evaluate_target(
+            resolve_target(request), request.run, diagnostics=request.diagnostics, state=state,
+            certify=request.certify,
+        )  # fmt: skip
 
 
 def prepare(target: Target, run: RunSettings) -> Evaluation:

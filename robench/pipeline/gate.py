@@ -3,9 +3,9 @@
 ``run_gate(GateRequest(...))`` is the Python API behind ``robench gate`` and the pytest plugin (both
 through ``check_model``, which takes their flat options). The dataset, threat and eps default to the
 model card's (threat: linf when nothing gives one); a result stored under the same key
-(``robench.engine.identity.EvaluationKey``: checkpoint sha256, points, threat, eps, suite name and
-version, seed, mode, block size) is reused unless ``reuse=False``; a fresh result is stored. Diagnostics
-run by default (their verdict is printed; ``require_reliable`` needs them).
+(``robench.engine.identity.EvaluationKey``: checkpoint sha256, points, threat, eps, suite name, version
+and content digest, seed, mode, block size) is reused unless ``reuse=False``; a fresh result is stored.
+Diagnostics run by default (their verdict is printed; ``require_reliable`` needs them).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from robench.engine.settings import RunSettings
 from robench.errors import RobenchError
 from robench.gate.baseline import load_baseline
 from robench.gate.criteria import GateReport, Thresholds, check_result
+from robench.models.wrapper import kept_as_it_was
 from robench.options import keyword, option
 from robench.pipeline.evaluate import evaluate_target
 from robench.pipeline.keys import evaluation_key
-from robench.pipeline.request import EvaluationRequest, request_from_options
+from robench.pipeline.request import EvaluationRequest, check_type, request_from_options
 from robench.pipeline.target import Target, resolve_target
 from robench.store import ResultsStore
 
@@ -48,7 +49,13 @@ class GateRequest:
 
 
 def run_gate(request: GateRequest) -> tuple[GateReport, float]:
-    """The gate's report and the seconds spent (evaluation included)."""
+    """The gate's report and the seconds spent (evaluation included); a caller's nn.Module is put back as
+    it was (``kept_as_it_was``)."""
+    with kept_as_it_was(request.evaluation.model.module):
+        return _run_gate(request)
+
+
+def _run_gate(request: GateRequest) -> tuple[GateReport, float]:
     started = time.perf_counter()
     thresholds, evaluation = request.thresholds, request.evaluation
     thresholds.check_given()
@@ -78,6 +85,10 @@ def check_model(model: Any = None, **options: Any) -> tuple[GateReport, float]:
     (``robench.pipeline.request``), the thresholds' (``Thresholds`` fields), ``baseline``, ``reuse`` and
     ``store``. ``model`` is a card id or name, or an nn.Module (give ``dataset=`` then)."""
     names = {keyword(f): f.name for f in dataclasses.fields(Thresholds)}
+    for key in [k for k in options if k in names]:
+        check_type(key, options[key], Thresholds, names[key])
+    for key in [k for k in ("baseline", "reuse", "store") if k in options]:
+        check_type(key, options[key], GateRequest, key)
     thresholds = Thresholds(**{names[k]: options.pop(k) for k in list(options) if k in names})
     gate = {k: options.pop(k) for k in ("baseline", "reuse", "store") if k in options}
     options.setdefault("suite", GATE_SUITE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from robench.data.spec import DataSpec
 from robench.engine.settings import RunSettings
 from robench.errors import RobenchError
 from robench.models.spec import ModelSpec
-from robench.options import keyword, option
+from robench.options import expected, fits, keyword, option, shown
 from robench.threat import ThreatModel, parse_eps
 
 
@@ -96,11 +97,28 @@ def request_from_options(model: Any = None, **options: Any) -> EvaluationRequest
     for key, value in options.items():
         if key in owners:
             for group, name in owners[key]:
+                check_type(key, value, GROUPS[group], name)
                 groups[group][name] = value
-        elif key not in top:
+        elif key in top:
+            check_type(key, value, EvaluationRequest, key)
+        else:
             raise RobenchError(_unknown_option(key, sorted(set(owners) | top)))
     built = {name: GROUPS[name](**values) for name, values in groups.items()}
     return EvaluationRequest(**built, **{k: options[k] for k in top if k in options})
+
+
+#: what the Python API takes beyond a field's annotation: robench.evaluate(model, dataset, threat)
+ALSO_ACCEPTED = {"dataset": "an ImageDataset", "threat": "a ThreatModel"}
+
+
+def check_type(key: str, value: Any, cls: type, name: str) -> None:
+    """A keyword option's value must fit its settings field's annotation (``n=2.5``, ``seed="x"``,
+    ``dataset=object()`` are one RobenchError each); a field that parses text (``eps="8/255"``) takes it."""
+    field_ = next(f for f in dataclasses.fields(cls) if f.name == name)
+    hint = typing.get_type_hints(cls)[name]
+    if (field_.metadata or {}).get("parse") is None and not fits(value, hint):
+        also = f" or {ALSO_ACCEPTED[key]}" if key in ALSO_ACCEPTED else ""
+        raise RobenchError(f"{key} must be {expected(hint)}{also}, got {shown(value)}")
 
 
 def _unknown_option(key: str, known: list[str]) -> str:

@@ -21,6 +21,7 @@ import torch
 
 from robench.core.names import check_name
 from robench.core.record import EvaluationResult
+from robench.core.seeding import check_seed
 from robench.data import load_dataset
 from robench.engine.settings import RunSettings
 from robench.errors import CheckpointError, RobenchError
@@ -177,6 +178,9 @@ class SubmitSettings:
         default=None, metadata=option("leaderboards folder (default: ./leaderboards)")
     )
     reports: Path | None = field(default=None, metadata=option("reports folder (default: ./reports)"))
+
+    def __post_init__(self) -> None:
+        check_seed(self.seed)
 
 
 @dataclass(frozen=True)

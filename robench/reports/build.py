@@ -22,6 +22,7 @@ from robench.diagnostics.catalog import meaning
 from robench.errors import RobenchError
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.formatting import count_text, eps_text, pct
+from robench.leaderboard.suites import SuiteShown
 from robench.leaderboard.table import ladder_rows, stage_label
 from robench.reports import plots
 from robench.reports.curves import EpsCurve, certified_curve_from_record, curve_from_record
@@ -173,6 +174,7 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
         "figures": {key: path.name for key, path in figures.items()},
         "eps_note": eps_note,
         "command": command or reproduce_command(entry),
+        "suite": SuiteShown.of(result),
         **_certificates(result),
     }
 

@@ -1,19 +1,22 @@
 """The results store: every evaluation run with its record, per-stage costs and per-sample outcomes.
 
 Runs are only ever added (``--force`` adds a newer run, it never overwrites); a lookup by key returns the
-newest run. Each run is written in one transaction together with clearing its resume state.
+newest run. The key (``robench.engine.identity.EvaluationKey``) includes the suite's content digest, so a
+run is reused only by an evaluation of the same suite content; a run whose suite digest is not known
+(migrated from a store without digests, see ``robench.store.migrate``) is never reused. Each run is
+written in one transaction together with clearing its resume state.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from robench.core.record import EvaluationResult, SampleResult
 from robench.engine.identity import EvaluationKey
-from robench.store.db import connect, default_store_path, transaction
+from robench.store.db import SCHEMA_VERSION, connect, default_store_path, expected_schema, transaction
 
 
 @dataclass(frozen=True)
@@ -61,32 +64,13 @@ class ResultsStore:
     def put(self, result: EvaluationResult) -> int:
         """Store one run (record, stages, samples) and clear its resume state, all in one transaction."""
         key = EvaluationKey.of(result)
-        digest = key.digest()
-        record = result.to_json(samples=False)
+        row = {"key": key.digest(), **run_key_columns(key), "model": result.model, "n": result.n}
+        row |= {"clean_acc": result.clean_acc, "robust_acc": result.robust_acc, "verdict": result.verdict}
+        row |= {"created": result.created, "record": result.to_json(samples=False)}
         with transaction(self.conn) as conn:
             cursor = conn.execute(
-                "INSERT INTO runs (key, checkpoint_sha256, dataset, threat, eps, suite_name, suite_version,"
-                " subset_sha256, seed, mode, model, n, clean_acc, robust_acc, verdict, created, record)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    digest,
-                    key.checkpoint_sha256,
-                    key.dataset,
-                    key.threat,
-                    key.eps,
-                    key.suite_name,
-                    key.suite_version,
-                    key.subset_sha256,
-                    key.seed,
-                    key.mode,
-                    result.model,
-                    result.n,
-                    result.clean_acc,
-                    result.robust_acc,
-                    result.verdict,
-                    result.created,
-                    record,
-                ),
+                f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()),
             )
             run_id = int(cursor.lastrowid)
             conn.executemany(
@@ -99,20 +83,23 @@ class ResultsStore:
                     for i, s in enumerate(result.samples)
                 ),
             )
-            conn.execute("DELETE FROM states WHERE key = ?", (digest,))
+            conn.execute("DELETE FROM states WHERE key = ?", (row["key"],))
         return run_id
 
     def lookup(self, key: EvaluationKey, *, require_verdict: bool = False) -> EvaluationResult | None:
-        """The newest stored result for this key (None if none, or if the key has no checkpoint hash).
+        """The newest stored result for this key (None if none, or if the key is not reusable: no
+        checkpoint hash or no known suite digest).
 
         ``require_verdict`` skips runs made without diagnostics (verdict "unchecked").
         """
         if not key.reusable:
             return None
-        query = "SELECT id FROM runs WHERE key = ?"
+        query = "SELECT id FROM runs WHERE key = ? AND suite_digest = ?"
         if require_verdict:
             query += " AND verdict != 'unchecked'"
-        row = self.conn.execute(query + " ORDER BY id DESC LIMIT 1", (key.digest(),)).fetchone()
+        row = self.conn.execute(
+            query + " ORDER BY id DESC LIMIT 1", (key.digest(), key.suite_digest)
+        ).fetchone()
         return None if row is None else self.get(row[0])
 
     def get(self, run_id: int) -> EvaluationResult:
@@ -172,6 +159,15 @@ class ResultsStore:
             if count != n
         ]
         return problems
+
+
+def run_key_columns(key: EvaluationKey) -> dict[str, object]:
+    """The key's fields that ``runs`` keeps as columns (to list and filter runs), taken from the key itself:
+    the key's fields are listed once, in ``EvaluationKey``."""
+    return {name: value for name, value in asdict(key).items() if name in _RUN_COLUMNS}
+
+
+_RUN_COLUMNS = frozenset(expected_schema(SCHEMA_VERSION)["runs"])
 
 
 def _stage_rows(run_id: int, result: EvaluationResult) -> list[tuple]:

@@ -27,6 +27,8 @@ LOG_COLUMNS = (
 
 
 class RunPaths:
+    """A run's files in ``out_dir``; the name is checked before anything is trained or written."""
+
     def __init__(self, out_dir: Path, name: str) -> None:
         self.out_dir, self.name = out_dir, check_name(name, "run name (--name)")
         self.final = out_dir / f"{name}.safetensors"

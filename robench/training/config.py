@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from robench.core.seeding import check_seed
 from robench.errors import RobenchError
 from robench.options import json_object, option
 from robench.threat import parse_eps
@@ -81,6 +82,7 @@ class TrainConfig:
         for name, value in defaults.items():
             if getattr(self, name) is None:  # frozen: resolved once, recorded as resolved
                 object.__setattr__(self, name, value)
+        check_seed(self.seed)
         checks = [
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
             (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),

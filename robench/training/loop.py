@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from robench.core.outputs import check_output_folder
 from robench.errors import RobenchError
 from robench.models import create_model, normalize
 from robench.models.checkpoint import fit_state_dict, read_state_dict, save_checkpoint
@@ -87,8 +88,8 @@ def train(
     sync_bn: bool = False,
 ) -> TrainResult:
     """Train with ``config``; write checkpoints, card and logs as ``out_dir/<name>.*`` (name = recipe)."""
-    out_dir = Path(out_dir)
-    paths = RunPaths(out_dir, name or config.recipe)
+    out_dir = check_output_folder(out_dir, "--out")  # before any data, model or epoch
+    paths = RunPaths(out_dir, config.recipe if name is None else name)
     state = ResumeState(out_dir, paths.name)
     threat = ThreatModel.parse(config.threat, config.eps)
     recipe = build_recipe(

@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from robench.attacks.suites import content_digest
 from robench.cli import main
 from robench.core.record import EvaluationResult
 from robench.data import load_dataset
@@ -72,7 +73,13 @@ def test_evaluate_writes_the_documented_json_and_prints_the_table(files, tmp_pat
                 "robust_acc", "stages", "samples", "flags", "verdict", "env"):  # fmt: skip
         assert key in data
     assert data["checkpoint_sha256"] == hashlib.sha256((files / "net.safetensors").read_bytes()).hexdigest()
-    assert data["suite"] == {"name": "tiny", "version": "1", "attacks": ["fgsm", "pgd-7"]}
+    assert data["suite"] == {
+        "name": "tiny",
+        "version": "1",
+        "digest": content_digest(["fgsm", "pgd-7"]),
+        "definition": {"attacks": ["fgsm", "pgd-7"]},
+        "attacks": ["fgsm", "pgd-7"],
+    }
     assert (data["n"], data["seed"], data["eps"], data["threat"]) == (40, 3, 0.1, "linf")
     assert set(data["env"]) >= {"robench", "torch", "pyautoattack", "device", "git", "python"}
     result = EvaluationResult.from_json(out)

@@ -6,8 +6,10 @@ on sys.path).
 
 from __future__ import annotations
 
+from robench.attacks.suites import Suite
 from robench.core.cost import Cost
 from robench.core.record import EvaluationResult, Flag, SampleResult, StageResult
+from robench.engine.identity import suite_description
 
 STANDARD = ["fgsm", "pgd-7", "pgd-20", "pgd-100x2", "cw", "autoattack"]
 
@@ -44,7 +46,7 @@ def build_result(
         checkpoint_sha256=sha or (model.encode().hex() * 64)[:64],
         eps=eps,
         subset_sha256="ab" * 32,
-        suite={"name": "standard", "version": 1, "attacks": STANDARD},
+        suite={**suite_description(Suite("standard", "1", tuple(STANDARD))), "attacks": STANDARD},
         stages=stages,
         samples=samples,
         flags=list(flags),

@@ -10,7 +10,9 @@ import subprocess
 import pandas as pd
 import pytest
 from PIL import Image
+from synthetic_records import STANDARD
 
+from robench.attacks.suites import content_digest
 from robench.cli import main
 from robench.core.record import CertificateSummary, Flag
 from robench.leaderboard.entries import make_entry, write_entry
@@ -68,13 +70,15 @@ def test_markdown_marks_unreliable_rows_and_documents_the_rule(board):
     assert [r.split(" | ")[1] for r in rows] == ["trades", "pgd", "fgsm ⚠", "standard"]
     assert "⚠ UNRELIABLE" in rows[2] and "5.0 (catastrophic_overfitting: pgd20_acc)" in rows[2]
     # every cell of the top row, from the synthetic record: clean, certified (none: –), worst case,
-    # ranked-by, six stages, verdict, flags, eps, n, passes (6 stages x 19 x 20), seconds (6 x 0.5), date,
-    # sha256 prefix
+    # ranked-by, six stages, verdict, flags, eps, n, suite (a "standard" v1 is not the built-in: marked and
+    # linked to its description), passes (6 stages x 19 x 20), seconds (6 x 0.5), date, sha256 prefix
     sha = (b"trades".hex() * 64)[:12]
+    suite = f"[standard v1 · {content_digest(STANDARD)[:8]} ⚑](#suite-1)"
     assert rows[0] == (
         "| 1 | trades | small_cnn | trades | 85.0 | – | 50.0 | 50.0 | 65.0 | 60.0 | 55.0 | 55.0 | 50.0 "
-        f"| 50.0 | reliable |  | 0.3 | 20 | 2.28k | 3.0 | 2026-11-21 | {sha} |"
+        f"| 50.0 | reliable |  | 0.3 | 20 | {suite} | 2.28k | 3.0 | 2026-11-21 | {sha} |"
     )
+    assert f'<a id="suite-1"></a>standard v1 · {content_digest(STANDARD)[:8]} ⚑ (not built in)' in text
     # pgd: its best certificate (CROWN-IBP, 8 of 20) beside its worst case; still ranked by the worst case
     assert rows[1].startswith("| 2 | pgd | small_cnn | pgd | 90.0 | 40.0 (CROWN-IBP) | 45.0 | 45.0 |")
     assert " 0.0 " not in rows[3].split(" | ")[5] and rows[3].split(" | ")[5] == "–"

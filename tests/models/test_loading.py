@@ -114,7 +114,8 @@ def test_user_factory_that_loads_its_own_weights(tmp_path, monkeypatch):
 
 def test_module_in_train_mode_is_switched_and_we_say_so():
     net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10), nn.Dropout(0.5)).train()
-    with pytest.warns(UserWarning, match="model was in train mode; robench switched it to eval mode"):
+    said = r"model was in train mode \(4 of 4 modules training, 2 parameters requiring gradients\); robench"
+    with pytest.warns(UserWarning, match=said):
         loaded = load_model_from_module(net, mean=[0.5], std=[0.5], name="mine")
     assert loaded.name == "mine" and isinstance(loaded.module, Normalized)
     assert not loaded.module.training and not net.training
