@@ -5,6 +5,7 @@ the same combinations and reports the same errors."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,12 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
     return target
 
 
+#: what torch's messages say when a layer cannot take an input's channels or size
+SHAPE_ERROR = re.compile(
+    r"shape|size|channels|mat1 and mat2|dimension|Expected .*input|kernel|padded input", re.IGNORECASE
+)
+
+
 def check_model_takes(target: Target, device) -> None:
     """One forward of one image before any work: a model that cannot take the data's images (their
     channels or size) is one RobenchError naming both, not a traceback in the middle of a run. The
@@ -97,6 +104,8 @@ def check_model_takes(target: Target, device) -> None:
         raise
     except RuntimeError as exc:  # torch's shape errors: channels, a too small image, a flattened size
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        if not SHAPE_ERROR.search(reason):
+            return  # not a shape error: a bug or a crash of the model's own, left to the run to report
         raise RobenchError(
             f"model {target.loaded.name} cannot take {data.name}'s {shape} images (RuntimeError: {reason})"
         ) from None
