@@ -13,12 +13,15 @@ from robench.pipeline.submit import SubmitRequest
 
 def submit(request: SubmitRequest, *, checkpoint: Path | None) -> None:
     """Evaluate a checkpoint (standard suite + diagnostics), store the result, add its leaderboard entry."""
+    from robench.core.threads import use_threads
+    from robench.diagnostics.verdict import verdict_text
     from robench.distributed import refuse_under_torchrun
     from robench.engine.evaluation import resolve_device
     from robench.pipeline.submit import submit as run_submit
     from robench.store import ResultsStore
 
     refuse_under_torchrun("submit")
+    use_threads(request.settings.threads)
     resolve_device(request.settings.device)
     card = request.model_card(checkpoint)
     with ResultsStore(request.settings.store) as results:
@@ -27,7 +30,7 @@ def submit(request: SubmitRequest, *, checkpoint: Path | None) -> None:
     how = "reused the stored result (use --force to re-run)" if done.reused else "evaluated and stored"
     typer.echo(
         f"{card.id}: {how}; clean {100 * result.clean_acc:.1f} %, robust {100 * result.robust_acc:.1f} % "
-        f"(worst case, n={result.n}), verdict {result.verdict}"
+        f"(worst case, n={result.n}), verdict {verdict_text(result)}"
         + (f" [{', '.join(sorted({f.code for f in result.flags}))}]" if result.flags else "")
     )
     typer.echo(f"entry:       {done.entry_path}")

@@ -24,12 +24,18 @@ from robench.core.migrate import upgrade_v1
 SCHEMA_VERSION = 2
 
 
+FINDINGS = ("evaluation", "model")
+
+
 @dataclass
 class Flag:
     code: str
     severity: str  # "error" | "warning" | "info"
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: "evaluation": the number may be wrong (an error makes the verdict unreliable); "model": the model is
+    #: broken and the number stands (shown beside the verdict, which it leaves alone)
+    finding: str = "evaluation"
 
 
 FOCUS = "focus"  # StageResult.escalated_by of a suite's focus stage (robench.pipeline.focus)

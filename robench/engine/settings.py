@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from robench.core.threads import threads_field
 from robench.errors import RobenchError
 from robench.options import option
 
@@ -26,6 +27,7 @@ class RunSettings:
         metadata=option("points per block: AutoAttack and Square run per block; the sharding unit"),
     )
     device: str = field(default="cpu", metadata=option("cpu or cuda"))
+    threads: int | None = threads_field()
     independent: bool = field(default=False, metadata=option("run every attack on every point (no cascade)"))
     trust_code: bool = field(  # the same flag as the model's: one opt-in for every file that names code
         default=False, metadata=option("run code (package.module:function) that a card or suite file names")

@@ -220,7 +220,8 @@ def _mode_note(thresholds: Thresholds) -> str:
 
 
 def _reliability(result: EvaluationResult) -> CriterionResult:
-    errors = [f for f in result.flags if f.severity == "error"]
+    # a model finding (the model is broken; its number stands) is no doubt about the evaluation
+    errors = [f for f in result.flags if f.severity == "error" and f.finding != "model"]
     if result.verdict == "unchecked" and not errors:
         detail = "diagnostics did not run (verdict unchecked), so reliability cannot be confirmed"
         passed = False

@@ -2,6 +2,8 @@
 
 An entry is the results record without per-sample data (numbers as numbers), plus ``model_card`` (the
 model card's fields) and ``entry_version``. The boards (.md/.csv/.html) are regenerated from these files only.
+An entry file that already says the same (everything but timings, the date and the versions, ``VOLATILE``)
+is left as it is, so re-running an evaluation that reproduces its numbers changes no committed file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from robench.core.record import EvaluationResult
 from robench.errors import RobenchError
 
 ENTRY_VERSION = 2
+#: keys whose values change from run to run without the numbers changing: wall-clock seconds (of every
+#: cost and certificate), the creation date and the environment (versions, git commit, device)
+VOLATILE = frozenset({"seconds", "created", "env"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -64,19 +69,38 @@ def make_entry(name: str, result: EvaluationResult, card: Any = None) -> Entry:
     return Entry(name=name, result=result.slim(), card=card_metadata(card) if card is not None else {})
 
 
+def substance(data: Any) -> Any:
+    """An entry's JSON without its ``VOLATILE`` keys (at any depth): what two runs must agree on."""
+    if isinstance(data, dict):
+        return {k: substance(v) for k, v in data.items() if k not in VOLATILE}
+    if isinstance(data, list):
+        return [substance(v) for v in data]
+    return data
+
+
 def write_entry(entry: Entry, root: str | os.PathLike | None = None) -> Path:
-    """Write (atomically replace) the entry file; returns its path."""
+    """Write (atomically replace) the entry file, unless it already says the same but for ``VOLATILE``
+    values (then it is kept, timings and date included); returns its path."""
     result = entry.result
     path = board_dir(result.dataset, result.threat, root) / "entries" / f"{entry.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(json.dumps(entry.to_dict()))  # as it reads back (tuples become lists)
+    if path.is_file():
+        try:
+            if substance(json.loads(path.read_text())) == substance(data):
+                return path
+        except (OSError, json.JSONDecodeError):
+            pass  # unreadable: replaced below
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(entry.to_dict(), indent=2) + "\n")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
     return path
 
 
 def load_entries(dataset: str, threat: str, root: str | os.PathLike | None = None) -> list[Entry]:
     """All entries of one board, by file name; a malformed file is a one-line error naming it."""
+    from robench.diagnostics.catalog import refresh_findings
+
     folder = board_dir(dataset, threat, root) / "entries"
     entries = []
     for path in sorted(folder.glob("*.json")):
@@ -90,6 +114,8 @@ def load_entries(dataset: str, threat: str, root: str | os.PathLike | None = Non
                 f"not {dataset}/{threat}"
             )
         entries.append(entry)
+    for entry in entries:  # an entry written before model findings were told apart gets them now
+        refresh_findings(entry.result)
     return entries
 
 

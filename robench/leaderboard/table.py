@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from robench.core.cost import Cost
-from robench.core.record import FOCUS, EvaluationResult, StageResult, best_certificate
+from robench.core.record import FOCUS, EvaluationResult, Flag, StageResult, best_certificate
+from robench.diagnostics.verdict import model_findings
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.ranking import ranking, sort_key
 
@@ -86,6 +87,12 @@ def stage_specs(entries: Sequence[Entry]) -> list[str]:
     return specs
 
 
+def _listed(flag: Flag) -> bool:
+    """A flag the board's Flags column lists: errors and warnings about the evaluation (model findings
+    have their own column)."""
+    return flag.severity != "info" and not (flag.severity == "error" and flag.finding == "model")
+
+
 def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
     ordered = sorted(entries, key=lambda e: sort_key(e.name, e.result))
     specs = stage_specs(ordered)
@@ -111,7 +118,8 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
         row |= {f"{STAGE_PREFIX}{spec}": accuracies.get(spec) for spec in specs}
         row |= {
             "verdict": result.verdict,
-            "flags": " ".join(sorted({f.code for f in result.flags if f.severity != "info"})),
+            "model_findings": " ".join(model_findings(result.flags)),
+            "flags": " ".join(sorted({f.code for f in result.flags if _listed(f)})),
             "eps": result.eps,
             "n": result.n,
             "suite": f"{result.suite.get('name')}@{result.suite.get('version')}",
@@ -136,5 +144,6 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
         "ranked_by",
     ]
     columns += [f"{STAGE_PREFIX}{s}" for s in specs]
-    columns += ["verdict", "flags", "eps", "n", "suite", "forward", "backward", "passes", "seconds", "date"]
+    columns += ["verdict", "model_findings", "flags", "eps", "n", "suite", "forward", "backward", "passes"]
+    columns += ["seconds", "date"]
     return pd.DataFrame(rows, columns=[*columns, "sha256"])

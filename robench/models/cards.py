@@ -15,18 +15,20 @@ import difflib
 import os
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from robench.errors import RobenchError
+from robench.errors import Note, RobenchError
 from robench.threat import NORMS, parse_eps
 
 CARD_SUFFIXES = (".toml", ".yaml", ".yml")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _OPTIONAL_TEXT = ("recipe", "source", "paper")
+_OPTIONAL_NORMALIZATION = ("mean", "std")  # left out together: the checkpoint's buffers decide
 _NOT_FIELDS = ("path", "trusted")  # attributes of a read card, not fields of the file
 
 
@@ -38,8 +40,8 @@ class ModelCard:
     num_classes: int
     threat: str
     eps: float
-    mean: list[float]
-    std: list[float]
+    mean: list[float] | None  # None (left out of the file): the checkpoint's normalisation buffers decide
+    std: list[float] | None
     checkpoint: str
     sha256: str
     recipe: str = "external"
@@ -55,8 +57,9 @@ class ModelCard:
         return f"{self.dataset}/{self.threat}/{self.name}"
 
     @property
-    def in_channels(self) -> int:
-        return len(self.mean)
+    def in_channels(self) -> int | None:
+        """The input channels its mean/std fix; None when the card leaves them to the checkpoint."""
+        return len(self.mean) if self.mean is not None else None
 
     @property
     def checkpoint_path(self) -> Path:
@@ -68,6 +71,9 @@ class ModelCard:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_FIELDS}
         for key in ("arch_kwargs", "training"):
             if not data[key]:
+                del data[key]
+        for key in ("mean", "std"):
+            if data[key] is None:
                 del data[key]
         return data
 
@@ -82,6 +88,21 @@ def _number_list(where: str, key: str, value: Any) -> list[float]:
     return [float(v) for v in value]
 
 
+def _normalization(where: str, data: dict[str, Any]) -> tuple[list[float] | None, list[float] | None]:
+    """The card's mean and std: both, or neither (then the checkpoint's normalisation buffers decide)."""
+    if "mean" not in data and "std" not in data:
+        return None, None
+    if ("mean" in data) != ("std" in data):
+        given, other = ("mean", "std") if "mean" in data else ("std", "mean")
+        raise _fail(where, f"gives '{given}' without '{other}': give both, or neither (the checkpoint's)")
+    mean, std = _number_list(where, "mean", data["mean"]), _number_list(where, "std", data["std"])
+    if len(mean) != len(std):
+        raise _fail(where, f"'mean' has {len(mean)} values but 'std' has {len(std)}")
+    if any(s <= 0 for s in std):
+        raise _fail(where, f"'std' values must be positive, got {std}")
+    return mean, std
+
+
 def card_from_dict(
     data: dict[str, Any], where: str = "<dict>", path: Path | None = None, *, trust_code: bool = False
 ) -> ModelCard:
@@ -93,7 +114,7 @@ def card_from_dict(
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise _fail(where, f"unknown field '{unknown[0]}'{hint}")
     required = [f.name for f in fields(ModelCard) if f.name in known and f.name not in
-                (*_OPTIONAL_TEXT, "arch_kwargs", "training")]  # fmt: skip
+                (*_OPTIONAL_TEXT, *_OPTIONAL_NORMALIZATION, "arch_kwargs", "training")]  # fmt: skip
     missing = [k for k in required if k not in data]
     if missing:
         raise _fail(where, f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
@@ -109,11 +130,7 @@ def card_from_dict(
         eps = parse_eps(data["eps"])
     except (RobenchError, TypeError, ValueError):
         raise _fail(where, f"'eps' must be a number such as 0.3 or '8/255', got {data['eps']!r}") from None
-    mean, std = _number_list(where, "mean", data["mean"]), _number_list(where, "std", data["std"])
-    if len(mean) != len(std):
-        raise _fail(where, f"'mean' has {len(mean)} values but 'std' has {len(std)}")
-    if any(s <= 0 for s in std):
-        raise _fail(where, f"'std' values must be positive, got {std}")
+    mean, std = _normalization(where, data)
     sha = data["sha256"].lower()
     if not _SHA256.match(sha):
         raise _fail(where, f"'sha256' must be 64 hexadecimal digits, got {data['sha256']!r}")
@@ -161,23 +178,41 @@ def write_card(card: ModelCard, path: str | os.PathLike | None = None) -> Path:
 
 
 def models_root() -> Path:
-    """``ROBENCH_MODELS`` if set, else ``./models`` when it exists, else the repository's ``models/``."""
+    """``ROBENCH_MODELS`` if set, else ``./models`` when it holds cards, else the repository's ``models/``
+    (the shipped zoo; with a note when a ``./models`` without cards was passed over)."""
     if os.environ.get("ROBENCH_MODELS"):
         return Path(os.environ["ROBENCH_MODELS"])
-    if Path("models").is_dir():
-        return Path("models")
-    return Path(__file__).resolve().parents[2] / "models"
+    shipped = Path(__file__).resolve().parents[2] / "models"
+    local = Path("models")
+    if local.is_dir() and (local.resolve() == shipped or _card_files(local)):
+        return local
+    if local.is_dir():
+        warnings.warn(
+            f"./models holds no model cards; using the shipped zoo under {shipped} (set ROBENCH_MODELS to "
+            "choose the folder)",
+            Note,
+            stacklevel=3,
+        )
+    return shipped
+
+
+def _card_files(base: Path) -> list[Path]:
+    """Every card file under ``base``, at any depth, in path order."""
+    return sorted(p for p in base.rglob("*") if p.suffix in CARD_SUFFIXES and p.is_file())
 
 
 def list_cards(root: str | os.PathLike | None = None, *, trust_code: bool = False) -> list[ModelCard]:
-    """Every card under the models root, sorted by id; a card in the wrong folder is an error."""
+    """Every card under the models root (at any depth), sorted by id. A card for a registered dataset
+    lies in ``<dataset>/<threat>/`` (elsewhere it is an error); one naming a path (``folder:``, ``file:``)
+    or a loader may lie in any folder."""
     base = Path(root) if root is not None else models_root()
     if not base.is_dir():
         return []
     cards = []
-    for path in sorted(p for p in base.glob("*/*/*") if p.suffix in CARD_SUFFIXES and p.is_file()):
+    for path in _card_files(base):
         card = load_card(path, trust_code=trust_code)
-        if (path.parent.parent.name, path.parent.name) != (card.dataset, card.threat):
+        placed = (path.parent.parent.name, path.parent.name)
+        if ":" not in card.dataset and placed != (card.dataset, card.threat):
             raise _fail(
                 str(path), f"says {card.dataset}/{card.threat} but lies in {path.parent.parent.name}/"
                 f"{path.parent.name}; move it to {card.dataset}/{card.threat}/",

@@ -12,16 +12,17 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from robench.certify.bounds import METHODS
-from robench.data.base import ImageDataset
 from robench.data.spec import DataSpec
 from robench.engine.settings import RunSettings
 from robench.errors import RobenchError
 from robench.models.spec import ModelSpec
 from robench.options import keyword, option
 from robench.threat import ThreatModel, parse_eps
+
+if TYPE_CHECKING:  # the command line builds its options from these settings without importing torch
+    from robench.data.base import ImageDataset
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class ThreatSpec:
 
 def certify_methods(value: Any) -> tuple[str, ...]:
     """``"ibp,crown"`` (or a sequence of names) -> ("ibp", "crown"), each a certify method, no repeats."""
+    from robench.certify.bounds import METHODS
+
     names = value.split(",") if isinstance(value, str) else list(value)
     methods = tuple(dict.fromkeys(str(name).strip().lower() for name in names if str(name).strip()))
     if not methods or any(m not in METHODS for m in methods):
@@ -80,6 +83,8 @@ def request_from_options(model: Any = None, **options: Any) -> EvaluationRequest
     ``data_root=...``); ``model`` is a card id or name, or an nn.Module (then give ``dataset``). Unknown
     names are one error with a did-you-mean. ``threat`` may be a ThreatModel (its norm and eps); a
     ``dataset`` or ``threat`` of None means the default."""
+    from robench.data.base import ImageDataset
+
     if isinstance(options.get("threat"), ThreatModel):
         options |= {"threat": options["threat"].norm, "eps": options["threat"].eps}
     options = {k: v for k, v in options.items() if v is not None or k not in ("dataset", "threat")}

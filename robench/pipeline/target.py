@@ -72,9 +72,11 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
 
 
 def _data_spec(request, card: ModelCard | None) -> DataSpec:
-    """The data spec of a request: the model's classes and trust opt-in apply to the data too."""
+    """The data spec of a request: the model's classes (``--num-classes``, else the card's) and trust opt-in
+    apply to the data too."""
     model = request.model
-    spec = dataclasses.replace(request.data, num_classes=model.num_classes, trust_code=model.trust_code)
+    classes = model.num_classes or (card.num_classes if card is not None else None)
+    spec = dataclasses.replace(request.data, num_classes=classes, trust_code=model.trust_code)
     return spec if card is None or spec.spec is not None else card_data_spec(card, spec)
 
 

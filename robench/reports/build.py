@@ -19,9 +19,14 @@ from robench.leaderboard.entries import Entry
 from robench.leaderboard.formatting import count_text, eps_text, pct
 from robench.leaderboard.table import ladder_rows, stage_label
 from robench.reports import plots
-from robench.reports.curves import EpsCurve, certified_curve_from_record, curve_from_record
-
-TRAINING_COLUMNS = (("val_clean_acc", "clean"), ("val_fgsm_acc", "FGSM"), ("val_pgd_acc", "PGD"))
+from robench.reports.curves import (
+    TRAINING_COLUMNS,
+    EpsCurve,
+    certified_curve_from_record,
+    curve_from_record,
+    training_curve,
+    training_curve_from_record,
+)
 
 
 def reports_root(root: str | os.PathLike | None = None) -> Path:
@@ -68,16 +73,11 @@ def _stage_rows(entry: Entry) -> list[dict[str, str]]:
 
 
 def _training_log(entry: Entry, card_dir: Path | None) -> pd.DataFrame | None:
+    """The training log beside the card, else the training curve the entry kept (see reports.curves)."""
     log_name = (entry.card.get("training") or {}).get("log")
-    if not log_name or card_dir is None:
-        return None
-    path = card_dir / log_name
-    if not path.is_file():
-        return None
-    log = pd.read_csv(path)
-    if "epoch" not in log.columns or not any(c in log.columns for c, _ in TRAINING_COLUMNS):
-        return None
-    return log
+    curve = training_curve(card_dir / log_name) if log_name and card_dir is not None else None
+    curve = curve or training_curve_from_record(entry.result)
+    return pd.DataFrame(curve) if curve else None
 
 
 def _figures(
@@ -90,7 +90,7 @@ def _figures(
     if curve is not None:
         figures["eps"] = plots.eps_plot(
             curve.eps, curve.robust_acc, result.eps, folder / f"{name}.eps.png", curve.source,
-            certified=certified_curve_from_record(result),
+            certified=certified_curve_from_record(result), headline=(result.robust_acc, _headline(result)),
         )  # fmt: skip
         eps_note = curve.source
     else:
@@ -102,7 +102,14 @@ def _figures(
             f"{name}: validation accuracy per epoch (robench train, recipe {entry.card.get('recipe', '?')})"
         )
         figures["training"] = plots.training_plot(log, columns, folder / f"{name}.training.png", title)
+    else:  # no training curve (any more): no stale figure either
+        (folder / f"{name}.training.png").unlink(missing_ok=True)
     return figures, eps_note
+
+
+def _headline(result) -> str:
+    """What the report's headline robust accuracy is, for the eps plot's legend."""
+    return f"worst case of the {result.suite.get('name', '?')} suite on n={result.n} points"
 
 
 def _certificates(result) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from robench.core.threads import use_threads
 from robench.errors import RobenchError
 from robench.models import create_model, normalize
 from robench.models.checkpoint import fit_state_dict, read_state_dict, save_checkpoint
@@ -87,6 +88,8 @@ def train(
     sync_bn: bool = False,
 ) -> TrainResult:
     """Train with ``config``; write checkpoints, card and logs as ``out_dir/<name>.*`` (name = recipe)."""
+    if config.threads is not None:
+        use_threads(config.threads)
     out_dir = Path(out_dir)
     paths = RunPaths(out_dir, name or config.recipe)
     state = ResumeState(out_dir, paths.name)
@@ -182,10 +185,14 @@ class _Run:
                     started = self._step(train_model, step, started, callbacks)
                     bar.advance()
                 row = self._end_epoch(started)
-                bar.describe(
+                text = (
                     f"{self.paths.name} {row['epoch']}/{config.epochs} clean {row['val_clean_acc']:.2f} "
                     f"fgsm {row['val_fgsm_acc']:.2f} pgd {row['val_pgd_acc']:.2f}"
                 )
+                if callbacks:  # robench train's callback prints the epoch itself
+                    bar.describe(text)
+                else:  # a log gets the epoch as a line
+                    bar.finished(text)
                 for callback in callbacks:
                     callback(
                         TrainEvent("epoch", row["epoch"], self.steps_per_epoch, progress.global_step, row)
