@@ -34,7 +34,8 @@ class Thresholds:
         default=None, metadata=option("largest robust-accuracy drop allowed below --baseline (0-1)")
     )
     require_reliable: bool = field(
-        default=False, metadata=option("fail on any error-severity diagnostic flag")
+        default=False,
+        metadata=option("fail when the verdict is not reliable (an error flag about the evaluation)"),
     )
     confidence: str = field(
         default="point",
