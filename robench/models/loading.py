@@ -167,6 +167,24 @@ def _channels(state: dict[str, torch.Tensor] | None, dataset: Any) -> int:
     return int(shape[0]) if shape else 3
 
 
+def _built(
+    request: _Request, card: ModelCard | None, dataset: Any, classes_from: str | None
+) -> tuple[nn.Module, str | None, FittedCheckpoint, tuple[str, ...]]:
+    """The network with the checkpoint's weights: (net, the file's sha256 or None without a checkpoint,
+    what fitting found, what was adapted to read and fit it)."""
+    read_notes: list[str] = []
+    state, sha256 = _read(request, card, read_notes)
+    request.in_channels = request.in_channels or _channels(state, dataset)
+    net = create_model(request.arch, request.num_classes, request.in_channels, options=request.arch_kwargs)
+    fitted = FittedCheckpoint()
+    if state is not None:
+        fitted = fit_state_dict(
+            net, state, arch=request.arch, num_classes=request.num_classes, source=str(request.checkpoint),
+            accept_normalization=True, classes_from=classes_from,
+        )  # fmt: skip
+    return net, sha256, fitted, (*read_notes, *fitted.notes)
+
+
 def load_model(
     card: ModelCard | str | None = None,
     *,
@@ -199,26 +217,14 @@ def load_model(
         request = _from_card(card, given, checkpoint, trust_code)
     else:
         request = _from_caller(given, checkpoint)
-    read_notes: list[str] = []
-    state, sha256 = _read(request, card, read_notes)
-    request.in_channels = request.in_channels or _channels(state, dataset)
-    net = create_model(request.arch, request.num_classes, request.in_channels, options=request.arch_kwargs)
-    source = str(request.checkpoint)
-    fitted = FittedCheckpoint()
-    if state is not None:
-        fitted = fit_state_dict(
-            net, state, arch=request.arch, num_classes=request.num_classes, source=source,
-            accept_normalization=True, classes_from=classes_from,
-        )  # fmt: skip
-    name = (
-        card.id if card is not None else Path(request.checkpoint).stem if state is not None else request.arch
-    )
+    net, sha256, fitted, notes = _built(request, card, dataset, classes_from)
+    source, loaded = str(request.checkpoint), sha256 is not None
+    name = card.id if card is not None else Path(request.checkpoint).stem if loaded else request.arch
     normalization = choose_normalization(
         given=request.given, given_by=request.given_by, checkpoint=fitted.normalization,
         layout=find_layout(ARCHITECTURES.canonical(request.arch)), arch=request.arch, dataset=dataset,
-        in_channels=request.in_channels, model=source if state is not None else name,
+        in_channels=request.in_channels, model=source if loaded else name,
     )  # fmt: skip
-    notes = (*read_notes, *fitted.notes)
     if normalization.source == "checkpoint":
         notes += (
             f"{source}: robench applies its normalisation before the network, {normalization.describe()}",

@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from robench.core.cost import Cost
 from robench.core.record import CERTIFY_LABELS, best_certificate
 from robench.diagnostics.catalog import meaning
+from robench.diagnostics.verdict import model_findings
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.formatting import count_text, eps_text, pct
 from robench.leaderboard.table import ladder_rows, stage_label
@@ -135,7 +136,7 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
     flags = [
         {
             "code": f.code,
-            "severity": f.severity,
+            "severity": f.severity + (", model finding" if f.finding == "model" else ""),
             "message": f.message,
             "explanation": dict(zip(("meaning", "action"), meaning(f), strict=True)),
         }
@@ -153,6 +154,7 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
         "seconds": f"{cost.seconds:.1f}",
         "stages": _stage_rows(entry),
         "flags": flags,
+        "model_findings": model_findings(result.flags),
         "figures": {key: path.name for key, path in figures.items()},
         "eps_note": eps_note,
         "command": command or reproduce_command(entry),

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from robench.cli import main
-from robench.core.threads import available_cpus, default_threads, use_threads
+from robench.core.threads import available_cpus, cgroup_cpus, default_threads, use_threads
 from robench.errors import RobenchError
 from robench.progress import progress_bar
 
@@ -81,13 +81,38 @@ def test_evaluate_prints_its_stages_in_a_log(tiny_digits_card, capsys, monkeypat
 
 def test_default_threads_share_the_allowed_cpus(monkeypatch):
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    monkeypatch.setattr("robench.core.threads.cgroup_cpus", lambda: None)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
-    assert available_cpus() == 6 and default_threads() == 6
+    assert available_cpus() == 6 and default_threads() == 6  # the 6 CPUs of the affinity mask, not 8
+    monkeypatch.setattr("os.getloadavg", lambda: (4.0, 1.0, 1.0))  # other work keeps half the machine busy
+    assert default_threads() == 3
+    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # torchrun: 4 ranks on this node share the 6 CPUs
     assert default_threads() == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # given explicitly: respected
     assert default_threads() == 3
+
+
+@pytest.mark.parametrize(
+    ("v2", "v1", "cpus"),
+    [
+        ("150000 100000\n", None, 1),
+        ("400000 100000\n", None, 4),
+        ("max 100000\n", None, None),
+        (None, ("-1", "100000"), None),
+        (None, ("300000", "100000"), 3),
+        (None, None, None),
+    ],
+)
+def test_a_cgroup_cpu_quota_caps_the_cpus(tmp_path, v2, v1, cpus):
+    files = [tmp_path / name for name in ("cpu.max", "cfs_quota_us", "cfs_period_us")]
+    for path, text in zip(files, [v2, *(v1 or (None, None))], strict=True):
+        if text is not None:
+            path.write_text(text)
+    assert cgroup_cpus(str(files[0]), (str(files[1]), str(files[2]))) == cpus
 
 
 def test_threads_option_sets_torch_threads_and_refuses_nonsense():
