@@ -6,9 +6,11 @@ Each setting runs the same evaluation in a fresh process (torch reads OMP_NUM_TH
 on ``--n`` digits test points, timed around the call (import and loading excluded). "torch default" sets
 nothing (torch then uses one thread per core of the machine); "robench default" is what every robench
 command applies (``robench.core.threads.default_threads``: the CPUs this process may use, over the
-torchrun ranks of the node, less the share other work keeps busy), decided in each run's own process. The loaded runs start ``--load`` processes that spin on the CPU for the whole
-run (``--load 0`` skips them). Every run's per-point outcomes are compared: the number of threads must
-never change a result. The table gives the fastest (min) and median wall seconds over ``--repeats``.
+torchrun ranks of the node, less the share other work keeps busy), decided in each run's own process.
+The loaded runs start ``--load`` processes that spin on the CPU for the whole run (``--load 0`` skips
+them); "idle" is the machine as found (its load average is printed). Every run's per-point outcomes are
+compared: the number of threads must never change a result. The table gives the fastest (min) and median
+wall seconds over ``--repeats``.
 
     OMP_NUM_THREADS= python benchmarks/threads.py                     # pgd, n=100, 3 repeats, load 1
     python benchmarks/threads.py --model digits/linf/trades --n 60 --repeats 2 --load 2
