@@ -81,9 +81,9 @@ def _data_spec(request, card: ModelCard | None) -> DataSpec:
 
 
 def card_data_spec(card: ModelCard, spec: DataSpec | None = None) -> DataSpec:
-    """The dataset a card names: a folder:/file: path is read relative to the card's folder, and code it
-    names runs only with the opt-in (``spec.trust_code``)."""
-    spec = spec or DataSpec(trust_code=card.trusted)
+    """The dataset a card names, with the card's class count: a folder:/file: path is read relative to the
+    card's folder, and code it names runs only with the opt-in (``spec.trust_code``)."""
+    spec = spec or DataSpec(trust_code=card.trusted, num_classes=card.num_classes)
     name = card.dataset
     kind, colon, path = name.partition(":")
     if colon and kind in ("folder", "file") and card.path is not None and not Path(path).is_absolute():

@@ -13,6 +13,7 @@ from robench.core.randomness import probe_randomness
 from robench.core.record import Flag
 from robench.diagnostics import DiagnosticContext, run_diagnostics, verdict
 from robench.diagnostics.checks.catastrophic_overfitting import _outcomes as co_outcomes
+from robench.diagnostics.checks.catastrophic_overfitting import accuracy as co_accuracy
 from robench.diagnostics.checks.non_monotonic_eps import allowed_rise, rising_steps
 from robench.diagnostics.straight_through import StraightThrough
 from robench.threat import ThreatModel
@@ -20,8 +21,8 @@ from robench.threat import ThreatModel
 
 def co_accuracies(ctx) -> tuple[float, float]:
     """FGSM and PGD-20 accuracy (fractions of all points) as catastrophic_overfitting measures them."""
-    fgsm, pgd, scale = co_outcomes(ctx)
-    return int((~fgsm).sum()) * scale, int((~pgd).sum()) * scale
+    fgsm, pgd = co_outcomes(ctx)
+    return co_accuracy(ctx, fgsm), co_accuracy(ctx, pgd)
 
 
 def test_verdict_is_unreliable_exactly_when_an_error_flag_is_present():

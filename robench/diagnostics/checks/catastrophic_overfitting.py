@@ -38,9 +38,9 @@ def run(ctx) -> list[Flag]:
     clean = int(ctx.clean_correct.sum())
     if clean == 0 or gradients(ctx, "ce").unusable.sum() >= 0.5 * clean:
         return []  # with masked gradients neither attack means anything; zero_gradients says so
-    fgsm_broken, pgd_broken, scale = _outcomes(ctx)
+    fgsm_broken, pgd_broken = _outcomes(ctx)
     points = int(fgsm_broken.numel())
-    fgsm_acc, pgd_acc = (int((~broken).sum()) * scale for broken in (fgsm_broken, pgd_broken))
+    fgsm_acc, pgd_acc = (accuracy(ctx, broken) for broken in (fgsm_broken, pgd_broken))
     gap = fgsm_acc - pgd_acc
     if gap < MIN_GAP or pgd_acc > MAX_RATIO * fgsm_acc:
         return []
@@ -57,23 +57,28 @@ def run(ctx) -> list[Flag]:
     return [CHECK.decide(message, evidence, mcnemar_p(only_pgd, only_fgsm))]
 
 
-def _outcomes(ctx) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Per measured point, broken by FGSM and by PGD-20; and a point's weight as a fraction of all n."""
+def accuracy(ctx, broken: torch.Tensor) -> float:
+    """The accuracy the measured points show, as a fraction of all n points (a sample of the
+    clean-correct points stands for all of them)."""
+    return int((~broken).sum()) * int(ctx.clean_correct.sum()) / (ctx.n * broken.numel())
+
+
+def _outcomes(ctx) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per measured clean-correct point: broken by FGSM, broken by PGD-20."""
     opening = single_then_multi_stages(ctx)
     if opening:  # the suite's own cascade on every clean-correct point
         correct = ctx.clean_correct.nonzero().flatten().tolist()
         by = [ctx.result.samples[p].broken_by for p in correct]
         fgsm = torch.tensor([b == opening[0] for b in by], dtype=torch.bool)
-        return fgsm, torch.tensor([b in opening for b in by], dtype=torch.bool), 1 / ctx.n
+        return fgsm, torch.tensor([b in opening for b in by], dtype=torch.bool)
     positions = ctx.sample(ctx.clean_correct, CODE, limit=MAX_POINTS)
     seeds = ctx.point_seeds(positions, CODE)
-    scale = int(ctx.clean_correct.sum()) / ctx.n / positions.numel()  # sample -> fraction of all points
     settings = ctx.attack_settings
     fgsm, pgd = (
         attack_breaks(ctx, build_attack(spec, ctx.threat, **settings), positions, seeds)
         for spec in ("fgsm", "pgd-20")
     )
-    return fgsm, pgd, scale
+    return fgsm, pgd
 
 
 CHECK = Check(
