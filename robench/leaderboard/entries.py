@@ -97,6 +97,15 @@ def write_entry(entry: Entry, root: str | os.PathLike | None = None) -> Path:
     return path
 
 
+def read_entry(path: Path) -> Entry:
+    """One entry file as written (``write_entry`` may have kept an older file that says the same)."""
+    from robench.diagnostics.catalog import refresh_findings
+
+    entry = Entry.from_dict(json.loads(path.read_text()))
+    refresh_findings(entry.result)
+    return entry
+
+
 def load_entries(dataset: str, threat: str, root: str | os.PathLike | None = None) -> list[Entry]:
     """All entries of one board, by file name; a malformed file is a one-line error naming it."""
     from robench.diagnostics.catalog import refresh_findings

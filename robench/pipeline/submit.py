@@ -22,7 +22,7 @@ from robench.core.threads import threads_field, use_threads
 from robench.data import load_dataset
 from robench.engine.settings import RunSettings
 from robench.errors import CheckpointError, RobenchError
-from robench.leaderboard.entries import Entry, load_entries, make_entry, write_entry
+from robench.leaderboard.entries import Entry, load_entries, make_entry, read_entry, write_entry
 from robench.leaderboard.formatting import eps_text
 from robench.models.cards import ModelCard, card_from_dict, load_card
 from robench.options import flag, floats, json_object, option
@@ -299,8 +299,9 @@ def submit(
     result.model = card.id  # a reused result may have been stored under another name for this checkpoint
     result.card = target.card_summary
     keep_training_curve(result, card)
-    entry = make_entry(card.name, result, card)
-    submission = Submission(entry=entry, entry_path=write_entry(entry, settings.leaderboards), reused=reused)
+    path = write_entry(make_entry(card.name, result, card), settings.leaderboards)
+    entry = read_entry(path)  # the file as kept: the report shows its timings and date, not this run's
+    submission = Submission(entry=entry, entry_path=path, reused=reused)
     if regenerate:  # the report first: the board links to it
         submission.report = write_report(
             entry,

@@ -67,7 +67,8 @@ def test_submit_adds_an_entry_then_reuses_the_stored_result(places, tiny_digits_
     assert "| [tiny](" in board  # the model links to its report
     report = places["rp"] / "digits" / "linf" / "tiny.md"
     assert report.is_file() and (report.parent / "tiny.eps.png").is_file()
-    assert f"robench submit {tiny_digits_card.checkpoint_path.resolve()}" in report.read_text()
+    checkpoint = os.path.relpath(tiny_digits_card.checkpoint_path.resolve())  # relative, even outside cwd
+    assert f"robench submit {checkpoint} --card " in report.read_text()
     assert _runs(places) == 1
 
     _no_attack_may_run(monkeypatch)
