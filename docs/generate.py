@@ -87,9 +87,9 @@ def shown_default(value: Any) -> str:
 def flags_block() -> str:
     from robench.diagnostics.catalog import all_checks
 
-    rows = [(code(c.code), c.severity, c.meaning, c.action) for c in all_checks()]
+    rows = [(code(c.code), c.severity, c.finding, c.meaning, c.action) for c in all_checks()]
     return note("robench.diagnostics.catalog.all_checks()") + table(
-        ("flag", "severity", "what it means", "what to do"), rows
+        ("flag", "severity", "about", "what it means", "what to do"), rows
     )
 
 

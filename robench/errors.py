@@ -17,3 +17,8 @@ class DatasetNotFoundError(RobenchError):
 
 class AttackError(RobenchError):
     """An attack produced an output that fails verification, or was configured wrongly."""
+
+
+class Note(UserWarning):
+    """Something robench adapted or chose for the user (a checkpoint's keys, a fallback): shown as
+    ``robench: note: ...``, never an error."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-
-import torch
+from typing import TYPE_CHECKING
 
 from robench.errors import RobenchError
+
+if TYPE_CHECKING:  # only tensors' own methods are used: importing this module does not import torch
+    import torch
 
 NORMS = ("linf", "l2")
 
@@ -78,7 +80,7 @@ class ThreatModel:
     def contains(self, x_adv: torch.Tensor, x: torch.Tensor, tol: float = 1e-6) -> torch.Tensor:
         """Per-sample: inside the eps ball (with tolerance) and inside [0, 1]."""
         flat = x_adv.flatten(1)
-        in_box = (flat >= -tol).all(1) & (flat <= 1 + tol).all(1) & torch.isfinite(flat).all(1)
+        in_box = (flat >= -tol).all(1) & (flat <= 1 + tol).all(1) & flat.isfinite().all(1)
         return in_box & (self.distance(x_adv, x) <= self.eps + tol)
 
     def __str__(self) -> str:

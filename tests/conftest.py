@@ -24,9 +24,10 @@ import torch
 
 os.environ["ROBENCH_PROGRESS"] = "0"
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"  # the CLI's default threads follow it (robench.core.threads)
 else:
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)))
+    os.environ.setdefault("OMP_NUM_THREADS", str(min(2, os.cpu_count() or 1)))
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 pytest_plugins = ["pytester"]  # the gate tests run a user's test file through the plugin
 

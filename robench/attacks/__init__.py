@@ -13,13 +13,15 @@ import difflib
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from robench.attacks.base import Attack
 from robench.core.limits import SPEC_COUNTS as SPEC_COUNTS_CAP
 from robench.errors import AttackError
 from robench.registry import Registry
 from robench.threat import ThreatModel
+
+if TYPE_CHECKING:  # the attack base imports torch; parsing specs and suites does not need it
+    from robench.attacks.base import Attack
 
 ATTACKS: Registry = Registry("attack", allow_user_code=True)
 ATTACKS.add("fgsm", "robench.attacks.fgsm:FGSM")
@@ -132,6 +134,8 @@ def build_attack(spec: str, threat: ThreatModel, **settings: Any) -> Attack:
             f" (settings: {', '.join(allowed) or 'none'})"
         ) from None
     attack = factory(threat, parsed.text, **arguments)
+    from robench.attacks.base import Attack
+
     if not isinstance(attack, Attack):
         raise AttackError(f"'{parsed.text}' did not build a robench Attack (got {type(attack).__name__})")
     return attack

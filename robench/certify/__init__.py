@@ -9,12 +9,25 @@
   al. 2019): l2 certificates of the *smoothed* classifier, never of the base model.
 """
 
-from robench.certify.api import Certificates, CertifyCost, certify
-from robench.certify.bounds import METHODS, margin_lower_bounds
-from robench.certify.exact import ExactMargins, exact_min_margin
-from robench.certify.graph import BoundGraph, trace_network
-from robench.certify.region import InputRegion
-from robench.certify.smoothing import SmoothedCertificates, smoothed_certify
+from robench.registry import lazy_attributes
+
+__getattr__ = lazy_attributes(  # imported on first use: ``import robench.certify`` does not import torch
+    __name__,
+    {
+        "Certificates": "robench.certify.api",
+        "CertifyCost": "robench.certify.api",
+        "certify": "robench.certify.api",
+        "METHODS": "robench.certify.bounds",
+        "margin_lower_bounds": "robench.certify.bounds",
+        "ExactMargins": "robench.certify.exact",
+        "exact_min_margin": "robench.certify.exact",
+        "BoundGraph": "robench.certify.graph",
+        "trace_network": "robench.certify.graph",
+        "InputRegion": "robench.certify.region",
+        "SmoothedCertificates": "robench.certify.smoothing",
+        "smoothed_certify": "robench.certify.smoothing",
+    },
+)
 
 __all__ = [
     "METHODS",

@@ -64,12 +64,14 @@ def print_smoothed(console, smoothed: SmoothedSummary, record: CertificationReco
 def certify(request: CertifyRequest, *, out: Path | None) -> None:
     """Certify a model's robustness with sound bounds (default IBP and CROWN) on evaluate's points."""
     from robench.core.outputs import check_output_file
+    from robench.core.threads import use_threads
     from robench.distributed import refuse_under_torchrun
     from robench.pipeline.certify import run_certification
 
     refuse_under_torchrun("certify")
     if out is not None:  # before the bounds run
         check_output_file(out, "--out")
+    use_threads(request.evaluation.run.threads)
     record = run_certification(request)
     print_certificates(record)
     if out is not None:

@@ -16,6 +16,7 @@ def summary_table(demo: DemoResult):
     from rich.table import Table
 
     from robench.core.record import best_certificate
+    from robench.diagnostics.verdict import verdict_text
     from robench.leaderboard.formatting import pct
 
     first = demo.submissions[0].entry.result
@@ -28,7 +29,7 @@ def summary_table(demo: DemoResult):
     for sub in demo.submissions:
         r = sub.entry.result
         flags = ", ".join(sorted({f.code for f in r.flags if f.severity == "error"})) or "-"
-        verdict = "[bold red]UNRELIABLE[/]" if r.verdict == "unreliable" else r.verdict
+        verdict = "[bold red]UNRELIABLE[/]" if r.verdict == "unreliable" else verdict_text(r)
         certified = best_certificate(r.certificates, r.eps)
         table.add_row(
             sub.entry.name, str(sub.entry.card.get("recipe", "")), pct(r.clean_acc),
@@ -44,11 +45,13 @@ def demo(settings: SubmitSettings) -> None:
     """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS, IBP) and build its board."""
     from rich.console import Console
 
+    from robench.core.threads import use_threads
     from robench.distributed import refuse_under_torchrun
     from robench.engine.evaluation import resolve_device
     from robench.pipeline.demo import run_demo
 
     refuse_under_torchrun("demo")
+    use_threads(settings.threads)
     resolve_device(settings.device)
     start = time.perf_counter()
     result = run_demo(settings)
@@ -59,7 +62,8 @@ def demo(settings: SubmitSettings) -> None:
     console.print(
         "robust % is the worst case per point over every stage (an upper bound on the true robust accuracy), "
         "certified % a sound lower bound; an UNRELIABLE verdict means robench's own checks caught the "
-        "evaluation overstating robustness (see the flag in the report).",
+        "evaluation overstating robustness (see the flag in the report); a model finding says the model "
+        "itself is broken (catastrophic overfitting) while its worst-case number stands.",
         soft_wrap=True,
     )
     board = result.submissions[0].board

@@ -20,6 +20,7 @@ def print_result(result: EvaluationResult) -> None:
     from rich.table import Table
 
     from robench.diagnostics.evidence import format_evidence
+    from robench.diagnostics.verdict import model_findings
     from robench.leaderboard.table import ladder_rows
 
     console = Console()
@@ -49,6 +50,13 @@ def print_result(result: EvaluationResult) -> None:
         f"[bold]{100 * result.robust_acc:.2f}%[/] ({result.mode}, worst case per point)  ·  "
         f"verdict [bold]{result.verdict}[/]"
     )
+    findings = model_findings(result.flags)
+    if findings:
+        console.print(
+            f"model finding: {', '.join(findings)}: the model itself is broken (see the flag); the robust "
+            f"accuracy {100 * result.robust_acc:.2f}% stands",
+            markup=False,
+        )
     print_bracket(console, result)
     for flag in result.flags:
         console.print(f"  [{flag.severity}] {flag.code}: {flag.message}", markup=False)
@@ -78,6 +86,7 @@ def print_bracket(console, result: EvaluationResult) -> None:
 def evaluate(request: EvaluationRequest, *, out: Path | None, resume: bool) -> None:
     """Evaluate a model's robustness with a suite of escalating attacks (cascade)."""
     from robench.core.outputs import check_output_file
+    from robench.core.threads import use_threads
     from robench.distributed import launched_distributed, rank_device, rank_state_path
     from robench.engine.evaluation import resolve_device
     from robench.pipeline.evaluate import evaluate_target
@@ -85,6 +94,7 @@ def evaluate(request: EvaluationRequest, *, out: Path | None, resume: bool) -> N
 
     if out is not None:  # before the evaluation: a record is never lost at the end
         check_output_file(out, "--out")
+    use_threads(request.run.threads)
     run = dataclasses.replace(request.run, device=rank_device(resolve_device(request.run.device)))
     diagnostics = request.diagnostics
     target = resolve_target(request.replace(run=run))

@@ -19,6 +19,7 @@ from robench.pipeline.gate import GATE_SUITE, GateRequest
 def gate(request: GateRequest, *, json_out: bool, junit: Path | None) -> None:
     """Check a model's clean/robust accuracy against thresholds; exit 1 when one is not met."""
     from robench.core.outputs import check_output_file
+    from robench.core.threads import use_threads
     from robench.distributed import refuse_under_torchrun
     from robench.gate.output import format_json, format_summary, write_junit
     from robench.pipeline.gate import run_gate
@@ -26,6 +27,7 @@ def gate(request: GateRequest, *, json_out: bool, junit: Path | None) -> None:
     refuse_under_torchrun("gate")
     if junit is not None:  # before the evaluation
         check_output_file(junit, "--junit")
+    use_threads(request.evaluation.run.threads)
     report, seconds = run_gate(request)
     if junit is not None:
         write_junit(report, junit, seconds)

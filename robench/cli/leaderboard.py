@@ -16,10 +16,14 @@ def leaderboard_command(
     leaderboards: Annotated[
         Path | None, typer.Option(help="leaderboards folder (default: ./leaderboards)")
     ] = None,
+    reports: Annotated[
+        Path | None, typer.Option(help="reports folder the boards link to (default: ./reports)")
+    ] = None,
 ) -> None:
     """Regenerate leaderboards from leaderboards/<dataset>/<threat>/entries/*.json."""
     from robench.leaderboard.entries import leaderboards_root, list_boards
     from robench.leaderboard.render import write_board
+    from robench.reports.build import reports_root
 
     boards = [(d, t) for d, t in list_boards(leaderboards) if dataset in (None, d) and threat in (None, t)]
     if not boards:
@@ -27,7 +31,7 @@ def leaderboard_command(
         wanted = "/".join(x for x in (dataset or "*", threat or "*"))
         raise RobenchError(f"no leaderboard entries under {where}/{wanted}/entries (submit a model first)")
     for d, t in boards:
-        files = write_board(d, t, leaderboards)
+        files = write_board(d, t, leaderboards, reports=reports_root(reports) / d / t)
         typer.echo(f"{d}/{t}: {files.entries} entries -> {files.md}, {files.csv.name}, {files.html.name}")
 
 

@@ -48,7 +48,7 @@ def _check_cards(root: Path | None) -> None:
     from robench.progress import progress_bar
 
     cards = list_cards(root)
-    with progress_bar("checking checkpoints", total=len(cards)) as bar:
+    with progress_bar("checking checkpoints", total=len(cards), each=True) as bar:
         for card in cards:
             load_model(card)
             bar.advance()

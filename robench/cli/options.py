@@ -55,6 +55,19 @@ class _Option:
         return inspect.Parameter(self.keyword, kind, default=self.default, annotation=annotation)
 
 
+def _hints(cls: type) -> dict[str, Any]:
+    """The fields' type hints; a name the settings module imports only for type checkers (``if
+    TYPE_CHECKING``: the command line builds its options without importing torch) stands for Any."""
+    absent: dict[str, Any] = {}
+    while True:
+        try:
+            return typing.get_type_hints(cls, localns=absent or None)
+        except NameError as exc:
+            if exc.name is None or exc.name in absent:
+                raise
+            absent[exc.name] = Any
+
+
 def _nested(hint: Any) -> type | None:
     return hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
 
@@ -65,7 +78,7 @@ def collect_options(
     """The command-line options of a settings dataclass's fields (recursing into nested settings), by
     keyword; fields with ``cli=False``, without help, or named in ``exclude`` are left out."""
     options: dict[str, _Option] = {} if into is None else into
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     for field in dataclasses.fields(cls):
         if _nested(hints[field.name]) is not None:
             collect_options(hints[field.name], exclude, (*path, field.name), options)
@@ -102,7 +115,7 @@ def build_settings(cls: type, options: dict[str, _Option], values: dict[str, Any
 
 
 def _instance(cls: type, path: tuple[str, ...], given: dict[tuple[str, ...], Any]) -> Any:
-    hints, kwargs = typing.get_type_hints(cls), {}
+    hints, kwargs = _hints(cls), {}
     for field in dataclasses.fields(cls):
         here = (*path, field.name)
         nested = _nested(hints[field.name])

@@ -14,6 +14,8 @@ from robench.pipeline.submit import SubmitRequest
 def submit(request: SubmitRequest, *, checkpoint: Path | None) -> None:
     """Evaluate a checkpoint (standard suite + diagnostics), store the result, add its leaderboard entry."""
     from robench.core.outputs import check_output_folder
+    from robench.core.threads import use_threads
+    from robench.diagnostics.verdict import verdict_text
     from robench.distributed import refuse_under_torchrun
     from robench.engine.evaluation import resolve_device
     from robench.leaderboard.entries import leaderboards_root
@@ -22,6 +24,7 @@ def submit(request: SubmitRequest, *, checkpoint: Path | None) -> None:
     from robench.store import ResultsStore
 
     refuse_under_torchrun("submit")
+    use_threads(request.settings.threads)
     resolve_device(request.settings.device)
     check_output_folder(leaderboards_root(request.settings.leaderboards), "--leaderboards")
     check_output_folder(reports_root(request.settings.reports), "--reports")
@@ -32,7 +35,7 @@ def submit(request: SubmitRequest, *, checkpoint: Path | None) -> None:
     how = "reused the stored result (use --force to re-run)" if done.reused else "evaluated and stored"
     typer.echo(
         f"{card.id}: {how}; clean {100 * result.clean_acc:.1f} %, robust {100 * result.robust_acc:.1f} % "
-        f"(worst case, n={result.n}), verdict {result.verdict}"
+        f"(worst case, n={result.n}), verdict {verdict_text(result)}"
         + (f" [{', '.join(sorted({f.code for f in result.flags}))}]" if result.flags else "")
     )
     typer.echo(f"entry:       {done.entry_path}")

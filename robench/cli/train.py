@@ -18,9 +18,11 @@ def train_command(
     config: TrainConfig, *, out: Path, name: str | None, resume: bool, overwrite: bool, sync_bn: bool
 ) -> None:
     """Train a model (PGD-AT, TRADES, FGSM variants or standard) and write checkpoint, card and log."""
+    from robench.core.threads import use_threads
     from robench.distributed import current
     from robench.training import train
 
+    use_threads(config.threads)
     main = current().is_main  # under torchrun only rank 0 prints; it also writes every file
     callbacks = [_print_epoch] if main else []
     result = train(

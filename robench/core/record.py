@@ -25,12 +25,18 @@ from robench.core.migrate import upgrade_v1
 SCHEMA_VERSION = 3
 
 
+FINDINGS = ("evaluation", "model")
+
+
 @dataclass
 class Flag:
     code: str
     severity: str  # "error" | "warning" | "info"
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: "evaluation": the number may be wrong (an error makes the verdict unreliable); "model": the model is
+    #: broken and the number stands (shown beside the verdict, which it leaves alone)
+    finding: str = "evaluation"
 
 
 FOCUS = "focus"  # StageResult.escalated_by of a suite's focus stage (robench.pipeline.focus)
@@ -327,6 +333,43 @@ class EvaluationResult:
     def stage_acc(self, attack: str) -> float | None:
         """Cumulative robust accuracy after the named stage, or None if the suite had no such stage."""
         return next((s.robust_acc for s in self.stages if s.attack == attack), None)
+
+    def __repr__(self) -> str:
+        flags = sorted({f.code for f in self.flags if f.severity != "info"})
+        return (
+            f"EvaluationResult(model={self.model!r}, dataset={self.dataset!r}, threat={self.threat!r}, "
+            f"eps={self.eps:g}, n={self.n}, clean_acc={self.clean_acc:.4f}, "
+            f"robust_acc={self.robust_acc:.4f}, verdict={self.verdict!r}, flags={flags})"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def summary(self) -> str:
+        """A few lines for a reader (what ``print(result)`` shows): what was evaluated, the accuracies, the
+        verdict with any model finding beside it, the ladder of stages, the flags and certificates."""
+        suite = f"{self.suite.get('name', '?')} v{self.suite.get('version', '?')}"
+        findings = [f.code for f in self.flags if f.severity == "error" and f.finding == "model"]
+        verdict = self.verdict + (
+            f" (model finding: {', '.join(dict.fromkeys(findings))}; the number stands)" if findings else ""
+        )
+        ladder = " -> ".join(f"{s.attack} {100 * s.robust_acc:.1f}%" for s in self.stages)
+        lines = [
+            f"{self.model} on {self.dataset}/{self.split}, {self.threat} eps={self.eps:g}, n={self.n}, "
+            f"suite {suite} ({self.mode}), seed {self.seed}",
+            f"clean accuracy {100 * self.clean_acc:.2f}%, robust accuracy {100 * self.robust_acc:.2f}% "
+            f"(worst case per point); verdict {verdict}",
+            f"stages: {ladder or 'none'}",
+        ]
+        lines += [
+            f"[{f.severity}{', model finding' if f.finding == 'model' else ''}] {f.code}: "
+            f"{f.message.split('. ')[0].rstrip('.')}."
+            for f in self.flags
+        ]
+        best = best_certificate(self.certificates, self.eps)
+        if best is not None:
+            lines.append(f"certified accuracy (lower bound) {100 * best.certified_acc:.2f}% ({best.label})")
+        return "\n".join(lines)
 
     def slim(self) -> EvaluationResult:
         """A copy without per-sample outcomes (its counts kept): what leaderboard entries hold."""

@@ -7,6 +7,11 @@ Wilson's score interval (narrower, coverage close to nominal on average but dipp
 accuracies) is available as ``wilson``. Both are the intervals recommended by Brown, Cai & DasGupta
 (2001) and Newcombe (1998); neither collapses to a zero-width interval at 0 % or 100 % the way the
 normal-approximation (Wald) interval does.
+
+The diagnostics decide every comparison of accuracies with an exact test on the points they have
+(``binomial_sf``: one-sided binomial; ``mcnemar_p``: exact McNemar on paired per-point outcomes) at
+``SIGNIFICANCE``: a flag is an error only when chance alone would produce its evidence less often than
+that; otherwise it is a warning that there are too few points to decide.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from statistics import NormalDist
 from robench.errors import RobenchError
 
 METHODS = ("clopper-pearson", "wilson")
+#: one-sided level of the diagnostics' tests (robench.diagnostics.check.Check.decide)
+SIGNIFICANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -103,3 +110,15 @@ def binomial_cdf(k: int, n: int, p: float) -> float:
         terms.append(log_choose + i * log_p + (n - i) * log_q)
     top = max(terms)
     return min(1.0, math.exp(top) * math.fsum(math.exp(t - top) for t in terms))
+
+
+def binomial_sf(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): the one-sided exact binomial test's p-value."""
+    return 1.0 if k <= 0 else max(0.0, 1.0 - binomial_cdf(k - 1, n, p))
+
+
+def mcnemar_p(gained: int, lost: int) -> float:
+    """Exact one-sided McNemar test on paired per-point outcomes: of the points on which two measurements
+    disagree, ``gained`` went the tested way and ``lost`` the other; the chance of at least ``gained`` of
+    them going that way if both ways were equally likely (1.0 when none disagree)."""
+    return binomial_sf(gained, gained + lost, 0.5)

@@ -9,15 +9,32 @@ and imagenet (robench.data.imagenet), read under the data root (``root`` argumen
 
 from __future__ import annotations
 
-from robench.data.base import ImageDataset
-from robench.data.catalog import DATASET_KINDS, DATASETS, data_root
-from robench.data.defaults import DEFAULT_EPS, default_eps
-from robench.data.lazy import FileImages
-from robench.data.spec import DataSpec
+from typing import TYPE_CHECKING
+
+from robench.registry import lazy_attributes
+
+if TYPE_CHECKING:
+    from robench.data.base import ImageDataset
+
+__getattr__ = lazy_attributes(  # imported on first use: ``import robench.data`` does not import torch
+    __name__,
+    {
+        "ImageDataset": "robench.data.base",
+        "DATASET_KINDS": "robench.data.catalog",
+        "DATASETS": "robench.data.catalog",
+        "data_root": "robench.data.catalog",
+        "DEFAULT_EPS": "robench.data.defaults",
+        "default_eps": "robench.data.defaults",
+        "FileImages": "robench.data.lazy",
+        "DataSpec": "robench.data.spec",
+    },
+)
 
 
 def load_dataset(name: str, split: str = "test", root: str | None = None, **options) -> ImageDataset:
     """``DataSpec(spec=name, split=split, root=root, **options).load()`` (a name typed by the user)."""
+    from robench.data.spec import DataSpec
+
     return DataSpec(spec=name, split=split, root=root, **options).load()
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from robench.core.limits import CLASSES, IMAGE_PIXELS
-from robench.data.arrays import LUMA, convert_channels
-from robench.data.base import ImageDataset
 from robench.data.catalog import DATASET_KINDS, DATASETS, data_root
 from robench.errors import RobenchError
 from robench.registry import check_trusted
+
+if TYPE_CHECKING:  # the command line builds its options from DataSpec without importing torch
+    from robench.data.base import ImageDataset
 
 CODE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 IMAGE_SIDE = int(IMAGE_PIXELS**0.5)  # --image-size: a square image within the pixel cap
@@ -39,6 +41,8 @@ def call_loader(loader, label: str, first: tuple, options: dict) -> ImageDataset
 
 def with_channels(data: ImageDataset, channels: int) -> ImageDataset:
     """In-memory images converted to ``channels`` (mean/std follow: repeated, or luma-weighted)."""
+    from robench.data.arrays import LUMA, convert_channels
+
     if data.is_lazy or data.input_shape[0] == channels:
         return data
     images, step = convert_channels(data.images, channels, data.name)

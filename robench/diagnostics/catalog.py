@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from robench.core.record import Flag
+from robench.core.record import EvaluationResult, Flag
 from robench.diagnostics.check import Check
 from robench.diagnostics.registry import CHECKS, DEFAULT_CHECKS, PIPELINE_CHECKS
+from robench.diagnostics.verdict import verdict
 
 
 def check_of(code: str) -> Check | None:
@@ -25,3 +26,16 @@ def meaning(flag: Flag) -> tuple[str, str]:
     if check is None:
         return flag.message or flag.code, "See the flag's evidence in the results record."
     return check.meaning, check.action
+
+
+def refresh_findings(result: EvaluationResult) -> EvaluationResult:
+    """A stored record's flags say what their checks now declare they are about (records written before
+    robench told model findings from evaluation findings call every flag an evaluation finding), and its
+    verdict follows; an unchecked record stays unchecked."""
+    for flag in result.flags:
+        check = check_of(flag.code)
+        if check is not None:
+            flag.finding = check.finding
+    if result.verdict != "unchecked":
+        result.verdict = verdict(result.flags)
+    return result

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from robench.core.record import Flag
+from robench.core.record import FINDINGS, Flag
+from robench.core.stats import SIGNIFICANCE
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -27,13 +28,30 @@ class Check:
     #: a suite's escalation for this flag (its attacks on every survivor, folded in) answers it: the flag
     #: is then kept as a warning that says what the escalation broke
     resolved_by_escalation: bool = False
+    #: what the flag is about: "evaluation" (the number may be wrong: masking, unconverged attacks) or
+    #: "model" (the model is broken, e.g. catastrophic overfitting: the number stands, and the verdict,
+    #: which speaks to the number, leaves it beside itself)
+    finding: str = "evaluation"
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"check {self.code}: severity must be one of {SEVERITIES}")
+        if self.finding not in FINDINGS:
+            raise ValueError(f"check {self.code}: finding must be one of {FINDINGS}")
 
     def flag(self, message: str, evidence: dict[str, Any] | None = None) -> Flag:
-        return Flag(self.code, self.severity, message, dict(evidence or {}))
+        return Flag(self.code, self.severity, message, dict(evidence or {}), self.finding)
+
+    def decide(self, message: str, evidence: dict[str, Any], p_value: float) -> Flag:
+        """The flag of a comparison of accuracies decided by an exact test (robench.core.stats): its
+        severity when ``p_value`` is below ``SIGNIFICANCE``, else a warning that there are too few points
+        to decide (the evidence keeps the p-value and the level)."""
+        evidence = {**evidence, "p_value": round(p_value, 6), "level": SIGNIFICANCE}
+        if p_value < SIGNIFICANCE:
+            return self.flag(message, evidence)
+        why = f"p = {p_value:.2g}, not below {SIGNIFICANCE:g}; evaluate more points"
+        undecided = f"Too few points to decide ({why}): {message}"
+        return Flag(self.code, "warning", undecided, evidence, self.finding)
 
     def robust_bounds(self, flag: Flag, eps: float) -> Iterable[tuple[str, float]]:
         """(evidence key, accuracy) of each bound in the flag's evidence measured at ``eps``."""

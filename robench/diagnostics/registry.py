@@ -14,6 +14,7 @@ from robench.registry import Registry
 #: the default run order
 DEFAULT_CHECKS = (
     "randomized_model",
+    "chance_level",
     "robust_above_clean",
     "attack_failures",
     "non_finite_outputs",

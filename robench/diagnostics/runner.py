@@ -18,7 +18,7 @@ def run_diagnostics(ctx: DiagnosticContext, checks: Sequence[str] | None = None)
     modes = [(module, module.training) for module in ctx.model.modules()]  # restored exactly afterwards
     ctx.model.eval()
     try:
-        with progress_bar("diagnostics", total=len(names)) as bar:
+        with progress_bar("diagnostics", total=len(names), each=True) as bar:
             for name in names:
                 bar.describe(f"diagnostics: {name}")
                 runs.append(_run_check(ctx, name))

@@ -20,6 +20,7 @@ from torch import nn
 from robench.attacks.losses import cross_entropy, cw_margin
 from robench.core.record import Flag
 from robench.core.seeding import seeded_rng
+from robench.core.stats import binomial_sf
 from robench.core.verify import verify
 from robench.threat import ThreatModel
 
@@ -180,11 +181,22 @@ def estimated_drop(ctx, broken: int, attacked: int, survivors: int) -> float:
     return broken / max(attacked, 1) * survivors / ctx.n
 
 
-def extra_breaks_flag(check, message: str, points: int, drop: float, evidence: dict) -> list[Flag]:
-    """The check's flag for extra verified breaks: at least MIN_POINTS of them, a drop of MIN_DROP or more."""
+def overstated_p(ctx, broken: int, attacked: int, survivors: int) -> float:
+    """Exact one-sided binomial test that the suite overstates the robust accuracy by more than MIN_DROP:
+    ``broken`` of ``attacked`` points (drawn from ``survivors``) fell to the extra attack, where a drop of
+    MIN_DROP of all n points would break each with probability MIN_DROP * n / survivors."""
+    return binomial_sf(broken, attacked, min(1.0, MIN_DROP * ctx.n / max(survivors, 1)))
+
+
+def extra_breaks_flag(
+    check, message: str, points: int, drop: float, evidence: dict, p_value: float
+) -> list[Flag]:
+    """The check's flag for extra verified breaks: at least MIN_POINTS of them and a drop of MIN_DROP or
+    more; an error when ``p_value`` (``overstated_p``) says chance would rarely produce them, else a
+    warning that there are too few points to decide."""
     if points < MIN_POINTS or drop < MIN_DROP:
         return []
-    return [check.flag(message, {**evidence, "estimated_drop": drop})]
+    return [check.decide(message, {**evidence, "estimated_drop": drop}, p_value)]
 
 
 SINGLE_STEP, MULTI_STEP = "fgsm", "pgd-20"

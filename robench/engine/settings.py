@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from robench.core.seeding import check_seed
+from robench.core.threads import threads_field
 from robench.errors import RobenchError
 from robench.options import option
 
@@ -27,12 +27,15 @@ class RunSettings:
         metadata=option("points per block: AutoAttack and Square run per block; the sharding unit"),
     )
     device: str = field(default="cpu", metadata=option("cpu or cuda"))
+    threads: int | None = threads_field()
     independent: bool = field(default=False, metadata=option("run every attack on every point (no cascade)"))
     trust_code: bool = field(  # the same flag as the model's: one opt-in for every file that names code
         default=False, metadata=option("run code (package.module:function) that a card or suite file names")
     )
 
     def __post_init__(self) -> None:
+        from robench.core.seeding import check_seed  # torch-free start-up: imported when built
+
         check_seed(self.seed)
         if self.batch_size is not None and self.batch_size < 1:
             raise RobenchError(f"--batch-size must be positive, got {self.batch_size}")

@@ -35,7 +35,8 @@ class Thresholds:
         default=None, metadata=option("largest robust-accuracy drop allowed below --baseline (0-1)")
     )
     require_reliable: bool = field(
-        default=False, metadata=option("fail on any error-severity diagnostic flag")
+        default=False,
+        metadata=option("fail when the verdict is not reliable (an error flag about the evaluation)"),
     )
     confidence: str = field(
         default="point",
@@ -221,7 +222,8 @@ def _mode_note(thresholds: Thresholds) -> str:
 
 
 def _reliability(result: EvaluationResult) -> CriterionResult:
-    errors = [f for f in result.flags if f.severity == "error"]
+    # a model finding (the model is broken; its number stands) is no doubt about the evaluation
+    errors = [f for f in result.flags if f.severity == "error" and f.finding != "model"]
     if result.verdict == "unchecked" and not errors:
         detail = "diagnostics did not run (verdict unchecked), so reliability cannot be confirmed"
         passed = False

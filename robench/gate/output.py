@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from robench.diagnostics.verdict import model_findings
 from robench.errors import RobenchError
 from robench.gate.criteria import GateReport
 from robench.leaderboard.suites import SuiteShown
@@ -35,11 +36,18 @@ def format_summary(report: GateReport) -> str:
     t = report.thresholds
     lines = [_header(report)]
     lines += [c.summary_line() for c in report.criteria]
-    errors = sorted({f.code for f in report.result.flags if f.severity == "error"})
+    flags = report.result.flags
+    errors = sorted({f.code for f in flags if f.severity == "error" and f.finding != "model"})
     if errors and not t.require_reliable:
         lines.append(
             f"NOTE  diagnostics call this evaluation unreliable ({', '.join(errors)}); "
             "the accuracies may be too high. --require-reliable gates on it."
+        )
+    findings = model_findings(flags)
+    if findings:
+        lines.append(
+            f"NOTE  model finding ({', '.join(findings)}): the model itself is broken; the measured "
+            "accuracies stand."
         )
     outcome = "PASSED" if report.passed else f"FAILED ({len(report.failures())} of {len(report.criteria)})"
     lines.append(
@@ -67,7 +75,11 @@ def summary_dict(report: GateReport) -> dict[str, Any]:
         "clean_acc": r.clean_acc,
         "robust_acc": r.robust_acc,
         "verdict": r.verdict,
-        "flags": [{"code": f.code, "severity": f.severity, "message": f.message} for f in r.flags],
+        "flags": [
+            {"code": f.code, "severity": f.severity, "finding": f.finding, "message": f.message}
+            for f in r.flags
+        ],
+        "model_findings": model_findings(r.flags),
         "reused": report.reused,
         "baseline": report.baseline,
         "thresholds": report.thresholds.to_dict(),

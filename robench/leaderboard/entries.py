@@ -2,6 +2,8 @@
 
 An entry is the results record without per-sample data (numbers as numbers), plus ``model_card`` (the
 model card's fields) and ``entry_version``. The boards (.md/.csv/.html) are regenerated from these files only.
+An entry file that already says the same (everything but timings, the date and the versions, ``VOLATILE``)
+is left as it is, so re-running an evaluation that reproduces its numbers changes no committed file.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robench.attacks.suites import legacy_suite
 from robench.core.documents import check_fields, read_document
 from robench.core.limits import ENTRY_BYTES
 from robench.core.names import check_name, inside
@@ -21,6 +22,9 @@ from robench.errors import RobenchError
 from robench.threat import ThreatModel
 
 ENTRY_VERSION = 2
+#: keys whose values change from run to run without the numbers changing: wall-clock seconds (of every
+#: cost and certificate), the creation date and the environment (versions, git commit, device)
+VOLATILE = frozenset({"seconds", "created", "env"})
 
 
 def leaderboards_root(root: str | os.PathLike | None = None) -> Path:
@@ -51,9 +55,9 @@ class Entry:
         result = EvaluationResult.from_dict(
             {k: v for k, v in data.items() if k not in ("name", "entry_version")}
         )
-        if (
-            isinstance(result.suite, dict) and "digest" not in result.suite
-        ):  # a record from before suite digests (robench.core.migrate)
+        if isinstance(result.suite, dict) and "digest" not in result.suite:  # from before suite digests
+            from robench.attacks.suites import legacy_suite  # torch: not at the command line's start-up
+
             result.suite = legacy_suite(result.suite, randomized=result.eot_samples > 1)
         return cls(name=data["name"], result=result, card=card)
 
@@ -77,15 +81,32 @@ def entry_path(dataset: str, threat: str, name: str, root: str | os.PathLike | N
     return board_dir(dataset, threat, root) / "entries" / f"{name}.json"
 
 
+def substance(data: Any) -> Any:
+    """An entry's JSON without its ``VOLATILE`` keys (at any depth): what two runs must agree on."""
+    if isinstance(data, dict):
+        return {k: substance(v) for k, v in data.items() if k not in VOLATILE}
+    if isinstance(data, list):
+        return [substance(v) for v in data]
+    return data
+
+
 def write_entry(entry: Entry, root: str | os.PathLike | None = None) -> Path:
-    """Write (atomically replace) the entry file; returns its path."""
+    """Write (atomically replace) the entry file, unless it already says the same but for ``VOLATILE``
+    values (then it is kept, timings and date included); returns its path."""
     result = entry.result
     path = inside(
         leaderboards_root(root), entry_path(result.dataset, result.threat, entry.name, root), "entry"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(json.dumps(entry.to_dict()))  # as it reads back (tuples become lists)
+    if path.is_file():
+        try:
+            if substance(json.loads(path.read_text())) == substance(data):
+                return path
+        except (OSError, json.JSONDecodeError):
+            pass  # unreadable: replaced below
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(entry.to_dict(), indent=2) + "\n")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
     return path
 
@@ -104,6 +125,8 @@ def _stated_counts(data: dict[str, Any]) -> None:
 def read_entry(path: Path) -> Entry:
     """One entry file, read within the caps (robench.core.documents) and checked field by field; its
     name must equal the file's; a malformed file is a one-line error naming it."""
+    from robench.diagnostics.catalog import refresh_findings
+
     where = f"leaderboard entry {path}"
     data = read_document(path, "leaderboard entry", max_bytes=ENTRY_BYTES)
     if not isinstance(data, dict):
@@ -124,6 +147,7 @@ def read_entry(path: Path) -> Entry:
         ThreatModel(entry.result.threat, entry.result.eps)
     except RobenchError as exc:
         raise RobenchError(f"{where}: {exc}") from None
+    refresh_findings(entry.result)  # an entry written before model findings were told apart gets them now
     return entry
 
 

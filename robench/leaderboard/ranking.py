@@ -9,7 +9,8 @@ from robench.diagnostics.catalog import check_of
 
 RANKING_RULE = (
     "A reliable (or unchecked) entry is ranked by its worst-case robust accuracy: per point, the worst case "
-    "over every stage of the suite.",
+    "over every stage of the suite. A model finding (the model itself is broken; its number stands) changes "
+    "neither the verdict nor the ranking.",
     "An unreliable entry (⚠) is ranked by the lowest robust accuracy known for it at the board's eps: its "
     "worst-case robust accuracy, or any lower robust accuracy a diagnostic measured at that eps and "
     "reported in its flag's evidence (each check declares which evidence holds such a bound; numbers "

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from robench.core.cost import Cost
-from robench.core.record import FOCUS, EvaluationResult, StageResult, best_certificate
+from robench.core.record import FOCUS, EvaluationResult, Flag, StageResult, best_certificate
+from robench.diagnostics.verdict import model_findings
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.ranking import ranking, sort_key
 from robench.leaderboard.suites import frame_columns
@@ -90,6 +91,12 @@ def stage_specs(entries: Sequence[Entry]) -> list[str]:
     return specs
 
 
+def _listed(flag: Flag) -> bool:
+    """A flag the board's Flags column lists: errors and warnings about the evaluation (model findings
+    have their own column)."""
+    return flag.severity != "info" and not (flag.severity == "error" and flag.finding == "model")
+
+
 def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
     ordered = sorted(entries, key=lambda e: sort_key(e.name, e.result))
     specs = stage_specs(ordered)
@@ -115,7 +122,8 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
         row |= {f"{STAGE_PREFIX}{spec}": accuracies.get(spec) for spec in specs}
         row |= {
             "verdict": result.verdict,
-            "flags": " ".join(sorted({f.code for f in result.flags if f.severity != "info"})),
+            "model_findings": " ".join(model_findings(result.flags)),
+            "flags": " ".join(sorted({f.code for f in result.flags if _listed(f)})),
             "eps": result.eps,
             "n": result.n,
             **frame_columns(result),
@@ -140,5 +148,5 @@ def board_frame(entries: Sequence[Entry]) -> pd.DataFrame:
         "ranked_by",
     ]
     columns += [f"{STAGE_PREFIX}{s}" for s in specs]
-    columns += ["verdict", "flags", "eps", "n", *SUITE_COLUMNS, *TAIL_COLUMNS]
+    columns += ["verdict", "model_findings", "flags", "eps", "n", *SUITE_COLUMNS, *TAIL_COLUMNS]
     return pd.DataFrame(rows, columns=columns)

@@ -10,22 +10,28 @@ import inspect
 import math
 import typing
 from collections.abc import Callable
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from robench.core.documents import type_problem
 from robench.core.limits import CLASSES, PARAMETERS
 from robench.errors import RobenchError
 from robench.models.layouts import LAYOUTS, find_layout, layout_table
-from robench.models.wrapper import Normalized, normalize, prepare_for_eval
-from robench.registry import Registry, names_code
+from robench.registry import Registry, lazy_attributes, names_code
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__getattr__ = lazy_attributes(  # imported on first use: ``import robench.models`` does not import torch
+    __name__,
+    {name: "robench.models.wrapper" for name in ("Normalized", "normalize", "prepare_for_eval")},
+)
 
 ARCHITECTURES: Registry = Registry("architecture", allow_user_code=True)
 for _layout in LAYOUTS:
     ARCHITECTURES.add(_layout.name, _layout.factory)
 
 BUILT_IN = ("num_classes", "in_channels")
+CHANNEL_NAMES = ("in_channels", "in_chans")  # robench's and torchvision-style; timm's
 
 
 def _named_parameters(factory: Callable[..., Any]) -> tuple[set[str], bool] | None:
@@ -41,15 +47,14 @@ def _named_parameters(factory: Callable[..., Any]) -> tuple[set[str], bool] | No
 def _call_arguments(
     arch: str, factory: Callable[..., Any], num_classes: int, in_channels: int, options: dict[str, Any]
 ) -> dict[str, Any]:
-    """``num_classes``/``in_channels`` only where the signature names them; every option as given."""
+    """``num_classes`` where the signature names it or takes ``**kwargs`` (torchvision's and timm's
+    factories take it so); the channels as ``in_channels`` or ``in_chans`` (timm) where named; every
+    option as given."""
     signature = _named_parameters(factory)
     names, takes_any = signature if signature is not None else (set(), True)
-    call = {
-        key: value for key, value in zip(BUILT_IN, (num_classes, in_channels), strict=True) if key in names
-    }
-    clashes = [
-        f"{k}={options[k]!r}" for k in BUILT_IN if k in options and k in call and options[k] != call[k]
-    ]
+    call: dict[str, Any] = {"num_classes": num_classes} if "num_classes" in names or takes_any else {}
+    call |= {key: in_channels for key in CHANNEL_NAMES if key in names}
+    clashes = [f"{k}={options[k]!r}" for k in call if k in options and options[k] != call[k]]
     if clashes:
         raise RobenchError(
             f"architecture '{arch}': arch kwargs {', '.join(clashes)} contradict the model's "
@@ -57,7 +62,7 @@ def _call_arguments(
         )
     unknown = sorted(k for k in options if k not in names) if not takes_any else []
     if unknown:
-        choices = ", ".join(sorted(names - set(BUILT_IN))) or "none"
+        choices = ", ".join(sorted(names - {*BUILT_IN, *CHANNEL_NAMES})) or "none"
         raise RobenchError(
             f"architecture '{arch}' does not accept {', '.join(repr(k) for k in unknown)} "
             f"(its options: {choices})"
@@ -113,8 +118,9 @@ def create_model(
 ) -> nn.Module:
     """Build an architecture by registered name or ``package.module:factory`` (without normalisation).
 
-    ``num_classes`` and ``in_channels`` are passed only to a factory whose signature names them (a
-    ``**kwargs`` factory such as torchvision's gets only the options: e.g. ``{"num_classes": 10}``).
+    ``num_classes`` is passed to a factory whose signature names it or takes ``**kwargs`` (torchvision's
+    and timm's convention: ``torchvision.models:resnet18`` with 10 classes builds a 10-class head), the
+    channels to one that names ``in_channels`` or ``in_chans`` (timm).
     The options are ``options`` (the arch kwargs; they may hold ``num_classes``) and ``kwargs``; one a
     factory does not accept is a user error. A user factory that raises is one RobenchError naming it
     and its error; robench's own factories raise only RobenchError for bad options.
@@ -125,6 +131,8 @@ def create_model(
         raise RobenchError(
             f"architecture '{arch}' is not callable (expected a factory returning an nn.Module)"
         )
+    from torch import nn
+
     arguments = _call_arguments(arch, factory, num_classes, in_channels, kwargs)
     user_code = names_code(arch) and arch not in ARCHITECTURES
     _check_classes(arch, num_classes)

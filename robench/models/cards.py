@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,13 @@ import yaml
 from robench.core.documents import read_document
 from robench.core.limits import CLASSES
 from robench.core.names import check_name, check_relative, relative_file
-from robench.errors import RobenchError
-from robench.models.normalization import check_mean_std
+from robench.errors import Note, RobenchError
 from robench.threat import NORMS, ThreatModel, parse_eps
 
 CARD_SUFFIXES = (".toml", ".yaml", ".yml")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _OPTIONAL_TEXT = ("recipe", "source", "paper")
+_OPTIONAL_NORMALIZATION = ("mean", "std")  # left out together: the checkpoint's buffers decide
 _NOT_FIELDS = ("path", "trusted")  # attributes of a read card, not fields of the file
 CARD_FILES = ("log", "log_json")  # [training] keys naming files beside the card
 
@@ -42,8 +43,8 @@ class ModelCard:
     num_classes: int
     threat: str
     eps: float
-    mean: list[float]
-    std: list[float]
+    mean: list[float] | None  # None (left out of the file): the checkpoint's normalisation buffers decide
+    std: list[float] | None
     checkpoint: str
     sha256: str
     recipe: str = "external"
@@ -59,8 +60,9 @@ class ModelCard:
         return f"{self.dataset}/{self.threat}/{self.name}"
 
     @property
-    def in_channels(self) -> int:
-        return len(self.mean)
+    def in_channels(self) -> int | None:
+        """The input channels its mean/std fix; None when the card leaves them to the checkpoint."""
+        return len(self.mean) if self.mean is not None else None
 
     @property
     def folder(self) -> Path:
@@ -77,6 +79,9 @@ class ModelCard:
         for key in ("arch_kwargs", "training"):
             if not data[key]:
                 del data[key]
+        for key in ("mean", "std"):
+            if data[key] is None:
+                del data[key]
         return data
 
 
@@ -90,6 +95,23 @@ def _number_list(where: str, key: str, value: Any) -> list[float]:
     return [float(v) for v in value]
 
 
+def _normalization(where: str, data: dict[str, Any]) -> tuple[list[float] | None, list[float] | None]:
+    """The card's mean and std: both, or neither (then the checkpoint's normalisation buffers decide)."""
+    if "mean" not in data and "std" not in data:
+        return None, None
+    if ("mean" in data) != ("std" in data):
+        given, other = ("mean", "std") if "mean" in data else ("std", "mean")
+        raise _fail(where, f"gives '{given}' without '{other}': give both, or neither (the checkpoint's)")
+    from robench.models.normalization import check_mean_std  # torch: not at the command line's start-up
+
+    mean, std = _number_list(where, "mean", data["mean"]), _number_list(where, "std", data["std"])
+    try:
+        check_mean_std(data["mean"], data["std"], "normalisation")
+    except RobenchError as exc:
+        raise _fail(where, str(exc).removeprefix("normalisation: ")) from None
+    return mean, std
+
+
 def _check_fields(data: dict[str, Any], where: str) -> None:
     """Known fields only, every required one present, text where text is expected."""
     known = [f.name for f in fields(ModelCard) if f.name not in _NOT_FIELDS]
@@ -98,7 +120,7 @@ def _check_fields(data: dict[str, Any], where: str) -> None:
         close = difflib.get_close_matches(unknown[0], known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise _fail(where, f"unknown field '{unknown[0]}'{hint}")
-    optional = (*_OPTIONAL_TEXT, "arch_kwargs", "training")
+    optional = (*_OPTIONAL_TEXT, *_OPTIONAL_NORMALIZATION, "arch_kwargs", "training")
     missing = [k for k in known if k not in optional and k not in data]
     if missing:
         raise _fail(where, f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
@@ -129,11 +151,7 @@ def _check_values(data: dict[str, Any], where: str) -> tuple[float, list[float],
         ThreatModel(data["threat"], eps)
     except RobenchError as exc:
         raise _fail(where, f"'eps': {exc}") from None
-    mean, std = _number_list(where, "mean", data["mean"]), _number_list(where, "std", data["std"])
-    try:
-        check_mean_std(data["mean"], data["std"], "normalisation")
-    except RobenchError as exc:
-        raise _fail(where, str(exc).removeprefix("normalisation: ")) from None
+    mean, std = _normalization(where, data)
     if not _SHA256.fullmatch(data["sha256"].lower()):
         raise _fail(where, f"'sha256' must be 64 hexadecimal digits, got {data['sha256']!r}")
     for key, value in _card_files(data):
@@ -194,23 +212,41 @@ def write_card(card: ModelCard, path: str | os.PathLike | None = None) -> Path:
 
 
 def models_root() -> Path:
-    """``ROBENCH_MODELS`` if set, else ``./models`` when it exists, else the repository's ``models/``."""
+    """``ROBENCH_MODELS`` if set, else ``./models`` when it holds cards, else the repository's ``models/``
+    (the shipped zoo; with a note when a ``./models`` without cards was passed over)."""
     if os.environ.get("ROBENCH_MODELS"):
         return Path(os.environ["ROBENCH_MODELS"])
-    if Path("models").is_dir():
-        return Path("models")
-    return Path(__file__).resolve().parents[2] / "models"
+    shipped = Path(__file__).resolve().parents[2] / "models"
+    local = Path("models")
+    if local.is_dir() and (local.resolve() == shipped or _card_paths(local)):
+        return local
+    if local.is_dir():
+        warnings.warn(
+            f"./models holds no model cards; using the shipped zoo under {shipped} (set ROBENCH_MODELS to "
+            "choose the folder)",
+            Note,
+            stacklevel=3,
+        )
+    return shipped
+
+
+def _card_paths(base: Path) -> list[Path]:
+    """Every card file under ``base``, at any depth, in path order."""
+    return sorted(p for p in base.rglob("*") if p.suffix in CARD_SUFFIXES and p.is_file())
 
 
 def list_cards(root: str | os.PathLike | None = None, *, trust_code: bool = False) -> list[ModelCard]:
-    """Every card under the models root, sorted by id; a card in the wrong folder is an error."""
+    """Every card under the models root (at any depth), sorted by id. A card for a registered dataset
+    lies in ``<dataset>/<threat>/`` (elsewhere it is an error); one naming a path (``folder:``, ``file:``)
+    or a loader may lie in any folder."""
     base = Path(root) if root is not None else models_root()
     if not base.is_dir():
         return []
     cards = []
-    for path in sorted(p for p in base.glob("*/*/*") if p.suffix in CARD_SUFFIXES and p.is_file()):
+    for path in _card_paths(base):
         card = load_card(path, trust_code=trust_code)
-        if (path.parent.parent.name, path.parent.name) != (card.dataset, card.threat):
+        placed = (path.parent.parent.name, path.parent.name)
+        if ":" not in card.dataset and placed != (card.dataset, card.threat):
             raise _fail(
                 str(path), f"says {card.dataset}/{card.threat} but lies in {path.parent.parent.name}/"
                 f"{path.parent.name}; move it to {card.dataset}/{card.threat}/",

@@ -106,13 +106,16 @@ def _reason(exc: Exception) -> str:
     return text.split(". ")[0][:160]
 
 
-def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
-    """Find the state dict inside a loaded object and check it holds tensors only."""
+def _unwrap(obj: object, path: Path, notes: list[str] | None = None) -> dict[str, torch.Tensor]:
+    """Find the state dict inside a loaded object and check it holds tensors only; each nesting key
+    unwrapped is noted in ``notes``."""
     for _ in range(3):
         if isinstance(obj, Mapping):
-            nested = next((obj[k] for k in NESTING_KEYS if isinstance(obj.get(k), Mapping)), None)
-            if nested is not None and not all(isinstance(v, torch.Tensor) for v in obj.values()):
-                obj = nested
+            key = next((k for k in NESTING_KEYS if isinstance(obj.get(k), Mapping)), None)
+            if key is not None and not all(isinstance(v, torch.Tensor) for v in obj.values()):
+                obj = obj[key]
+                if notes is not None:
+                    notes.append(f"{path}: unwrapped the state dict nested under '{key}'")
                 continue
         break
     if not isinstance(obj, Mapping):
@@ -128,8 +131,9 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
     return {str(k): v for k, v in obj.items()}
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Tensors of a checkpoint file, read safely; the file's format is detected from its bytes."""
+def read_state_dict(path: str | os.PathLike, notes: list[str] | None = None) -> dict[str, torch.Tensor]:
+    """Tensors of a checkpoint file, read safely; the file's format is detected from its bytes. What was
+    unwrapped to reach them is appended to ``notes``."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint file {path} does not exist")
@@ -141,12 +145,12 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint file {path} is empty")
     kind = _sniff(path, head)
     if kind == "safetensors" or (kind == "unknown" and path.suffix == _SAFETENSORS_SUFFIX):
-        return _unwrap(_load_safetensors(path), path)
+        return _unwrap(_load_safetensors(path), path, notes)
     if kind == "unknown":
         raise CheckpointError(
             f"{path} is neither a safetensors file nor a torch.save checkpoint (corrupt or another format)"
         )
-    return _unwrap(_load_torch(path), path)
+    return _unwrap(_load_torch(path), path, notes)
 
 
 def _shape(t: torch.Tensor) -> str:
@@ -207,18 +211,21 @@ def _check_fit(
     arch: str,
     num_classes: int,
     source: str,
+    classes_from: str | None = None,
 ) -> None:
     """Raise one sentence naming missing, unexpected and mismatched keys, and the layout the keys as
-    saved (``as_saved``, before unused weights were dropped) look like, if another."""
+    saved (``as_saved``, before unused weights were dropped) look like, if another; ``classes_from`` says
+    where the class count came from when the data gave it."""
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     mismatched = [k for k in state if k in expected and state[k].shape != expected[k].shape]
     head = [k for k in mismatched if expected[k].ndim >= 1 and expected[k].shape[0] == num_classes]
     if mismatched and not missing and not unexpected and head == mismatched:
         found = {int(state[k].shape[0]) for k in head}
+        origin = classes_from or "num_classes in the card or --num-classes"
         raise CheckpointError(
             f"{source} has {'/'.join(map(str, sorted(found)))} output classes but the model is built "
-            f"for {num_classes} (num_classes in the card or --num-classes; {_sample(head)})"
+            f"for {num_classes} ({origin}; {_sample(head)})"
         )
     if missing or unexpected or mismatched:
         parts = []
@@ -243,6 +250,7 @@ def fit_state_dict(
     num_classes: int,
     source: str,
     accept_normalization: bool = False,
+    classes_from: str | None = None,
 ) -> FittedCheckpoint:
     """Load ``state`` into ``model`` strictly, after the exact key adaptations of robench.models.keys.
 
@@ -265,7 +273,7 @@ def fit_state_dict(
         )
     if layout is not None and layout.is_family:
         _refuse_family(layout, adapted.state, source)
-    _check_fit(expected, adapted.state, adapted.as_saved, arch, num_classes, source)
+    _check_fit(expected, adapted.state, adapted.as_saved, arch, num_classes, source, classes_from)
     cast = _check_dtypes(expected, adapted.state, source)
     model.load_state_dict(adapted.state, strict=True)
     return FittedCheckpoint(adapted.normalization, tuple(adapted.notes) + cast)

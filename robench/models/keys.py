@@ -23,6 +23,7 @@ import torch
 from robench.errors import CheckpointError
 
 PREFIXES = ("module.", "_orig_mod.", "model.")
+PREFIX_WRITERS = {"module.": "DataParallel/DDP", "_orig_mod.": "torch.compile", "model.": "a model wrapper"}
 # (mean key, std key, prefix of the wrapped network's keys, who writes it)
 NORMALIZATION_BUFFERS = (
     ("mu", "sigma", "", "RobustBench mu/sigma buffers"),
@@ -51,9 +52,13 @@ class AdaptedState:
 
 
 def strip_prefixes(
-    state: dict[str, torch.Tensor], expected: set[str], prefixes: Iterable[str] = PREFIXES
+    state: dict[str, torch.Tensor],
+    expected: set[str],
+    prefixes: Iterable[str] = PREFIXES,
+    stripped: list[str] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Remove each prefix every key carries and no expected key does (repeatedly: module._orig_mod.)."""
+    """Remove each prefix every key carries and no expected key does (repeatedly: module._orig_mod.);
+    each prefix removed is appended to ``stripped``."""
     prefixes = tuple(prefixes)
     changed = True
     while changed:
@@ -62,7 +67,13 @@ def strip_prefixes(
             if all(k.startswith(prefix) for k in state) and not any(k.startswith(prefix) for k in expected):
                 state = {k[len(prefix) :]: v for k, v in state.items()}
                 changed = True
+                if stripped is not None:
+                    stripped.append(prefix)
     return state
+
+
+def _prefix_notes(stripped: list[str], source: str) -> list[str]:
+    return [f"{source}: stripped the '{p}' prefix of every key ({PREFIX_WRITERS[p]})" for p in stripped]
 
 
 def _channels(tensor: torch.Tensor) -> tuple[float, ...] | None:
@@ -142,9 +153,18 @@ def adapt_keys(
     ``expected`` holds the network's state dict keys and all its buffer names (non-persistent ones too:
     a network that keeps its own ``mean``/``std`` normalises itself, so such keys are never taken).
     """
-    state = strip_prefixes(state, expected, PREFIXES[:2])
+    prefixes: list[str] = []
+    state = strip_prefixes(state, expected, PREFIXES[:2], prefixes)
     attacker = drop_attacker_copy(state, expected, source)
     found = take_normalization(attacker.state, expected)
-    stripped = strip_prefixes(found.state, expected)
+    stripped = strip_prefixes(found.state, expected, PREFIXES, prefixes)
     trimmed = drop_unused(stripped, expected, unused, arch, source)
-    return AdaptedState(trimmed.state, found.normalization, attacker.notes + trimmed.notes, stripped)
+    notes = _prefix_notes(prefixes, source) + attacker.notes + trimmed.notes
+    return AdaptedState(trimmed.state, found.normalization, notes, stripped)
+
+
+def checkpoint_normalization(state: dict[str, torch.Tensor]) -> CheckpointNormalization | None:
+    """The normalisation buffers a checkpoint carries, read before any network is built (a card that
+    leaves its mean/std to the checkpoint takes its input channels from them)."""
+    state = strip_prefixes(state, set(), PREFIXES[:2])
+    return take_normalization(drop_attacker_copy(state, set(), "checkpoint").state, set()).normalization

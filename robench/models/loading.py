@@ -19,17 +19,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from robench.errors import CheckpointError, RobenchError
+from robench.errors import CheckpointError, Note, RobenchError
 from robench.models import ARCHITECTURES, create_model
 from robench.models.cards import ModelCard, find_card
 from robench.models.checkpoint import FittedCheckpoint, fit_state_dict, read_state_dict, sha256_file
+from robench.models.keys import checkpoint_normalization
 from robench.models.layouts import concrete_layout, find_layout
 from robench.models.normalization import Normalization, check_mean_std, choose_normalization
 from robench.models.wrapper import normalize, prepare_for_eval
 from robench.registry import check_trusted
 
 
-class LoadNote(UserWarning):
+class LoadNote(Note):
     """Something the loader adapted in a checkpoint (e.g. unused weights dropped); shown, never an error."""
 
 
@@ -63,10 +64,12 @@ class LoadedModel:
         }
 
     def describe(self) -> str:
-        """One line for the console: layout, options, normalisation."""
+        """One line for the console: layout, options, normalisation, what the loader adapted."""
         options = f" {self.arch_kwargs}" if self.arch_kwargs else ""
         norm = f"; {self.normalization.describe()}" if self.normalization else ""
-        return f"{self.name}: layout {self.layout or 'nn.Module'}{options}{norm}"
+        adapted = [note.split(": ", 1)[-1] for note in self.notes if "normalisation before" not in note]
+        done = f"; checkpoint adapted: {'; '.join(adapted)}" if adapted else ""
+        return f"{self.name}: layout {self.layout or 'nn.Module'}{options}{norm}{done}"
 
 
 @dataclass
@@ -75,7 +78,7 @@ class _Request:
 
     arch: str
     num_classes: int
-    in_channels: int
+    in_channels: int | None  # None: a card without mean/std (the checkpoint's buffers, else the data, say)
     arch_kwargs: dict[str, Any]
     given: tuple[Sequence[float], Sequence[float]] | None
     given_by: str  # "card" or "explicit"
@@ -87,13 +90,13 @@ def _conflicts(card: ModelCard, given: dict[str, Any]) -> list[str]:
         "arch": card.architecture,
         "num_classes": card.num_classes,
         "in_channels": card.in_channels,
-        "mean": list(card.mean),
-        "std": list(card.std),
+        "mean": card.mean,
+        "std": card.std,
         "arch_kwargs": card.arch_kwargs,
     }
     conflicts = []
     for key, value in given.items():
-        if value is None:
+        if value is None or from_card[key] is None:  # a card without mean/std leaves them open
             continue
         if isinstance(value, Sequence) and not isinstance(value, str):
             value = [float(v) for v in value]
@@ -108,9 +111,14 @@ def _from_card(card: ModelCard, given: dict[str, Any], checkpoint, trust_code: b
     conflicts = _conflicts(card, given)
     if conflicts:
         raise RobenchError(f"model card {card.id} fixes these settings; drop {', '.join(conflicts)}")
+    if card.mean is not None:
+        values, by = (card.mean, card.std), "card"
+    else:  # the card leaves its normalisation to the checkpoint (or to values given explicitly)
+        values = (given["mean"], given["std"]) if given["mean"] is not None else None
+        by = "explicit"
     return _Request(
-        card.architecture, card.num_classes, card.in_channels, dict(card.arch_kwargs),
-        (card.mean, card.std), "card", checkpoint if checkpoint is not None else card.checkpoint_path,
+        card.architecture, card.num_classes, card.in_channels or (len(values[0]) if values else None),
+        dict(card.arch_kwargs), values, by, checkpoint if checkpoint is not None else card.checkpoint_path,
     )  # fmt: skip
 
 
@@ -134,10 +142,12 @@ def _from_caller(given: dict[str, Any], checkpoint) -> _Request:
     )  # fmt: skip
 
 
-def _read(request: _Request, card: ModelCard | None) -> tuple[dict[str, torch.Tensor] | None, str | None]:
+def _read(
+    request: _Request, card: ModelCard | None, notes: list[str]
+) -> tuple[dict[str, torch.Tensor] | None, str | None]:
     if request.checkpoint is None:
         return None, None
-    state = read_state_dict(request.checkpoint)  # first: a bad file is reported before anything else
+    state = read_state_dict(request.checkpoint, notes)  # first: a bad file is reported before anything else
     sha256 = sha256_file(request.checkpoint)
     if card is not None and sha256 != card.sha256:
         raise CheckpointError(
@@ -145,6 +155,34 @@ def _read(request: _Request, card: ModelCard | None) -> tuple[dict[str, torch.Te
             "the file is not the checkpoint the card describes"
         )
     return state, sha256
+
+
+def _channels(state: dict[str, torch.Tensor] | None, dataset: Any) -> int:
+    """Input channels when the card leaves them open (no mean/std): the checkpoint's normalisation
+    buffers', else the data's, else 3."""
+    found = checkpoint_normalization(state) if state is not None else None
+    if found is not None:
+        return len(found.mean)
+    shape = getattr(dataset, "input_shape", None)
+    return int(shape[0]) if shape else 3
+
+
+def _built(
+    request: _Request, card: ModelCard | None, dataset: Any, classes_from: str | None
+) -> tuple[nn.Module, str | None, FittedCheckpoint, tuple[str, ...]]:
+    """The network with the checkpoint's weights: (net, the file's sha256 or None without a checkpoint,
+    what fitting found, what was adapted to read and fit it)."""
+    read_notes: list[str] = []
+    state, sha256 = _read(request, card, read_notes)
+    request.in_channels = request.in_channels or _channels(state, dataset)
+    net = create_model(request.arch, request.num_classes, request.in_channels, options=request.arch_kwargs)
+    fitted = FittedCheckpoint()
+    if state is not None:
+        fitted = fit_state_dict(
+            net, state, arch=request.arch, num_classes=request.num_classes, source=str(request.checkpoint),
+            accept_normalization=True, classes_from=classes_from,
+        )  # fmt: skip
+    return net, sha256, fitted, (*read_notes, *fitted.notes)
 
 
 def load_model(
@@ -160,6 +198,7 @@ def load_model(
     device: str = "cpu",
     dataset: Any = None,
     trust_code: bool = False,
+    classes_from: str | None = None,
 ) -> LoadedModel:
     """Load a model from a card (object, id, bare name or path) or from ``checkpoint`` + ``arch``.
 
@@ -168,7 +207,8 @@ def load_model(
     an architecture naming code is refused unless ``trust_code``. Without a card, ``arch`` and
     ``num_classes`` are required (an ``arch`` typed by the caller is their choice: no trust needed).
     ``dataset`` (anything with ``name``, ``mean``, ``std``, e.g. an ImageDataset) informs the
-    normalisation rule of robench.models.normalization.
+    normalisation rule of robench.models.normalization. ``classes_from`` says where ``num_classes`` came
+    from when the data gave it (for the error when the checkpoint's head has another count).
     """
     given = {"arch": arch, "num_classes": num_classes, "in_channels": in_channels}
     given |= {"mean": mean, "std": std, "arch_kwargs": arch_kwargs}
@@ -177,24 +217,14 @@ def load_model(
         request = _from_card(card, given, checkpoint, trust_code)
     else:
         request = _from_caller(given, checkpoint)
-    state, sha256 = _read(request, card)
-    net = create_model(request.arch, request.num_classes, request.in_channels, options=request.arch_kwargs)
-    source = str(request.checkpoint)
-    fitted = FittedCheckpoint()
-    if state is not None:
-        fitted = fit_state_dict(
-            net, state, arch=request.arch, num_classes=request.num_classes, source=source,
-            accept_normalization=True,
-        )  # fmt: skip
-    name = (
-        card.id if card is not None else Path(request.checkpoint).stem if state is not None else request.arch
-    )
+    net, sha256, fitted, notes = _built(request, card, dataset, classes_from)
+    source, loaded = str(request.checkpoint), sha256 is not None
+    name = card.id if card is not None else Path(request.checkpoint).stem if loaded else request.arch
     normalization = choose_normalization(
         given=request.given, given_by=request.given_by, checkpoint=fitted.normalization,
         layout=find_layout(ARCHITECTURES.canonical(request.arch)), arch=request.arch, dataset=dataset,
-        in_channels=request.in_channels, model=source if state is not None else name,
+        in_channels=request.in_channels, model=source if loaded else name,
     )  # fmt: skip
-    notes = fitted.notes
     if normalization.source == "checkpoint":
         notes += (
             f"{source}: robench applies its normalisation before the network, {normalization.describe()}",

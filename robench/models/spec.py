@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robench.errors import RobenchError
 from robench.models.cards import ModelCard
-from robench.models.loading import LoadedModel, load_model, load_model_from_module
 from robench.options import floats, json_object, option
+
+if TYPE_CHECKING:  # the command line builds its options from ModelSpec without importing torch
+    from robench.models.loading import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class ModelSpec:
         """The evaluation-ready model; classes and channels default to the dataset's, and the dataset
         informs the normalisation rule (robench.models.normalization). ``arch`` typed by the user is their
         choice; a card's architecture naming code needs ``trust_code``."""
+        from robench.models.loading import load_model, load_model_from_module
+
         if self.module is not None:
             return load_model_from_module(
                 self.module, mean=self.mean, std=self.std, name=self.name, device=device
@@ -76,4 +80,18 @@ class ModelSpec:
             arch_kwargs=self.arch_kwargs,
             device=device,
             dataset=data,
+            classes_from=None if self.num_classes else classes_of(data),
         )
+
+
+def classes_of(data) -> str:
+    """Where a dataset's class count came from, for an error about the model's classes."""
+    count, spec = data.num_classes, str(getattr(data, "spec", "") or "")
+    kind, _, where = spec.partition(":")
+    if kind == "folder":
+        origin = f"counted from the {count} class folders of {where}"
+    elif kind == "file" and len(data.labels) and int(data.labels.max()) + 1 == count:
+        origin = f"counted from the labels of {where}, the largest being {count - 1}"
+    else:
+        origin = f"those of dataset {data.name}"
+    return f"{count} classes, {origin}; give --num-classes if the model has another count"

@@ -16,28 +16,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
-from robench.certify import certify as certify_bounds
-from robench.certify import smoothed_certify, trace_network
-from robench.certify.graph import unwrap
-from robench.core.environment import environment
 from robench.core.record import CertificateSummary, CertificationRecord, EvaluationResult, SmoothedSummary
-from robench.data.base import ImageDataset
-from robench.diagnostics.checks.certified_but_broken import contradictions
-from robench.diagnostics.verdict import verdict
-from robench.engine.evaluation import check_outputs, resolve_device
 from robench.engine.settings import RunSettings
 from robench.errors import RobenchError
-from robench.models.wrapper import kept_as_it_was
 from robench.options import option
 from robench.pipeline.request import EvaluationRequest, certify_methods, request_from_options
-from robench.pipeline.target import Target, resolve_target
-from robench.progress import progress_bar
 from robench.threat import ThreatModel
+
+if TYPE_CHECKING:  # the command line builds CertifyRequest's options without importing torch
+    import torch
+    from torch import nn
+
+    from robench.data.base import ImageDataset
+    from robench.pipeline.target import Target
 
 DEFAULT_METHODS = ("ibp", "crown")  # robench certify
 SUBMIT_METHODS = ("ibp", "crown-ibp")  # robench submit: cheap enough for every entry (seconds on digits)
@@ -46,12 +39,17 @@ SMOOTHING_RADII = (0.0, 0.25, 0.5, 0.75, 1.0)  # l2 radii at which ``robench cer
 
 
 def _predictions(model: nn.Module, x: torch.Tensor, batch: int) -> torch.Tensor:
+    import torch
+
     with torch.no_grad():
         return torch.cat([model(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
 
 
 def certifiable(model: nn.Module, points: ImageDataset, device: str = "cpu") -> str:
     """'' when robench.certify can bound the model, else the one-sentence reason it cannot."""
+    from robench.certify import trace_network
+    from robench.certify.graph import unwrap
+
     try:
         trace_network(unwrap(model), points.images[:1].to(device))
     except RobenchError as exc:
@@ -61,6 +59,8 @@ def certifiable(model: nn.Module, points: ImageDataset, device: str = "cpu") -> 
 
 def require_certifiable(target: Target, run: RunSettings) -> None:
     """A RobenchError naming the layer (or operation) that robench.certify cannot bound, if any."""
+    from robench.engine.evaluation import resolve_device
+
     problem = certifiable(target.loaded.module, target.points(run), resolve_device(run.device))
     if problem:
         raise RobenchError(problem)
@@ -68,6 +68,11 @@ def require_certifiable(target: Target, run: RunSettings) -> None:
 
 def _bound(model, x, y, threat, method: str, chunk: int) -> tuple[torch.Tensor, Any]:
     """Certified mask of (x, y) by ``method``, in chunks with a progress bar; the first call's details."""
+    import torch
+
+    from robench.certify import certify as certify_bounds
+    from robench.progress import progress_bar
+
     certified, first, seconds, work = [], None, 0.0, 0.0
     with progress_bar(f"certify {method}", total=len(x)) as bar:
         for start in range(0, len(x), chunk):
@@ -90,6 +95,8 @@ def certify_points(
     batch_size: int | None = None,
 ) -> list[CertificateSummary]:
     """The base model's certificates on ``points``, one per bound of ``methods`` (in that order)."""
+    import torch
+
     chunk = batch_size or CHUNK
     x, y = points.images.to(device), points.labels.to(device)
     indices = points.indices.tolist()
@@ -132,6 +139,10 @@ def certify_record(
     """Certify the evaluation's points, record the certificates, flag any point both certified and broken
     (``certified_but_broken``, an error: the verdict becomes unreliable). ``required=False``: a model
     certify cannot bound gets no certificates and a note instead of an error."""
+    from robench.diagnostics.checks.certified_but_broken import contradictions
+    from robench.diagnostics.verdict import verdict
+    from robench.engine.evaluation import resolve_device
+
     points, device = target.points(run), resolve_device(run.device)
     problem = certifiable(target.loaded.module, points, device)
     if problem and required:
@@ -158,6 +169,11 @@ def smooth_points(
 ) -> SmoothedSummary:  # fmt: skip
     """Randomized smoothing's CERTIFY on ``points``: the smoothed classifier's prediction and l2 radius per
     point (noise seeded by the seed and each point's canonical index, so chunks do not matter)."""
+    import torch
+
+    from robench.certify import smoothed_certify
+    from robench.progress import progress_bar
+
     parts, seconds, forward = [], 0.0, 0
     with progress_bar(f"smoothing sigma {sigma:g}", total=len(points)) as bar:
         for start in range(0, len(points), CHUNK):
@@ -214,11 +230,20 @@ class CertifyRequest:
 def run_certification(request: CertifyRequest) -> CertificationRecord:
     """Certify the points ``request.evaluation`` names (its subset: ``n``, ``seed``); a caller's nn.Module
     is put back as it was (``kept_as_it_was``)."""
+    from robench.models.wrapper import kept_as_it_was
+
     with kept_as_it_was(request.evaluation.model.module):
         return _certification(request)
 
 
 def _certification(request: CertifyRequest) -> CertificationRecord:
+    from robench.core.environment import environment
+    from robench.core.threads import use_threads
+    from robench.engine.evaluation import check_outputs, resolve_device
+    from robench.pipeline.target import resolve_target
+
+    if request.evaluation.run.threads is not None:
+        use_threads(request.evaluation.run.threads)
     target = resolve_target(request.evaluation)
     run = request.evaluation.run
     points, model, device = target.points(run), target.loaded.module, resolve_device(run.device)

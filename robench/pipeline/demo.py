@@ -15,7 +15,6 @@ from pathlib import Path
 
 from robench.pipeline.submit import Submission, SubmitSettings, submit
 from robench.progress import progress_bar
-from robench.store import ResultsStore
 
 DATASET, THREAT = "digits", "linf"
 
@@ -44,10 +43,13 @@ def zoo_cards(train_missing: bool = True) -> tuple[list, list[str]]:
 
 def run_demo(settings: SubmitSettings | None = None) -> DemoResult:
     """Submit every zoo model (training the missing ones) with ``settings``; returns the submissions."""
+    from robench.store import ResultsStore
+
     settings = settings or SubmitSettings()
     cards, trained = zoo_cards()
     submissions = []
-    with ResultsStore(settings.store) as results, progress_bar("demo: models", total=len(cards)) as bar:
+    models = progress_bar("demo: models", total=len(cards), each=True)  # a log: a line per model
+    with ResultsStore(settings.store) as results, models as bar:
         for card in cards:
             bar.describe(f"demo: {card.name}")
             submissions.append(submit(card, settings=settings, store=results))

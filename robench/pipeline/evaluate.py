@@ -14,6 +14,7 @@ import torch
 from robench.core.environment import environment
 from robench.core.record import EvaluationResult
 from robench.core.seeding import seeded_rng
+from robench.core.threads import use_threads
 from robench.diagnostics import DiagnosticContext, run_diagnostics
 from robench.engine.evaluate import as_state
 from robench.engine.evaluation import Evaluation
@@ -73,6 +74,8 @@ def evaluate_target(
 ) -> EvaluationResult:  # fmt: skip
     """Probe, suite and (``diagnostics``) checks on a loaded target; resumable through ``state``;
     ``certify``: then these bounds on the same points (robench.pipeline.certify)."""
+    if run.threads is not None:
+        use_threads(run.threads)
     evaluation = prepare(target, run)
     if certify:  # a model certify cannot bound fails before the suite, not after it
         require_certifiable(target, run)

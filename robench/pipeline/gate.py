@@ -14,21 +14,17 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robench.core.record import EvaluationResult
-from robench.engine.evaluation import resolve_device
 from robench.engine.settings import RunSettings
 from robench.errors import RobenchError
-from robench.gate.baseline import load_baseline
 from robench.gate.criteria import GateReport, Thresholds, check_result
-from robench.models.wrapper import kept_as_it_was
 from robench.options import keyword, option
-from robench.pipeline.evaluate import evaluate_target
-from robench.pipeline.keys import evaluation_key
 from robench.pipeline.request import EvaluationRequest, check_type, request_from_options
-from robench.pipeline.target import Target, resolve_target
-from robench.store import ResultsStore
+
+if TYPE_CHECKING:  # the command line builds the gate's options without importing torch
+    from robench.pipeline.target import Target
 
 GATE_SUITE = "fast"  # earns `reliable` on the honest zoo models at CI cost (docs/gate.md)
 
@@ -51,11 +47,17 @@ class GateRequest:
 def run_gate(request: GateRequest) -> tuple[GateReport, float]:
     """The gate's report and the seconds spent (evaluation included); a caller's nn.Module is put back as
     it was (``kept_as_it_was``)."""
+    from robench.models.wrapper import kept_as_it_was
+
     with kept_as_it_was(request.evaluation.model.module):
         return _run_gate(request)
 
 
 def _run_gate(request: GateRequest) -> tuple[GateReport, float]:
+    from robench.engine.evaluation import resolve_device
+    from robench.gate.baseline import load_baseline
+    from robench.pipeline.target import resolve_target
+
     started = time.perf_counter()
     thresholds, evaluation = request.thresholds, request.evaluation
     thresholds.check_given()
@@ -102,6 +104,11 @@ def _describe(baseline: str | Path | EvaluationResult | None) -> str | None:
 
 
 def _result(target: Target, request: GateRequest) -> tuple[EvaluationResult, bool]:
+    from robench.diagnostics.catalog import refresh_findings
+    from robench.pipeline.evaluate import evaluate_target
+    from robench.pipeline.keys import evaluation_key
+    from robench.store import ResultsStore
+
     run = request.evaluation.run
     need_verdict = request.thresholds.require_reliable
     key = evaluation_key(target, run)
@@ -109,7 +116,7 @@ def _result(target: Target, request: GateRequest) -> tuple[EvaluationResult, boo
         if request.reuse and key.reusable:
             stored = results.lookup(key, require_verdict=need_verdict)
             if stored is not None:
-                return stored, True
+                return refresh_findings(stored), True
         result = evaluate_target(
             target, run, diagnostics=request.evaluation.diagnostics, certify=request.evaluation.certify
         )

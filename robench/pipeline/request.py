@@ -13,16 +13,17 @@ import dataclasses
 import difflib
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from robench.certify.bounds import METHODS
-from robench.data.base import ImageDataset
 from robench.data.spec import DataSpec
 from robench.engine.settings import RunSettings
 from robench.errors import RobenchError
 from robench.models.spec import ModelSpec
 from robench.options import expected, fits, keyword, option, shown
 from robench.threat import ThreatModel, parse_eps
+
+if TYPE_CHECKING:  # the command line builds its options from these settings without importing torch
+    from robench.data.base import ImageDataset
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class ThreatSpec:
 
 def certify_methods(value: Any) -> tuple[str, ...]:
     """``"ibp,crown"`` (or a sequence of names) -> ("ibp", "crown"), each a certify method, no repeats."""
+    from robench.certify.bounds import METHODS
+
     names = value.split(",") if isinstance(value, str) else list(value)
     methods = tuple(dict.fromkeys(str(name).strip().lower() for name in names if str(name).strip()))
     if not methods or any(m not in METHODS for m in methods):
@@ -81,6 +84,8 @@ def request_from_options(model: Any = None, **options: Any) -> EvaluationRequest
     ``data_root=...``); ``model`` is a card id or name, or an nn.Module (then give ``dataset``). Unknown
     names are one error with a did-you-mean. ``threat`` may be a ThreatModel (its norm and eps); a
     ``dataset`` or ``threat`` of None means the default."""
+    from robench.data.base import ImageDataset
+
     if isinstance(options.get("threat"), ThreatModel):
         options |= {"threat": options["threat"].norm, "eps": options["threat"].eps}
     options = {k: v for k, v in options.items() if v is not None or k not in ("dataset", "threat")}
@@ -115,10 +120,22 @@ def check_type(key: str, value: Any, cls: type, name: str) -> None:
     """A keyword option's value must fit its settings field's annotation (``n=2.5``, ``seed="x"``,
     ``dataset=object()`` are one RobenchError each); a field that parses text (``eps="8/255"``) takes it."""
     field_ = next(f for f in dataclasses.fields(cls) if f.name == name)
-    hint = typing.get_type_hints(cls)[name]
+    hint = typing.get_type_hints(cls, localns=_annotation_names())[name]
     if (field_.metadata or {}).get("parse") is None and not fits(value, hint):
         also = f" or {ALSO_ACCEPTED[key]}" if key in ALSO_ACCEPTED else ""
         raise RobenchError(f"{key} must be {expected(hint)}{also}, got {shown(value)}")
+
+
+def _annotation_names() -> dict[str, Any]:
+    """The names settings annotate with but import only for type checkers (they import torch): the Python
+    API's type checks resolve them here, after torch is loaded anyway."""
+    from torch import nn
+
+    from robench.data.base import ImageDataset
+    from robench.models.loading import LoadedModel
+    from robench.pipeline.target import Target
+
+    return {"ImageDataset": ImageDataset, "LoadedModel": LoadedModel, "Target": Target, "nn": nn}
 
 
 def _unknown_option(key: str, known: list[str]) -> str:

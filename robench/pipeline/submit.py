@@ -15,31 +15,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from robench.core.names import check_name
 from robench.core.record import EvaluationResult
-from robench.core.seeding import check_seed
+from robench.core.threads import threads_field, use_threads
 from robench.data import load_dataset
 from robench.engine.settings import RunSettings
 from robench.errors import CheckpointError, RobenchError
-from robench.leaderboard.entries import Entry, load_entries, make_entry, write_entry
+from robench.leaderboard.entries import Entry, load_entries, make_entry, read_entry, write_entry
 from robench.leaderboard.formatting import eps_text
-from robench.leaderboard.render import write_board
 from robench.models.cards import ModelCard, card_from_dict, load_card
-from robench.models.checkpoint import sha256_file
-from robench.models.loading import load_model
 from robench.options import flag, floats, json_object, option
-from robench.pipeline.certify import SUBMIT_METHODS, certify_record
-from robench.pipeline.evaluate import evaluate_target
-from robench.pipeline.keys import evaluation_key
-from robench.pipeline.sweep import add_certified_sweep, add_eps_sweep
-from robench.pipeline.target import Target, card_data_spec
-from robench.reports.build import training_log, write_report
-from robench.store import ResultsStore, SqliteState
 from robench.threat import ThreatModel, parse_eps
+
+if TYPE_CHECKING:  # the command line builds the submit options without importing torch
+    from robench.pipeline.target import Target
+    from robench.store import ResultsStore
 
 EVALUATION_N: dict[str, int | None] = {"digits": 200, "imagenet": None}  # None: the whole test split
 DEFAULT_N = 1000
@@ -73,6 +65,11 @@ def validate(
     card: ModelCard, checkpoint: str | os.PathLike, leaderboards=None, device: str = "cpu"
 ) -> Target:
     """Safe loading, sha256 against the card, architecture and classes: the target to evaluate."""
+    import torch
+
+    from robench.models.loading import load_model
+    from robench.pipeline.target import Target, card_data_spec
+
     path = Path(checkpoint)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
@@ -129,12 +126,19 @@ def evaluate_or_reuse(
 ) -> tuple[EvaluationResult, bool]:
     """The stored result for this key, or a fresh (resumable, store-backed) evaluation that is then stored
     (storing it also clears its resume state, in the same transaction)."""
+    from robench.diagnostics.catalog import refresh_findings
+    from robench.pipeline.certify import SUBMIT_METHODS, certify_record
+    from robench.pipeline.evaluate import evaluate_target
+    from robench.pipeline.keys import evaluation_key
+    from robench.pipeline.sweep import add_certified_sweep, add_eps_sweep
+    from robench.store import SqliteState
+
     run = submission_run(target, settings)
     key = evaluation_key(target, run)
     if not settings.force:
         stored = store.lookup(key, require_verdict=True)
         if stored is not None:
-            return stored, True
+            return refresh_findings(stored), True
     result = evaluate_target(target, run, diagnostics=True, state=SqliteState(store, key))
     certify_record(target, run, result, SUBMIT_METHODS, required=False)
     add_eps_sweep(target.loaded.module, result)
@@ -144,10 +148,11 @@ def evaluate_or_reuse(
 
 
 def _shown(path: Path) -> str:
-    """A path as a user would type it: relative to the working directory when inside it."""
+    """A path as a user would type it from the working directory (the project folder), relative to it even
+    outside it, so a report's command holds no absolute path; absolute only where no relative one exists."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        return Path(os.path.relpath(path.resolve(), Path.cwd().resolve())).as_posix()
+    except ValueError:  # another drive
         return str(path.resolve())
 
 
@@ -171,6 +176,7 @@ class SubmitSettings:
     force: bool = field(default=False, metadata=option("re-run even if the store holds this result"))
     seed: int = field(default=0, metadata=option("seed of the subset and every random start"))
     device: str = field(default="cpu", metadata=option("cpu or cuda"))
+    threads: int | None = threads_field()
     store: Path | None = field(
         default=None, metadata=option("results store (default: $ROBENCH_STORE or ~/.local/share)")
     )
@@ -180,6 +186,8 @@ class SubmitSettings:
     reports: Path | None = field(default=None, metadata=option("reports folder (default: ./reports)"))
 
     def __post_init__(self) -> None:
+        from robench.core.seeding import check_seed  # torch-free start-up: imported when built
+
         check_seed(self.seed)
 
 
@@ -218,6 +226,9 @@ class CardFields:
         """The card these flags describe. Classes default to the dataset's; the normalisation follows
         robench's one rule (robench.models.normalization: these flags, else the checkpoint's buffers, else
         the architecture's own, else none with a warning), the same as ``robench evaluate``."""
+        from robench.models.checkpoint import sha256_file
+        from robench.models.loading import load_model
+
         if checkpoint is None:
             raise RobenchError("give the CHECKPOINT to submit, or a --card that names it")
         missing = [flag(f) for f in fields(self) if f.name in _REQUIRED and getattr(self, f.name) is None]
@@ -275,7 +286,13 @@ def submit(
 ) -> Submission:
     """Validate, evaluate (or reuse), store, write the entry, then (``regenerate``) the board and report.
     ``store``: an open results store (default: ``settings.store``)."""
+    from robench.leaderboard.render import write_board
+    from robench.reports.build import training_log, write_report
+    from robench.store import ResultsStore
+
     settings = settings or SubmitSettings()
+    if settings.threads is not None:
+        use_threads(settings.threads)
     checkpoint = Path(checkpoint) if checkpoint is not None else card.checkpoint_path
     training_log(card.training, card.folder if card.path is not None else None)  # a bad log stops us here
     target = validate(card, checkpoint, settings.leaderboards, settings.device)
@@ -289,14 +306,29 @@ def submit(
             store.close()
     result.model = card.id  # a reused result may have been stored under another name for this checkpoint
     result.card = target.card_summary
-    entry = make_entry(card.name, result, card)
-    submission = Submission(entry=entry, entry_path=write_entry(entry, settings.leaderboards), reused=reused)
-    if regenerate:
-        submission.board = write_board(card.dataset, card.threat, settings.leaderboards)
+    keep_training_curve(result, card)
+    path = write_entry(make_entry(card.name, result, card), settings.leaderboards)
+    entry = read_entry(path)  # the file as kept: the report shows its timings and date, not this run's
+    submission = Submission(entry=entry, entry_path=path, reused=reused)
+    if regenerate:  # the report first: the board links to it
         submission.report = write_report(
             entry,
             card_dir=card.path.parent if card.path is not None else None,
             command=submit_command_line(card, checkpoint),
             root=settings.reports,
         )
+        submission.board = write_board(
+            card.dataset, card.threat, settings.leaderboards, reports=submission.report.md.parent
+        )
     return submission
+
+
+def keep_training_curve(result: EvaluationResult, card: ModelCard) -> None:
+    """A model robench trained: its training log's curves go into the entry, so that its report keeps them
+    when it is regenerated from the entry wherever the model lives (``extra['training_curve']``). The log
+    is read as the report reads it: inside the card's folder, a CSV of finite numbers."""
+    from robench.reports.build import training_log
+
+    log = training_log(card.training, card.folder if card.path is not None else None)
+    if log is not None:
+        result.extra["training_curve"] = {c: [float(v) for v in log[c]] for c in log.columns}

@@ -112,16 +112,18 @@ def check_model_takes(target: Target, device) -> None:
 
 
 def _data_spec(request, card: ModelCard | None) -> DataSpec:
-    """The data spec of a request: the model's classes and trust opt-in apply to the data too."""
+    """The data spec of a request: the model's classes (``--num-classes``, else the card's) and trust opt-in
+    apply to the data too."""
     model = request.model
-    spec = dataclasses.replace(request.data, num_classes=model.num_classes, trust_code=model.trust_code)
+    classes = model.num_classes or (card.num_classes if card is not None else None)
+    spec = dataclasses.replace(request.data, num_classes=classes, trust_code=model.trust_code)
     return spec if card is None or spec.spec is not None else card_data_spec(card, spec)
 
 
 def card_data_spec(card: ModelCard, spec: DataSpec | None = None) -> DataSpec:
-    """The dataset a card names: a folder:/file: path is read relative to the card's folder, and code it
-    names runs only with the opt-in (``spec.trust_code``)."""
-    spec = spec or DataSpec(trust_code=card.trusted)
+    """The dataset a card names, with the card's class count: a folder:/file: path is read relative to the
+    card's folder, and code it names runs only with the opt-in (``spec.trust_code``)."""
+    spec = spec or DataSpec(trust_code=card.trusted, num_classes=card.num_classes)
     name = card.dataset
     kind, colon, path = name.partition(":")
     if colon and kind in ("folder", "file") and card.path is not None and not Path(path).is_absolute():

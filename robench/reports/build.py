@@ -19,15 +19,20 @@ from robench.core.limits import TRAINING_LOG_BYTES
 from robench.core.names import check_name, inside, relative_file
 from robench.core.record import CERTIFY_LABELS, best_certificate
 from robench.diagnostics.catalog import meaning
+from robench.diagnostics.verdict import model_findings
 from robench.errors import RobenchError
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.formatting import count_text, eps_text, pct
 from robench.leaderboard.suites import SuiteShown
 from robench.leaderboard.table import ladder_rows, stage_label
 from robench.reports import plots
-from robench.reports.curves import EpsCurve, certified_curve_from_record, curve_from_record
-
-TRAINING_COLUMNS = (("val_clean_acc", "clean"), ("val_fgsm_acc", "FGSM"), ("val_pgd_acc", "PGD"))
+from robench.reports.curves import (
+    TRAINING_COLUMNS,
+    EpsCurve,
+    certified_curve_from_record,
+    curve_from_record,
+    training_curve_from_record,
+)
 
 
 def reports_root(root: str | os.PathLike | None = None) -> Path:
@@ -98,6 +103,15 @@ def training_log(training: Any, card_dir: Path | None) -> pd.DataFrame | None:
     return numbers
 
 
+def _training_log(entry: Entry, card_dir: Path | None) -> pd.DataFrame | None:
+    """The training log beside the card, else the training curve the entry kept (see reports.curves)."""
+    log = training_log(entry.card.get("training"), card_dir)
+    if log is not None:
+        return log
+    curve = training_curve_from_record(entry.result)
+    return pd.DataFrame(curve) if curve else None
+
+
 def _figures(
     entry: Entry, folder: Path, curve: EpsCurve | None, log: pd.DataFrame | None
 ) -> tuple[dict[str, Path], str]:
@@ -109,7 +123,7 @@ def _figures(
     if curve is not None:
         figures["eps"] = plots.eps_plot(
             curve.eps, curve.robust_acc, result.eps, eps_path, curve.source,
-            certified=certified_curve_from_record(result),
+            certified=certified_curve_from_record(result), headline=(result.robust_acc, _headline(result)),
         )  # fmt: skip
         eps_note = curve.source
     else:
@@ -122,12 +136,19 @@ def _figures(
         figures["training"] = plots.training_plot(
             log, columns, _output(folder, f"{name}.training.png"), title
         )
+    else:  # no training curve (any more): no stale figure either
+        _output(folder, f"{name}.training.png").unlink(missing_ok=True)
     return figures, eps_note
 
 
 def _output(folder: Path, file_name: str) -> Path:
     """A file of the report folder, which (symlinks resolved) it must not leave."""
     return inside(folder, folder / file_name, "report file")
+
+
+def _headline(result) -> str:
+    """What the report's headline robust accuracy is, for the eps plot's legend."""
+    return f"worst case of the {result.suite.get('name', '?')} suite on n={result.n} points"
 
 
 def _certificates(result) -> dict[str, Any]:
@@ -153,7 +174,7 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
     flags = [
         {
             "code": f.code,
-            "severity": f.severity,
+            "severity": f.severity + (", model finding" if f.finding == "model" else ""),
             "message": f.message,
             "explanation": dict(zip(("meaning", "action"), meaning(f), strict=True)),
         }
@@ -171,6 +192,7 @@ def _context(entry: Entry, figures: dict[str, Path], eps_note: str, command: str
         "seconds": f"{cost.seconds:.1f}",
         "stages": _stage_rows(entry),
         "flags": flags,
+        "model_findings": model_findings(result.flags),
         "figures": {key: path.name for key, path in figures.items()},
         "eps_note": eps_note,
         "command": command or reproduce_command(entry),
@@ -199,7 +221,7 @@ def write_report(
     pipeline sweeps the model for it); ``card_dir`` is where the card (and its training log) lives;
     ``command`` reproduces the result. Text from the entry is escaped (robench.core.escape); every file
     lies in the report folder; a bad training log is an error before anything is written."""
-    log = training_log(entry.card.get("training"), Path(card_dir) if card_dir is not None else None)
+    log = _training_log(entry, Path(card_dir) if card_dir is not None else None)
     folder = report_folder(entry, root)
     folder.mkdir(parents=True, exist_ok=True)
     figures, eps_note = _figures(entry, folder, curve, log)

@@ -3,6 +3,8 @@
 A record carries a curve in ``extra['eps_sweep']`` (written by ``robench submit``, see
 ``robench.pipeline.sweep``) or in a diagnostic flag whose check declares one (``Check.curve``); the
 certified accuracy at the same eps values, the lower side of the bracket, in ``extra['certified_sweep']``.
+A model robench trained keeps its per-epoch validation accuracies in ``extra['training_curve']`` (read
+from the training log at submission), so its report keeps its training curves wherever the model lives.
 """
 
 from __future__ import annotations
@@ -58,3 +60,17 @@ def certified_curve_from_record(result: EvaluationResult) -> EpsCurve | None:
     if not pairs:
         return None
     return EpsCurve([p[0] for p in pairs], [p[1] for p in pairs], str(stored.get("source", "certified")))
+
+
+#: (training log column, legend label) of the training curves
+TRAINING_COLUMNS = (("val_clean_acc", "clean"), ("val_fgsm_acc", "FGSM"), ("val_pgd_acc", "PGD"))
+
+
+def training_curve_from_record(result: EvaluationResult) -> dict[str, list[float]] | None:
+    """The training curve kept in the record, if it is well formed."""
+    stored = result.extra.get("training_curve")
+    if not isinstance(stored, dict) or not isinstance(stored.get("epoch"), list):
+        return None
+    columns = [c for c in ("epoch", *(c for c, _ in TRAINING_COLUMNS)) if isinstance(stored.get(c), list)]
+    lengths = {len(stored[c]) for c in columns}
+    return {c: stored[c] for c in columns} if len(columns) >= 2 and len(lengths) == 1 else None

@@ -31,14 +31,34 @@ def ladder_plot(result: EvaluationResult, path: Path) -> Path:
 
 
 def eps_plot(
-    eps: Sequence[float], acc: Sequence[float], eval_eps: float, path: Path, note: str, certified=None
+    eps: Sequence[float],
+    acc: Sequence[float],
+    eval_eps: float,
+    path: Path,
+    note: str,
+    certified=None,
+    headline: tuple[float, str] | None = None,
 ) -> Path:
     """Robust accuracy against eps; the evaluated eps is marked. ``certified`` (a reports.curves.EpsCurve
-    of certified accuracies) adds the lower side of the bracket: the truth lies between the two curves."""
+    of certified accuracies) adds the lower side of the bracket: the truth lies between the two curves.
+    ``headline`` (accuracy, what it is) marks the report's headline number at the evaluated eps: the curve
+    may come from other points or another attack (``note`` says which), and the legend says both."""
     fig = Figure(figsize=(6, 3.8))
     ax = fig.add_subplot()
-    label = "attacks (upper bound)" if certified is not None else None
+    label = tex(f"{note} (attacks: upper bound)" if certified is not None else note)
     ax.plot(list(eps), [100 * a for a in acc], marker="o", color="#1f6feb", label=label)
+    if headline is not None:
+        value, what = headline
+        ax.plot(
+            [eval_eps],
+            [100 * value],
+            marker="*",
+            markersize=14,
+            color="#d1242f",
+            linestyle="none",
+            zorder=5,
+            label=tex(f"headline {100 * value:.1f} %: {what}"),
+        )
     if certified is not None:
         lower = [100 * a for a in certified.robust_acc]
         ax.plot(
@@ -49,7 +69,7 @@ def eps_plot(
     ax.axvline(eval_eps, color="#888888", linestyle="--", linewidth=1, label=f"evaluated eps {eval_eps:g}")
     ax.set_xlabel("eps")
     percent_axis(ax, "robust accuracy (%)")
-    ax.set_title(tex(f"robust accuracy vs eps ({note})"))
+    ax.set_title("robust accuracy vs eps")
     ax.legend(fontsize=8)
     return save_figure(fig, path)
 

@@ -6,8 +6,18 @@ training log; ``robench train`` is the CLI over it.
 
 from __future__ import annotations
 
-from robench.training.config import TrainConfig
-from robench.training.loop import TrainEvent, TrainResult, train
-from robench.training.recipes import RECIPES, build_recipe
+from robench.registry import lazy_attributes
+
+__getattr__ = lazy_attributes(  # imported on first use: ``import robench.training`` does not import torch
+    __name__,
+    {
+        "TrainConfig": "robench.training.config",
+        "TrainEvent": "robench.training.loop",
+        "TrainResult": "robench.training.loop",
+        "train": "robench.training.loop",
+        "RECIPES": "robench.training.recipes",
+        "build_recipe": "robench.training.recipes",
+    },
+)
 
 __all__ = ["RECIPES", "TrainConfig", "TrainEvent", "TrainResult", "build_recipe", "train"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from robench.core.seeding import check_seed
+from robench.core.threads import threads_field
 from robench.errors import RobenchError
 from robench.options import json_object, option
 from robench.threat import parse_eps
@@ -63,6 +63,7 @@ class TrainConfig:
     early_stop: bool = _f(False, "stop on catastrophic overfitting and restore the last good weights")
     seed: int = _f(0, "seed for initialisation, data order and noise")
     device: str = _f("cpu", "cpu or cuda[:N]")
+    threads: int | None = threads_field()
     amp: bool | None = _f(None, "bf16 mixed precision (default: on on a GPU)")
     channels_last: bool | None = _f(None, "channels-last memory format (default: on on a GPU)", cli=False)
     save_every: int = _f(0, "also save the resume state every N steps (0: each epoch)")
@@ -82,6 +83,8 @@ class TrainConfig:
         for name, value in defaults.items():
             if getattr(self, name) is None:  # frozen: resolved once, recorded as resolved
                 object.__setattr__(self, name, value)
+        from robench.core.seeding import check_seed  # torch-free start-up: imported when built
+
         check_seed(self.seed)
         checks = [
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
@@ -128,7 +131,7 @@ class TrainConfig:
 
     def same_run_as(self, other: TrainConfig) -> list[str]:
         """Names of settings that differ in a way a resumed run cannot absorb (device may change)."""
-        ignore = {"device", "data_root", "amp", "channels_last", "save_every", "keep_best"}
+        ignore = {"device", "threads", "data_root", "amp", "channels_last", "save_every", "keep_best"}
         mine, theirs = self.to_dict(), other.to_dict()
         return [k for k in mine if k not in ignore and mine[k] != theirs[k]]
 

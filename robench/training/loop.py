@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from robench.core.outputs import check_output_folder
+from robench.core.threads import use_threads
 from robench.errors import RobenchError
 from robench.models import create_model, normalize
 from robench.models.checkpoint import fit_state_dict, read_state_dict, save_checkpoint
@@ -88,6 +89,8 @@ def train(
     sync_bn: bool = False,
 ) -> TrainResult:
     """Train with ``config``; write checkpoints, card and logs as ``out_dir/<name>.*`` (name = recipe)."""
+    if config.threads is not None:
+        use_threads(config.threads)
     out_dir = check_output_folder(out_dir, "--out")  # before any data, model or epoch
     paths = RunPaths(out_dir, config.recipe if name is None else name)
     state = ResumeState(out_dir, paths.name)
@@ -183,10 +186,14 @@ class _Run:
                     started = self._step(train_model, step, started, callbacks)
                     bar.advance()
                 row = self._end_epoch(started)
-                bar.describe(
+                text = (
                     f"{self.paths.name} {row['epoch']}/{config.epochs} clean {row['val_clean_acc']:.2f} "
                     f"fgsm {row['val_fgsm_acc']:.2f} pgd {row['val_pgd_acc']:.2f}"
                 )
+                if callbacks:  # robench train's callback prints the epoch itself
+                    bar.describe(text)
+                else:  # a log gets the epoch as a line
+                    bar.finished(text)
                 for callback in callbacks:
                     callback(
                         TrainEvent("epoch", row["epoch"], self.steps_per_epoch, progress.global_step, row)

@@ -63,10 +63,12 @@ def test_submit_adds_an_entry_then_reuses_the_stored_result(places, tiny_digits_
         entry["checkpoint_sha256"] == tiny_digits_card.sha256 and entry["model_card"]["recipe"] == "standard"
     )
     assert entry["robust_acc"] <= 0.05 < 0.9 <= entry["clean_acc"]  # an undefended model at eps 0.3
-    assert "| tiny |" in (places["lb"] / "digits" / "linf.md").read_text()
+    board = (places["lb"] / "digits" / "linf.md").read_text()
+    assert "| [tiny](" in board  # the model links to its report
     report = places["rp"] / "digits" / "linf" / "tiny.md"
     assert report.is_file() and (report.parent / "tiny.eps.png").is_file()
-    assert f"robench submit {tiny_digits_card.checkpoint_path.resolve()}" in report.read_text()
+    checkpoint = os.path.relpath(tiny_digits_card.checkpoint_path.resolve())  # relative, even outside cwd
+    assert f"robench submit {checkpoint} --card " in report.read_text()
     assert _runs(places) == 1
 
     _no_attack_may_run(monkeypatch)

@@ -1,4 +1,5 @@
-"""Honest models get no flags and the verdict `reliable`; the catastrophically overfit zoo model does not.
+"""Honest models get no flags and the verdict `reliable`; the catastrophically overfit zoo model gets a
+model finding beside its (reliable) verdict: the model is broken, its multi-step number stands.
 
 The zoo models (models/digits/linf, trained by robench's trainer) are evaluated at their eps 0.3 with
 a suite strong enough that the diagnostics' extra effort finds nothing more.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from robench.diagnostics.verdict import model_findings, verdict_text
 from robench.models.cards import find_card
 from robench.models.loading import load_model
 
@@ -45,4 +47,6 @@ def test_fgsm_trained_zoo_model_has_catastrophically_overfit(run_evaluation):
         evidence["fgsm_acc"] - evidence["pgd20_acc"] >= 0.25
         and evidence["pgd20_acc"] <= 0.5 * evidence["fgsm_acc"]
     )
-    assert result.verdict == "unreliable"
+    assert (flag.severity, flag.finding, flag.evidence["p_value"] < 0.05) == ("error", "model", True)
+    assert result.verdict == "reliable" and model_findings(result.flags) == ["catastrophic_overfitting"]
+    assert verdict_text(result).startswith(f"reliable (the {100 * result.robust_acc:.1f} % stands;")

@@ -34,3 +34,6 @@ def test_every_point_wrong_gives_zero_and_no_crash(digits_test, noise):
     assert all(stage.attacked == 0 for stage in result.stages if stage.attack != "diagnostics")
     codes = {flag.code for flag in result.flags}
     assert ("randomized_model" in codes) == noise
+    # a trained classifier guessing on clean inputs: the data do not match it (labels, normalisation)
+    assert {(f.code, f.severity) for f in result.flags} >= {("chance_level", "error")}
+    assert result.verdict == "unreliable"

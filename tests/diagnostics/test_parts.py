@@ -12,10 +12,17 @@ from broken_models import THREAT, BrokenCNN
 from robench.core.randomness import probe_randomness
 from robench.core.record import Flag
 from robench.diagnostics import DiagnosticContext, run_diagnostics, verdict
-from robench.diagnostics.checks.catastrophic_overfitting import _accuracies as co_accuracies
+from robench.diagnostics.checks.catastrophic_overfitting import _outcomes as co_outcomes
+from robench.diagnostics.checks.catastrophic_overfitting import accuracy as co_accuracy
 from robench.diagnostics.checks.non_monotonic_eps import allowed_rise, rising_steps
 from robench.diagnostics.straight_through import StraightThrough
 from robench.threat import ThreatModel
+
+
+def co_accuracies(ctx) -> tuple[float, float]:
+    """FGSM and PGD-20 accuracy (fractions of all points) as catastrophic_overfitting measures them."""
+    fgsm, pgd = co_outcomes(ctx)
+    return co_accuracy(ctx, fgsm), co_accuracy(ctx, pgd)
 
 
 def test_verdict_is_unreliable_exactly_when_an_error_flag_is_present():
@@ -23,6 +30,9 @@ def test_verdict_is_unreliable_exactly_when_an_error_flag_is_present():
     assert verdict([]) == "reliable"
     assert verdict([warning, Flag("z", "info", "m")]) == "reliable"
     assert verdict([warning, error]) == "unreliable"
+    model_finding = Flag("catastrophic_overfitting", "error", "m", finding="model")
+    assert verdict([warning, model_finding]) == "reliable"  # the model is broken; the number stands
+    assert verdict([model_finding, error]) == "unreliable"
 
 
 def test_straight_through_keeps_outputs_and_passes_gradients_through_rounding_and_detach():
@@ -123,9 +133,9 @@ def test_checks_reuse_the_suites_own_fgsm_and_pgd20_and_agree_with_attacking_aga
     result = run_evaluation(tiny_net, suite=["fgsm", "pgd-20"], n=40, threat=threat, diagnostics=False)
     points = digits_test.subset(40, 0)
     reused = co_accuracies(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=result))
-    assert reused[:2] == (result.stages[0].robust_acc, result.stages[1].robust_acc)
+    assert reused == pytest.approx((result.stages[0].robust_acc, result.stages[1].robust_acc))
     alone = dataclasses.replace(result, mode="independent")  # not a cascade: the check attacks itself
-    fgsm, pgd, _ = co_accuracies(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=alone))
+    fgsm, pgd = co_accuracies(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=alone))
     assert fgsm == pytest.approx(reused[0]) and pgd >= reused[1] - 1e-12
     report = run_diagnostics(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=result))
     assert {c.check: c.cost.passes for c in report.checks}["catastrophic_overfitting"] == 0
@@ -143,8 +153,8 @@ def test_checks_read_a_ladders_short_pgd_rungs_up_to_pgd20(
     threat = ThreatModel("linf", 0.1)
     result = run_evaluation(tiny_net, suite=suite, n=40, threat=threat, diagnostics=False)
     ctx = DiagnosticContext(model=tiny_net, data=digits_test.subset(40, 0), threat=threat, result=result)
-    expected = (result.stages[0].robust_acc, result.stages[2].robust_acc) if reads else None
-    assert (co_accuracies(ctx)[:2] == expected) is reads
+    if reads:
+        assert co_accuracies(ctx) == pytest.approx((result.stages[0].robust_acc, result.stages[2].robust_acc))
     alone = dataclasses.replace(copy.deepcopy(result), mode="independent")
     report = run_diagnostics(ctx)
     cost = {c.check: c.cost.passes for c in report.checks}

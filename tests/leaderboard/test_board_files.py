@@ -23,11 +23,18 @@ CARD = {"architecture": "small_cnn", "recipe": "pgd"}
 
 @pytest.fixture
 def board(board_root, make_result):
-    co = Flag("catastrophic_overfitting", "error", "FGSM far above PGD", {"fgsm_acc": 0.7, "pgd20_acc": 0.05})
+    co = Flag(
+        "catastrophic_overfitting",
+        "error",
+        "FGSM far above PGD",
+        {"fgsm_acc": 0.7, "pgd20_acc": 0.05},
+        "model",
+    )  # a model finding; noise breaking points makes the number unreliable
+    noise = Flag("noise_stronger", "error", "noise broke survivors", {"attacked": 14, "broken": 3})
     specs = {
         "standard": make_result("standard", 1.0, [0.1, 0, 0, 0, 0, 0]),
         "pgd": make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45]),
-        "fgsm": make_result("fgsm", 0.95, [0.7] * 6, verdict="unreliable", flags=(co,)),
+        "fgsm": make_result("fgsm", 0.95, [0.7] * 6, verdict="unreliable", flags=(co, noise)),
         "trades": make_result("trades", 0.85, [0.65, 0.6, 0.55, 0.55, 0.5, 0.5]),
     }
     specs["pgd"].certificates = [  # pgd's robust points 0..8 of 20: IBP proves 6 of them, CROWN-IBP 8
@@ -56,10 +63,11 @@ def test_csv_has_ranked_rows_and_numbers_as_numbers(board):
         "acc:autoattack",
     ]
     fgsm = frame[frame["model"] == "fgsm"].iloc[0]
-    assert (fgsm["ranking_acc"], fgsm["verdict"], fgsm["flags"]) == (
+    assert (fgsm["ranking_acc"], fgsm["verdict"], fgsm["model_findings"], fgsm["flags"]) == (
         0.05,
         "unreliable",
         "catastrophic_overfitting",
+        "noise_stronger",
     )
     assert frame.loc[0, "passes"] == 6 * 19 * 20 and frame.loc[0, "n"] == 20
 
@@ -70,18 +78,20 @@ def test_markdown_marks_unreliable_rows_and_documents_the_rule(board):
     assert [r.split(" | ")[1] for r in rows] == ["trades", "pgd", "fgsm ⚠", "standard"]
     assert "⚠ UNRELIABLE" in rows[2] and "5.0 (catastrophic_overfitting: pgd20_acc)" in rows[2]
     # every cell of the top row, from the synthetic record: clean, certified (none: –), worst case,
-    # ranked-by, six stages, verdict, flags, eps, n, suite (a "standard" v1 is not the built-in: marked and
-    # linked to its description), passes (6 stages x 19 x 20), seconds (6 x 0.5), date, sha256 prefix
+    # ranked-by, verdict, model findings, flags, six stages, architecture, recipe, eps, n, suite (a
+    # "standard" v1 is not the built-in: marked and linked to its description), passes (6 stages x 19 x 20),
+    # seconds (6 x 0.5), date, sha256 prefix
     sha = (b"trades".hex() * 64)[:12]
     suite = f"[standard v1 · {content_digest(STANDARD)[:8]} ⚑](#suite-1)"
     assert rows[0] == (
-        "| 1 | trades | small_cnn | trades | 85.0 | – | 50.0 | 50.0 | 65.0 | 60.0 | 55.0 | 55.0 | 50.0 "
-        f"| 50.0 | reliable |  | 0.3 | 20 | {suite} | 2.28k | 3.0 | 2026-11-21 | {sha} |"
+        "| 1 | trades | 85.0 | – | 50.0 | 50.0 | reliable |  |  | 65.0 | 60.0 | 55.0 | 55.0 | 50.0 "
+        f"| 50.0 | small_cnn | trades | 0.3 | 20 | {suite} | 2.28k | 3.0 | 2026-11-21 | {sha} |"
     )
     assert f'<a id="suite-1"></a>standard v1 · {content_digest(STANDARD)[:8]} ⚑ (not built in)' in text
     # pgd: its best certificate (CROWN-IBP, 8 of 20) beside its worst case; still ranked by the worst case
-    assert rows[1].startswith("| 2 | pgd | small_cnn | pgd | 90.0 | 40.0 (CROWN-IBP) | 45.0 | 45.0 |")
-    assert " 0.0 " not in rows[3].split(" | ")[5] and rows[3].split(" | ")[5] == "–"
+    assert rows[1].startswith("| 2 | pgd | 90.0 | 40.0 (CROWN-IBP) | 45.0 | 45.0 | reliable |")
+    assert rows[3].split(" | ")[3] == "–"
+    assert "| ⚠ UNRELIABLE | catastrophic_overfitting | noise_stronger |" in rows[2]
     assert "## Ranking rule" in text and "never used" in text
     assert "linf.scatter.png" in text
 
@@ -186,3 +196,47 @@ def test_leaderboard_command_without_entries_is_a_one_line_error(board_root, cap
     assert main(["leaderboard"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("robench: error: no leaderboard entries") and err.count("\n") == 1
+
+
+MEASURE = """<script>
+document.body.insertAdjacentHTML("beforeend", "<pre id='layout'>" + JSON.stringify(
+  Array.prototype.map.call(document.querySelectorAll("#board tbody tr"), function (tr) {
+    var right = function (key) { return tr.querySelector("td." + key).getBoundingClientRect().right; };
+    var link = tr.querySelector("td.model a");
+    return {verdict: right("verdict"), findings: right("model_findings"), flags: right("flags"),
+            link: link ? link.getAttribute("href") : null};
+  })) + "</pre>");
+</script>"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (apt-get install chromium)")
+def test_verdict_and_flags_are_in_view_at_1280_px_and_models_link_to_reports(board, tmp_path):
+    reports = tmp_path / "reports" / "digits" / "linf"
+    reports.mkdir(parents=True)
+    for name in ("pgd", "fgsm"):  # the two entries whose reports exist get a link
+        (reports / f"{name}.html").write_text(f"<html><body>{name}</body></html>")
+    files = write_board("digits", "linf", reports=reports)
+    text = files.html.read_text()
+    measured = files.html.with_name("measured.html")  # the board plus a script reporting its layout
+    measured.write_text(text.replace("</body>", MEASURE + "\n</body>"))
+    size = ["--window-size=1280,900"]
+    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'chromium-profile'}", *size]  # fmt: skip
+    shot = tmp_path / "board-1280.png"  # kept in pytest's tmp folder: the screenshot artifact
+    done = subprocess.run([*command, f"--screenshot={shot}", files.html.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    with Image.open(shot) as image:
+        assert image.size == (1280, 900)
+    done = subprocess.run([*command, "--virtual-time-budget=5000", "--dump-dom", measured.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    layout = json.loads(done.stdout.split('<pre id="layout">')[1].split("</pre>")[0].replace("&quot;", '"'))
+    assert len(layout) == 4 and all(max(r["verdict"], r["findings"], r["flags"]) <= 1280 for r in layout)
+    links = {r["link"] for r in layout} - {None}
+    assert links == {"../../reports/digits/linf/pgd.html", "../../reports/digits/linf/fgsm.html"}
+    assert all((files.html.parent / link).resolve().is_file() for link in links)
+    md = files.md.read_text()
+    assert "[pgd](../../reports/digits/linf/pgd.md)" in md and "| trades |" in md  # no report: no link

@@ -90,3 +90,19 @@ def test_ties_put_reliable_first_then_higher_clean_accuracy(make_result):
     ]
     frame = board_frame([make_entry(r.model.split("/")[-1], r, CARD) for r in results])
     assert list(frame["model"]) == ["high_clean", "low_clean", "u"]
+
+
+def test_an_entry_file_that_says_the_same_is_kept_timings_and_date_aside(board_root, make_result):
+    """A rerun that reproduces the numbers (new seconds, date, versions) changes no committed file."""
+    first = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
+    path = write_entry(make_entry("pgd", first, CARD))
+    before = path.read_bytes()
+    rerun = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
+    rerun.created, rerun.env = "2027-01-01T00:00:00+00:00", {"torch": "9.9", "git": "f" * 40}
+    for stage in rerun.stages:
+        stage.cost.seconds += 7.0
+    assert write_entry(make_entry("pgd", rerun, CARD)) == path and path.read_bytes() == before
+    rerun.samples[0].robust = False  # another number: the file is rewritten
+    write_entry(make_entry("pgd", rerun, CARD))
+    assert json.loads(path.read_text())["robust_acc"] == pytest.approx(0.4)
+    assert json.loads(path.read_text())["created"] == "2027-01-01T00:00:00+00:00"

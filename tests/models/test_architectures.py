@@ -137,9 +137,12 @@ def test_user_factory_by_module_path(user_module):
     assert model(torch.rand(2, 1, 8, 8)).shape == (2, 4)
 
 
-def test_kwargs_factory_gets_only_the_options_given(user_module):
-    assert create_model(f"{user_module}:any_kwargs", num_classes=4, in_channels=1)[1].out_features == 1000
+def test_kwargs_factory_gets_the_class_count_and_the_options(user_module):
+    # the torchvision/timm convention: a **kwargs factory takes num_classes (the channels only if named)
+    assert create_model(f"{user_module}:any_kwargs", num_classes=4, in_channels=1)[1].out_features == 4
     assert create_model(f"{user_module}:any_kwargs", 3, 1, options={"num_classes": 3})[1].out_features == 3
+    with pytest.raises(RobenchError, match="arch kwargs num_classes=5 contradict the model's 3 classes"):
+        create_model(f"{user_module}:any_kwargs", 3, 1, options={"num_classes": 5})
 
 
 def test_a_user_factory_that_raises_is_one_line_naming_it(user_module):
@@ -158,7 +161,7 @@ def test_factory_must_return_a_module(user_module):
 
 def test_torchvision_factory_builds_with_its_defaults_or_the_options():
     model = create_model("torchvision.models:resnet18", num_classes=10, in_channels=3)
-    assert model.fc.out_features == 1000  # torchvision's factory names no num_classes: its own default
+    assert model.fc.out_features == 10  # torchvision's factory takes num_classes through **kwargs
     assert (
         create_model("torchvision.models:resnet18", 10, 3, options={"num_classes": 10}).fc.out_features == 10
     )

@@ -171,13 +171,15 @@ def test_carmon_wideresnet_with_normalize_input_and_sub_block1(tmp_path):
     loaded = load(tmp_path, saved, "wide_resnet_trades", arch_kwargs={"depth": 16, "width": 2})
     assert_same_logits(loaded, X, expected)
     assert loaded.normalization.detail == "semisup-adv NormalizeInput"
-    dropped, applied = loaded.notes
+    unwrapped, stripped, dropped, applied = loaded.notes
+    assert unwrapped.endswith("unwrapped the state dict nested under 'state_dict'")
+    assert stripped.endswith("stripped the 'module.' prefix of every key (DataParallel/DDP)")
     assert dropped.endswith("dropped 25 sub_block1.* weights that wide_resnet_trades's forward never uses")
     assert applied.endswith(
         "robench applies its normalisation before the network, mean 0.4914,0.4822,0.4465 std "
         "0.2023,0.1994,0.201 from the checkpoint (semisup-adv NormalizeInput)"
     )
-    assert loaded.caught == [dropped, applied]  # shown once each, as notes, not errors
+    assert loaded.caught == [unwrapped, stripped, dropped, applied]  # shown once each, as notes
 
 
 def test_trades_wrn_34_10_drops_its_61_sub_block1_weights(tmp_path):

@@ -149,3 +149,45 @@ def test_a_report_without_certificates_says_so_and_never_shows_zero(fgsm_entry, 
         "| Certified accuracy (lower bound) | – (cannot certify: layer 'act' (Tanh) has no bound rule) |"
         in text
     )
+
+
+def test_the_report_keeps_its_training_curves_and_marks_the_headline(tmp_path, monkeypatch):
+    """Regenerated from the entry alone (no card folder: the model was trained outside ./models), the report
+    still draws the training curves the entry kept; without them no stale figure is left behind."""
+    from robench.reports import plots
+
+    result = build_result("pgd", 0.9, [0.6, 0.5, 0.45, 0.45, 0.4, 0.4])
+    result.extra["eps_sweep"] = {
+        "eps": [0.15, 0.3, 0.6],
+        "robust_acc": [0.7, 0.5, 0.1],
+        "source": "pgd-20, n=10",
+    }
+    result.extra["training_curve"] = {"epoch": [1, 2, 3], "val_clean_acc": [0.5, 0.8, 0.9],
+                                      "val_pgd_acc": [0.2, 0.4, 0.45]}  # fmt: skip
+    drawn, original = [], plots.eps_plot
+    monkeypatch.setattr(plots, "eps_plot", lambda *a, **k: drawn.append(k["headline"]) or original(*a, **k))
+    files = write_report(make_entry("pgd", result, {"architecture": "small_cnn"}), root=tmp_path)
+    assert set(files.figures) == {"ladder", "eps", "training"}
+    assert drawn == [(0.4, "worst case of the standard suite on n=20 points")]
+    del result.extra["training_curve"]
+    files = write_report(make_entry("pgd", result, {"architecture": "small_cnn"}), root=tmp_path)
+    assert "training" not in files.figures and not (files.md.parent / "pgd.training.png").exists()
+
+
+def test_a_model_finding_stands_beside_a_reliable_verdict_in_the_report(tmp_path):
+    flag = Flag("catastrophic_overfitting", "error", "FGSM 70 % vs PGD-20 0 %.", {}, "model")
+    result = build_result("fgsm", 0.95, [0.7, 0.1, 0.0, 0.0, 0.0, 0.0], flags=(flag,))
+    text = write_report(make_entry("fgsm", result, {}), root=tmp_path).md.read_text()
+    assert "**Reliable evaluation**" in text
+    assert "**Model finding**: catastrophic_overfitting: the model itself is broken" in text
+    assert "the robust accuracy of 0.0 % stands" in text and "(error, model finding)" in text
+
+
+def test_the_reproduce_command_holds_no_absolute_path(tiny_digits_card, tmp_path, monkeypatch):
+    from robench.pipeline.submit import submit_command_line
+
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)  # the card lies outside the working directory
+    command = submit_command_line(tiny_digits_card, tiny_digits_card.checkpoint_path)
+    assert str(tmp_path) not in command and " ../" in command and command.endswith("tiny.toml --force")

@@ -114,7 +114,9 @@ def test_train_name_that_is_a_path_is_refused_before_training(
     out = tmp_path / "a" / "b" / "models"
     before = snapshot(tmp_path)
     code, _, err = run_cli(capsys, "train", "--out", out, "--name", name, "--epochs", "1")
-    assert_one_line_error(code, err, r"run name \(--name\) .* is not a name: use 1 to 100 letters, digits and \. _ \+ -")
+    assert_one_line_error(
+        code, err, r"run name \(--name\) .* is not a name: use 1 to 100 letters, digits and \. _ \+ -"
+    )
     assert snapshot(tmp_path) == before
     escaped = [
         out.parent.parent / "escaped.toml",

@@ -232,7 +232,7 @@ def test_submit_never_publishes_an_fgsm_only_run_stored_as_standard(
     def evaluation_started(*args, **kwargs):
         raise RobenchError("the evaluation started (no stored result was reused)")
 
-    monkeypatch.setattr("robench.pipeline.submit.evaluate_target", evaluation_started)
+    monkeypatch.setattr("robench.pipeline.evaluate.evaluate_target", evaluation_started)
     lb, reports = tmp_path / "lb", tmp_path / "reports"
     card = tiny_digits_card
     args = ["submit", card.checkpoint_path, "--card", card.path, "--store", store, "--leaderboards", lb]

@@ -18,7 +18,7 @@ from robench.attacks import build_attack
 from robench.core.record import Flag
 from robench.diagnostics.check import Check
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
-from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
+from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag, overstated_p
 from robench.errors import RobenchError
 
 CODE = "black_box_stronger"
@@ -56,7 +56,10 @@ def run(ctx) -> list[Flag]:
         "suite_black_box_broken": in_suite,
         "probe_covered_by": covering,
     }
-    return extra_breaks_flag(CHECK, message, broken + in_suite, drop, evidence)
+    # the suite's own black-box breaks count as attacked and broken survivors beside the probe's sample
+    attacked = int(positions.numel()) + in_suite
+    p_value = overstated_p(ctx, broken + in_suite, attacked, survivors + in_suite)
+    return extra_breaks_flag(CHECK, message, broken + in_suite, drop, evidence, p_value)
 
 
 def suite_attacks(ctx) -> list:

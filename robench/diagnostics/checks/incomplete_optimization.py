@@ -21,7 +21,7 @@ from robench.attacks.cw import margin_pgd
 from robench.core.record import FOCUS, Flag
 from robench.diagnostics.check import Check
 from robench.diagnostics.context import ATTACK_SAMPLE_SIZE
-from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag
+from robench.diagnostics.tools import attack_breaks, estimated_drop, extra_breaks_flag, overstated_p
 
 CODE = "incomplete_optimization"
 SPECS = ("cw-100x2", "pgd-100x1")
@@ -59,7 +59,8 @@ def run(ctx) -> list[Flag]:
         "converged. Those points now count as broken; use a stronger suite (more restarts, AutoAttack)."
     )
     evidence = {"attacks": per_attack, "attacked": int(positions.numel()), "broken": count}
-    return extra_breaks_flag(CHECK, message, count, drop, evidence)
+    p_value = overstated_p(ctx, count, int(positions.numel()), survivors)
+    return extra_breaks_flag(CHECK, message, count, drop, evidence, p_value)
 
 
 def _suite_evidence(ctx, stages: list, what: str) -> list[Flag]:
@@ -73,7 +74,8 @@ def _suite_evidence(ctx, stages: list, what: str) -> list[Flag]:
         "AutoAttack)."
     )
     evidence = {"attack": names, "attacked": attacked, "broken": broken, "source": "suite"}
-    return extra_breaks_flag(CHECK, message, broken, drop, evidence)
+    p_value = overstated_p(ctx, broken, attacked, attacked)  # every survivor attacked: no sample
+    return extra_breaks_flag(CHECK, message, broken, drop, evidence, p_value)
 
 
 CHECK = Check(

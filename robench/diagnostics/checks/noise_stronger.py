@@ -1,7 +1,9 @@
 """``noise_stronger``: uniform random noise in the eps ball breaks points every attack missed.
 
 Forward passes only: ``DRAWS`` noise draws per survivor (all survivors up to ``MAX_POINTS``). Every
-break is verified and folded into the worst case.
+break is verified and folded into the worst case. The flag is an error when the breaks show, by an exact
+binomial test (``tools.overstated_p``), that the suite overstates the robust accuracy by more than
+``tools.MIN_DROP``; fewer breaks are a warning that there are too few points to decide.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from robench.core.record import Flag
 from robench.core.seeding import point_noise
 from robench.diagnostics.check import Check
-from robench.diagnostics.tools import verified_breaks
+from robench.diagnostics.tools import overstated_p, verified_breaks
 
 CODE = "noise_stronger"
 DRAWS = 16
@@ -18,7 +20,7 @@ MAX_POINTS = 512
 
 def run(ctx) -> list[Flag]:
     positions = ctx.sample(ctx.robust, CODE, limit=MAX_POINTS)
-    attacked, total = int(positions.numel()), 0
+    survivors, attacked, total = int(ctx.robust.sum()), int(positions.numel()), 0
     shape = tuple(ctx.x.shape[1:])
     for draw in range(DRAWS):
         positions = positions[ctx.robust[positions]]
@@ -35,7 +37,8 @@ def run(ctx) -> list[Flag]:
         "points that every attack of the suite missed: the attacks are failing here (masked gradients "
         "or a randomised model). Those points now count as broken."
     )
-    return [CHECK.flag(message, {"attacked": attacked, "broken": total, "draws": DRAWS})]
+    evidence = {"attacked": attacked, "broken": total, "draws": DRAWS}
+    return [CHECK.decide(message, evidence, overstated_p(ctx, total, attacked, survivors))]
 
 
 CHECK = Check(

@@ -1,6 +1,8 @@
 """``unbounded_attack_fails``: with an unbounded budget (Linf eps 1: any image is reachable; L2 the
 diagonal of the input box) PGD must break essentially every point. It starts at x, without a random
-start (which alone would reach ~90 % at eps 1), so it tests the gradients themselves."""
+start (which alone would reach ~90 % at eps 1), so it tests the gradients themselves. A success below
+``MIN_SUCCESS`` is an error when an exact binomial test says chance would rarely produce it from an attack
+that succeeds that often (``robench.core.stats``), else a warning that there are too few points."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import torch
 
 from robench.attacks import build_attack
 from robench.core.record import Flag
+from robench.core.stats import binomial_cdf
 from robench.diagnostics.check import Check
 from robench.diagnostics.tools import attack_breaks
 from robench.threat import ThreatModel
@@ -53,7 +56,8 @@ def run(ctx) -> list[Flag]:
         "success": success,
         "threshold": MIN_SUCCESS,
     }
-    return [CHECK.flag(message, evidence)]
+    p_value = binomial_cdf(int(broken.sum()), int(positions.numel()), MIN_SUCCESS)  # P(so few breaks)
+    return [CHECK.decide(message, evidence, p_value)]
 
 
 CHECK = Check(
