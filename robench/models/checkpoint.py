@@ -120,6 +120,12 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Tensors of a checkpoint file, read safely; the file's format is detected from its bytes."""
+    return _unwrap(read_checkpoint(path), Path(path))
+
+
+def read_checkpoint(path: str | os.PathLike) -> object:
+    """What a checkpoint file holds (tensors, possibly in nested dicts), read safely as ``read_state_dict``
+    reads it but not unwrapped: for loaders with their own key handling (robench.models.robustbench)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint file {path} does not exist")
@@ -131,12 +137,12 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint file {path} is empty")
     kind = _sniff(path, head)
     if kind == "safetensors" or (kind == "unknown" and path.suffix == _SAFETENSORS_SUFFIX):
-        return _unwrap(_load_safetensors(path), path)
+        return _load_safetensors(path)
     if kind == "unknown":
         raise CheckpointError(
             f"{path} is neither a safetensors file nor a torch.save checkpoint (corrupt or another format)"
         )
-    return _unwrap(_load_torch(path), path)
+    return _load_torch(path)
 
 
 def _shape(t: torch.Tensor) -> str:
