@@ -17,7 +17,12 @@ from robench.errors import RobenchError
 from robench.registry import check_trusted
 
 CODE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
-OPTION_FLAGS = {"image_size": "--image-size", "channels": "--channels", "num_classes": "--num-classes"}
+OPTION_FLAGS = {
+    "image_size": "--image-size",
+    "channels": "--channels",
+    "num_classes": "--num-classes",
+    "preprocessing": "--preprocessing",
+}
 
 
 def call_loader(loader, label: str, first: tuple, options: dict) -> ImageDataset:
@@ -74,6 +79,13 @@ class DataSpec:
     channels: int | None = field(
         default=None, metadata=_option("convert images to 1 (gray) or 3 (RGB) channels (default: as stored)")
     )
+    preprocessing: str | None = field(
+        default=None,
+        metadata=_option(
+            "imagenet: a RobustBench preprocessing, e.g. Res256Crop224, BicubicRes256Crop224, Res224 "
+            "(default: the robustbench: model's, else Res256Crop224)"
+        ),
+    )
     # filled from the model's --num-classes / --trust-code; own keywords so they never capture those flags
     num_classes: int | None = field(
         default=None,
@@ -105,7 +117,12 @@ class DataSpec:
             raise RobenchError(f"--channels must be 1 or 3, got {self.channels!r}")
 
     def options(self) -> dict:
-        given = {"image_size": self.image_size, "channels": self.channels, "num_classes": self.num_classes}
+        given = {
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "num_classes": self.num_classes,
+            "preprocessing": self.preprocessing,
+        }
         return {"split": self.split} | {name: value for name, value in given.items() if value is not None}
 
     def load(self) -> ImageDataset:

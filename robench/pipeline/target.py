@@ -56,8 +56,12 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
     threat, eps = request.threat.threat, request.threat.eps
     if card is not None:
         threat, eps = threat or card.threat, card.eps if eps is None else eps
+    entry = request.model.zoo_entry()
+    if entry is not None:  # RobustBench's protocol for the entry: its dataset, threat model and eps
+        threat = threat or entry.norm
+        eps = default_eps(entry.dataset, threat) if eps is None else eps
     threat = threat or default_threat
-    data_spec = _data_spec(request, card)
+    data_spec = _data_spec(request, card, entry)
     if threat is None or (dataset is None and data_spec.spec is None):
         data_given = dataset is not None or data_spec.spec is not None
         missing = [o for o, given in (("--dataset", data_given), ("--threat", threat)) if not given]
@@ -71,10 +75,16 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
     return Target(request.model.load(card, data, device), data, threat_model, card)
 
 
-def _data_spec(request, card: ModelCard | None) -> DataSpec:
-    """The data spec of a request: the model's classes and trust opt-in apply to the data too."""
+def _data_spec(request, card: ModelCard | None, entry=None) -> DataSpec:
+    """The data spec of a request: the model's classes and trust opt-in apply to the data too; a
+    robustbench: entry's dataset (with its ImageNet preprocessing) unless the request names one."""
     model = request.model
-    spec = dataclasses.replace(request.data, num_classes=model.num_classes, trust_code=model.trust_code)
+    classes = entry.num_classes if entry is not None else model.num_classes
+    spec = dataclasses.replace(request.data, num_classes=classes, trust_code=model.trust_code)
+    if entry is not None and spec.spec in (None, entry.dataset):
+        given = spec.preprocessing is not None or spec.image_size is not None
+        preprocessing = spec.preprocessing if given else entry.preprocessing
+        return dataclasses.replace(spec, spec=entry.dataset, preprocessing=preprocessing)
     return spec if card is None or spec.spec is not None else card_data_spec(card, spec)
 
 
