@@ -14,7 +14,18 @@ import typer
 
 from robench.errors import RobenchError
 
-COMMANDS = ("models", "evaluate", "certify", "train", "submit", "leaderboard", "report", "demo", "gate")
+COMMANDS = (
+    "models",
+    "evaluate",
+    "certify",
+    "train",
+    "submit",
+    "leaderboard",
+    "report",
+    "demo",
+    "gate",
+    "export",
+)
 
 app = typer.Typer(
     name="robench",
