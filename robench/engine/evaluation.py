@@ -19,7 +19,7 @@ from robench.core.record import DataInfo, ProbeSummary
 from robench.core.seeding import seeded_rng
 from robench.data.base import ImageDataset
 from robench.engine.identity import evaluation_config, evaluation_key_of, evaluation_points
-from robench.engine.memory import cuda_batch_size
+from robench.engine.memory import memory_batch_size
 from robench.engine.outcome import Outcome
 from robench.engine.runner import RunContext, run_all, run_points
 from robench.engine.settings import RunSettings
@@ -34,8 +34,8 @@ SuiteLike = str | Path | Sequence[str | Attack] | Any
 
 def auto_batch_size(input_shape: Sequence[int], device: str, n: int) -> int:
     """Documented heuristic: about 2^21 input values per batch on CPU (2^24 on CUDA), between 16 and 512
-    (2048 on CUDA), never more than the number of points; on CUDA the evaluation then lowers it to what
-    fits in the free memory (robench.engine.memory). CUDA out-of-memory halves it at run time."""
+    (2048 on CUDA), never more than the number of points; the evaluation then lowers it to what fits in
+    the free memory (robench.engine.memory). CUDA out-of-memory halves it at run time."""
     numel = max(1, math.prod(input_shape))
     gpu = device.startswith("cuda")
     budget, cap = (2**24, 2048) if gpu else (2**21, 512)
@@ -139,8 +139,8 @@ class Evaluation:
             self.data.input_shape, self.device, len(self.data)
         )
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
-        if settings.batch_size is None and self.device.startswith("cuda"):  # also what fits in memory
-            self.batch_size = cuda_batch_size(
+        if settings.batch_size is None:  # no more than fits in memory (robench.engine.memory)
+            self.batch_size = memory_batch_size(
                 self.counted.model, self.data.input_shape, self.device, self.batch_size
             )
         self.randomness, self.probe_cost = self._probe_randomness()

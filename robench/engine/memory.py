@@ -1,21 +1,31 @@
-"""The automatic batch size on CUDA: no larger than what fits in the GPU's free memory.
+"""The automatic batch size, bounded by memory: no more points per batch than an attack step on them
+fits in half of the free memory.
 
-The per-sample memory of an attack step (forward, a scalar loss, backward to the input; parameter gradients
-off) is measured on the model itself, as the slope of the peak allocated memory between two small probe
-batches, so weights and the runtime's fixed costs are not counted per sample. An evaluation batch may then
-take ``FREE_FRACTION`` of the memory free after the model was loaded: attacks keep a few copies of the
-batch (best adversarial inputs, momentum, the verification forward) beside the step itself. CUDA
-out-of-memory still halves the batch at run time (robench.engine.runner).
+The per-sample memory of an attack step (forward, a scalar loss, backward to the input; parameter
+gradients off) is measured on the model itself as the slope between two small probe batches, so the
+weights and the runtime's fixed costs are not counted per sample: on CUDA the peak memory the allocator
+reports; on CPU the tensors autograd saves for the backward pass (torch's saved-tensor hooks, forward only),
+times ``CPU_MARGIN`` for the step's transient buffers (measured: a WideResNet-28-10's peak resident memory
+grows by 1.15 x its saved tensors per sample, a WideResNet-70-16's by 1.17 x). Free memory is
+``torch.cuda.mem_get_info`` on CUDA, the kernel's ``MemAvailable`` on CPU. An evaluation batch may take
+``FREE_FRACTION`` of it: attacks keep a few copies of the batch (best adversarial inputs, momentum, the
+verification forward) beside the step. On CPU the probe runs only for models with at least
+``CPU_PROBE_FROM`` bytes of weights (below that, 512 points of any such network fit easily; the probe's
+forwards are then not worth it). CUDA out-of-memory still halves the batch at run time
+(robench.engine.runner).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 FREE_FRACTION = 0.5
+CPU_MARGIN = 1.25
+CPU_PROBE_FROM = 64 * 2**20  # bytes of weights
 PROBE_BATCHES = (2, 4)
 
 
@@ -24,26 +34,46 @@ def batch_from_memory(per_sample: float, free: int, limit: int) -> int:
     return max(1, min(limit, int(FREE_FRACTION * free // max(per_sample, 1.0))))
 
 
-def _step_peak(model: nn.Module, input_shape: Sequence[int], batch: int, device: str) -> int | None:
-    """Peak bytes allocated by one attack step on ``batch`` random inputs beyond what was allocated before;
-    None when the output is not a batch of logits (the clean pass reports that)."""
+def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """The model's output when it is a batch of logits; None otherwise (the clean pass reports that)."""
+    out = model(x)
+    return out if isinstance(out, torch.Tensor) and out.dim() == 2 else None
+
+
+def _cuda_step(model: nn.Module, input_shape: Sequence[int], batch: int, device: str) -> int | None:
+    """Peak bytes the allocator reports for one attack step, beyond what was allocated before."""
     torch.cuda.synchronize(device)
     torch.cuda.reset_peak_memory_stats(device)
     before = torch.cuda.memory_allocated(device)
-    x = torch.rand(batch, *input_shape, device=device, requires_grad=True)
-    logits = model(x)
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+    logits = _logits(model, torch.rand(batch, *input_shape, device=device, requires_grad=True))
+    if logits is None:
         return None
     logits.float().logsumexp(1).sum().backward()
     torch.cuda.synchronize(device)
     return torch.cuda.max_memory_allocated(device) - before
 
 
+def _cpu_step(model: nn.Module, input_shape: Sequence[int], batch: int, device: str) -> int | None:
+    """Bytes of the tensors autograd saves for the backward pass of one forward (each storage once)."""
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        logits = _logits(model, torch.rand(batch, *input_shape, device=device, requires_grad=True))
+    return None if logits is None else int(CPU_MARGIN * sum(saved.values()))
+
+
 def per_sample_bytes(model: nn.Module, input_shape: Sequence[int], device: str) -> float | None:
-    """Bytes per sample of an attack step on ``model`` (CUDA), the slope between the probe batches; the
-    caller's random generators are left as they were."""
-    with torch.random.fork_rng(devices=[torch.device(device)]):
-        peaks = [_step_peak(model, input_shape, batch, device) for batch in PROBE_BATCHES]
+    """Bytes per sample of an attack step on ``model``, the slope between the probe batches (None: the
+    model does not return logits); the caller's random generators are left as they were."""
+    step = _cuda_step if device.startswith("cuda") else _cpu_step
+    devices = [torch.device(device)] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        peaks = [step(model, input_shape, batch, device) for batch in PROBE_BATCHES]
     if None in peaks:
         return None
     small, large = PROBE_BATCHES
@@ -51,14 +81,29 @@ def per_sample_bytes(model: nn.Module, input_shape: Sequence[int], device: str) 
     return slope if slope > 0 else peaks[1] / large
 
 
-def cuda_batch_size(
+def free_bytes(device: str) -> int:
+    """Free GPU memory, or the memory the kernel says is available without swapping."""
+    if device.startswith("cuda"):
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_batch_size(
     model: nn.Module, input_shape: Sequence[int], device: str, limit: int, free: int | None = None
 ) -> int:
     """At most ``limit`` points per batch, fewer when an attack step on that many would not fit in half of
-    the free GPU memory (``free``: bytes, default ``torch.cuda.mem_get_info``)."""
+    the free memory (``free``: bytes, default :func:`free_bytes`)."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    if limit <= PROBE_BATCHES[-1] or (not device.startswith("cuda") and weights < CPU_PROBE_FROM):
+        return limit
     per_sample = per_sample_bytes(model, input_shape, device)
     if per_sample is None:
         return limit
-    if free is None:
-        free = torch.cuda.mem_get_info(torch.device(device))[0]
-    return batch_from_memory(per_sample, free, limit)
+    return batch_from_memory(per_sample, free_bytes(device) if free is None else free, limit)
