@@ -21,7 +21,8 @@ import types
 import warnings
 from contextlib import contextmanager
 from functools import cache
-from importlib import metadata, resources
+from importlib import metadata
+from pathlib import Path
 
 from robench.errors import RobenchError
 
@@ -30,9 +31,10 @@ MIRRORED_VERSION = "1.1.1"
 INSTALL = "pip install 'robench[robustbench]'"
 
 
-def resource_filename(package: str, resource: str) -> str:
-    """``pkg_resources.resource_filename``: the path of ``resource`` inside the installed ``package``."""
-    return str(resources.files(package).joinpath(resource))
+def resource_filename(module: str, resource: str) -> str:
+    """``pkg_resources.resource_filename``: the path of ``resource`` beside the installed ``module`` (a
+    package's folder, or the folder holding a module's file: robustbench passes ``robustbench.loaders``)."""
+    return str(Path(importlib.import_module(module).__file__).parent / resource)
 
 
 def _stand_ins() -> dict[str, types.ModuleType]:
