@@ -160,8 +160,7 @@ class ModelInfo:
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     normalization: dict[str, Any] | None = None  # {mean, std, source, detail}
     notes: list[str] = field(default_factory=list)  # what the loader adapted in the checkpoint
-    #: a RobustBench zoo model (robustbench:): {entry, version, kind, files: {name: sha256}, preprocessing}
-    robustbench: dict[str, Any] | None = None
+    robustbench: dict[str, Any] | None = None  # RobustBench entry, version, kind, file sha256s, preprocessing
 
 
 @dataclass
