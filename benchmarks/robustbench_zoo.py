@@ -9,8 +9,14 @@ random labels, backward to the input (an attack step's work). Seconds per image:
 timed steps after one warm-up step, divided by the batch. Appends one JSON line per entry to ``--out``
 (entries already there are skipped, so an interrupted run resumes); ``--table`` prints the Markdown table.
 
+Memory mode (``--memory ENTRY ...``): in a fresh subprocess per entry, the automatic batch size for a
+10,000-point CPU evaluation (robench.engine.evaluation.auto_batch_size, then
+robench.engine.memory.memory_batch_size on the memory available then), the measured per-point memory of
+an attack step, and the peak resident memory (``ru_maxrss``) of one attack step at that batch size.
+
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/robustbench_zoo.py --out zoo.jsonl
     python benchmarks/robustbench_zoo.py --out zoo.jsonl --table
+    OMP_NUM_THREADS=1 python benchmarks/robustbench_zoo.py --memory cifar10/Linf/Standard
 """
 
 from __future__ import annotations
@@ -117,6 +123,40 @@ def measure(dataset: str, threat: str, name: str, args) -> dict:
     return row
 
 
+def memory_row(key: str) -> dict:
+    """The automatic batch size of a 10,000-point CPU evaluation and the peak memory of a step at it."""
+    from robench.engine.evaluation import auto_batch_size
+    from robench.engine.memory import free_bytes, memory_batch_size, per_sample_bytes
+    from robench.models.robustbench.entries import PREFIX, ZooEntry, _kind, _zoo
+
+    dataset, threat, name = key.split("/")
+    spec = _zoo()[dataset][threat][name]
+    entry = ZooEntry(dataset, threat, name, _kind(dataset, threat, name, spec), spec)
+    model = build(entry).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    shape = (3, input_size(entry), input_size(entry))
+    heuristic = auto_batch_size(shape, "cpu", 10_000)
+    free = free_bytes("cpu")
+    batch = memory_batch_size(model, shape, "cpu", heuristic, free=free)
+    per_point = per_sample_bytes(model, shape, "cpu")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step_seconds(model, shape[1], batch, entry.num_classes, 0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gib = 2**20  # ru_maxrss is in KiB
+    return {
+        "entry": f"{PREFIX}{key}",
+        "heuristic_batch": heuristic,
+        "free_gib": round(free / 2**30, 2),
+        "batch": batch,
+        "estimate_mib_per_point": round(per_point / 2**20, 1),
+        "rss_before_gib": round(before / gib, 2),
+        "peak_rss_gib": round(peak / gib, 2),
+        "step_gib": round((peak - before) / gib, 2),
+        "block_256_estimate_gib": round(256 * per_point / 2**30, 1),
+    }
+
+
 def table(path: Path) -> str:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     lines = [
@@ -145,7 +185,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="entries (dataset/threat/name) to measure")
     parser.add_argument("--table", action="store_true", help="print the Markdown table of --out")
+    parser.add_argument("--memory", nargs="*", help="entries (dataset/threat/name) for the memory mode")
+    parser.add_argument("--memory-one", help=argparse.SUPPRESS)  # one entry, in this process
     args = parser.parse_args()
+    if args.memory_one:
+        print(json.dumps(memory_row(args.memory_one)), flush=True)
+        return
+    if args.memory:
+        import subprocess
+        import sys
+
+        for key in args.memory:
+            subprocess.run([sys.executable, __file__, "--memory-one", key], check=False)
+        return
     if args.table:
         print(table(args.out))
         return
