@@ -5,8 +5,9 @@ One entry at a time, in one process, freed before the next: the architecture bui
 (the zoo's constructor; a timm entry with ``timm.create_model(name, pretrained=False)``), random weights
 (no checkpoint is read), eval mode, parameter gradients off; ``--batch`` random images of the entry's
 input size (32x32, ImageNet 224x224 or the entry's crop, e.g. 288 for Wong2020Fast), cross-entropy on
-random labels, backward to the input (an attack step's work). Seconds per image: the best of ``--repeats``
-timed steps after one warm-up step, divided by the batch. Appends one JSON line per entry to ``--out``
+random labels, backward to the input (an attack step's work). Seconds per image: the process's CPU time
+(``time.process_time``; run with one torch thread, so it is the work's time even on a loaded machine) of
+the best of ``--repeats`` timed steps after one warm-up step, divided by the batch. Appends one JSON line per entry to ``--out``
 (entries already there are skipped, so an interrupted run resumes); ``--table`` prints the Markdown table.
 
 Memory mode (``--memory ENTRY ...``): in a fresh subprocess per entry, the automatic batch size for a
@@ -79,18 +80,19 @@ def random_torchvision_weights(entry) -> dict:
 
 
 def step_seconds(model, size: int, batch: int, classes: int, repeats: int) -> float:
-    """Best seconds per image of forward + cross-entropy + backward to the input."""
+    """Best CPU seconds of this process per image of forward + cross-entropy + backward to the input (with
+    one torch thread, the CPU time of the work, whatever else the machine runs)."""
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, size, size, generator=generator)
     y = torch.randint(0, classes, (batch,), generator=generator)
     best = float("inf")
     for round_ in range(repeats + 1):
-        start = time.perf_counter()
+        start = time.process_time()
         x_grad = x.clone().requires_grad_(True)
         logits = model(x_grad)
         torch.nn.functional.cross_entropy(logits, y).backward()
         if round_:  # the first step warms up
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.process_time() - start)
     return best / batch
 
 
@@ -160,7 +162,7 @@ def memory_row(key: str) -> dict:
 def table(path: Path) -> str:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     lines = [
-        "| # | entry | kind | architecture | builds | parameters | input | fwd+bwd s / image |",
+        "| # | entry | kind | architecture | builds | parameters | input | fwd+bwd CPU s / image |",
         "|---:|---|---|---|---|---:|---:|---:|",
     ]
     for i, row in enumerate(rows, 1):
@@ -180,9 +182,9 @@ def table(path: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("robustbench_zoo.jsonl"))
-    parser.add_argument("--batch", type=int, default=8, help="images per step at 32x32")
-    parser.add_argument("--imagenet-batch", type=int, default=2, help="images per step at ImageNet size")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=4, help="images per step at 32x32")
+    parser.add_argument("--imagenet-batch", type=int, default=1, help="images per step at ImageNet size")
+    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--only", nargs="*", help="entries (dataset/threat/name) to measure")
     parser.add_argument("--table", action="store_true", help="print the Markdown table of --out")
     parser.add_argument("--memory", nargs="*", help="entries (dataset/threat/name) for the memory mode")
