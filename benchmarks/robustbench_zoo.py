@@ -7,8 +7,9 @@ One entry at a time, in one process, freed before the next: the architecture bui
 input size (32x32, ImageNet 224x224 or the entry's crop, e.g. 288 for Wong2020Fast), cross-entropy on
 random labels, backward to the input (an attack step's work). Seconds per image: the process's CPU time
 (``time.process_time``; run with one torch thread, so it is the work's time even on a loaded machine) of
-the best of ``--repeats`` timed steps after one warm-up step, divided by the batch. Appends one JSON line per entry to ``--out``
-(entries already there are skipped, so an interrupted run resumes); ``--table`` prints the Markdown table.
+the best of ``--repeats`` timed steps after one warm-up step, divided by the batch. Appends one JSON line
+per entry to ``--out`` (entries already there are skipped, so an interrupted run resumes); ``--table``
+prints the Markdown table.
 
 Memory mode (``--memory ENTRY ...``): in a fresh subprocess per entry, the automatic batch size for a
 10,000-point CPU evaluation (robench.engine.evaluation.auto_batch_size, then
