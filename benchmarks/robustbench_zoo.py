@@ -98,12 +98,11 @@ def step_seconds(model, size: int, batch: int, classes: int, repeats: int) -> fl
 
 
 def measure(dataset: str, threat: str, name: str, args) -> dict:
-    from robench.models.robustbench.entries import PREFIX, ZooEntry, _kind, _zoo
+    from robench.models.robustbench.entries import PREFIX, zoo_entry
 
     row = {"entry": f"{PREFIX}{dataset}/{threat}/{name}", "dataset": dataset, "threat": threat}
-    spec = _zoo()[dataset][threat][name]
     try:
-        entry = ZooEntry(dataset, threat, name, _kind(dataset, threat, name, spec), spec)
+        entry = zoo_entry(dataset, threat, name)
         row |= {"kind": entry.kind, "architecture": entry.architecture, "size": input_size(entry)}
         start = time.perf_counter()
         model = build(entry)
@@ -130,11 +129,9 @@ def memory_row(key: str) -> dict:
     """The automatic batch size of a 10,000-point CPU evaluation and the peak memory of a step at it."""
     from robench.engine.evaluation import auto_batch_size
     from robench.engine.memory import free_bytes, memory_batch_size, per_sample_bytes
-    from robench.models.robustbench.entries import PREFIX, ZooEntry, _kind, _zoo
+    from robench.models.robustbench.entries import PREFIX, zoo_entry
 
-    dataset, threat, name = key.split("/")
-    spec = _zoo()[dataset][threat][name]
-    entry = ZooEntry(dataset, threat, name, _kind(dataset, threat, name, spec), spec)
+    entry = zoo_entry(*key.split("/"))
     model = build(entry).eval()
     for p in model.parameters():
         p.requires_grad_(False)

@@ -30,26 +30,23 @@ SAMPLE = [
 def robench_module(zoo_id: str, model_dir):
     """robench's module; a corruptions entry (refused by name) through the same build and key handling."""
     from robench.models.checkpoint import read_checkpoint
-    from robench.models.robustbench.entries import ZooEntry, _kind, _zoo
+    from robench.models.robustbench.entries import zoo_entry
     from robench.models.robustbench.load import build, load_zoo_model
 
-    dataset, threat, name = zoo_id.split("/")
-    if threat != "corruptions":
+    if "/corruptions/" not in zoo_id:
         return load_zoo_model(f"robustbench:{zoo_id}", model_dir=model_dir).module
-    spec = _zoo()[dataset][threat][name]
-    entry = ZooEntry(dataset, threat, name, _kind(dataset, threat, name, spec), spec)
+    entry = zoo_entry(*zoo_id.split("/"))
     paths = entry.weight_files(model_dir)
     return build(entry, [read_checkpoint(p) for p in paths], paths)[0].eval()
 
 
 @pytest.mark.parametrize("zoo_id", SAMPLE)
 def test_same_logits_as_robustbench(zoo_id, tmp_path, torch_home):  # noqa: F811
-    from robench.models.robustbench.entries import ZooEntry, _kind, _zoo
+    from robench.models.robustbench.entries import zoo_entry
     from robench.models.robustbench.imports import robustbench
 
     dataset, threat, name = zoo_id.split("/")
-    spec = _zoo()[dataset][threat][name]
-    entry = ZooEntry(dataset, threat, name, _kind(dataset, threat, name, spec), spec)
+    entry = zoo_entry(dataset, threat, name)
     write_entry(entry, tmp_path, seed=7)
     ours = robench_module(zoo_id, tmp_path)
     theirs = robustbench().utils.load_model(name, model_dir=tmp_path, dataset=dataset, threat_model=threat)

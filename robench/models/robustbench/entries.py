@@ -205,8 +205,13 @@ def find_entry(zoo_name: str) -> ZooEntry:
         close = difflib.get_close_matches(parts[2], list(models), n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise RobenchError(f"RobustBench has no {dataset}/{threat} model '{parts[2]}'{hint}")
-    spec = models[parts[2]]
-    return ZooEntry(dataset, threat, parts[2], _kind(dataset, threat, parts[2], spec), spec)
+    return zoo_entry(dataset, threat, parts[2])
+
+
+def zoo_entry(dataset: str, threat: str, name: str) -> ZooEntry:
+    """Any entry of the zoo by its exact keys, corruptions included (benchmarks and tests build those)."""
+    spec = _zoo()[dataset][threat][name]
+    return ZooEntry(dataset, threat, name, _kind(dataset, threat, name, spec), spec)
 
 
 def zoo_names(*, corruptions: bool = False) -> list[tuple[str, str, str]]:
