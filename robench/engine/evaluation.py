@@ -19,7 +19,7 @@ from robench.core.record import DataInfo, ProbeSummary
 from robench.core.seeding import seeded_rng
 from robench.data.base import ImageDataset
 from robench.engine.identity import evaluation_config, evaluation_key_of, evaluation_points
-from robench.engine.memory import memory_batch_size
+from robench.engine.memory import MemoryPlan, memory_plan
 from robench.engine.outcome import Outcome
 from robench.engine.runner import RunContext, run_all, run_points
 from robench.engine.settings import RunSettings
@@ -139,10 +139,10 @@ class Evaluation:
             self.data.input_shape, self.device, len(self.data)
         )
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
+        memory = MemoryPlan(self.batch_size)
         if settings.batch_size is None:  # no more than fits in memory (robench.engine.memory)
-            self.batch_size = memory_batch_size(
-                self.counted.model, self.data.input_shape, self.device, self.batch_size
-            )
+            memory = memory_plan(self.counted.model, self.data.input_shape, self.device, self.batch_size)
+            self.batch_size = memory.batch
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
         #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks
@@ -150,6 +150,10 @@ class Evaluation:
         self.suite, self.attacks = resolve_suite(
             self.definition or settings.suite, threat, self.eot_samples, settings.trust_code
         )
+        if any(attack.batch_random for attack in self.attacks) or self.randomness.randomized:
+            warning = memory.block_warning(min(self.block_size, len(self.data)))
+            if warning:
+                warnings.warn(warning, stacklevel=2)
         self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256)
         self.config = evaluation_config(
             self.key, model=model_name, n=len(self.data), suite=self.suite, eot_samples=self.eot_samples

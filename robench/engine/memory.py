@@ -12,13 +12,16 @@ grows by 1.15 x its saved tensors per sample, a WideResNet-70-16's by 1.17 x). F
 verification forward) beside the step. On CPU the probe runs only for models with at least
 ``CPU_PROBE_FROM`` bytes of weights (below that, 512 points of any such network fit easily; the probe's
 forwards are then not worth it). CUDA out-of-memory still halves the batch at run time
-(robench.engine.runner).
+(robench.engine.runner). Stages that run a whole block per call (AutoAttack, Square) are not batched
+this way (their results would depend on the batch): a warning names a smaller ``--block-size`` when a
+block would not fit in the free memory.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -95,15 +98,44 @@ def free_bytes(device: str) -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def memory_batch_size(
+@dataclass(frozen=True)
+class MemoryPlan:
+    """The batch size chosen, and what it was chosen from (None where nothing was measured)."""
+
+    batch: int
+    per_sample: float | None = None
+    free: int | None = None
+
+    def block_warning(self, points: int) -> str | None:
+        """A sentence when a stage that runs ``points`` points per call (AutoAttack, Square: a block)
+        would need more memory than is free; None when it fits or nothing was measured."""
+        if self.per_sample is None or self.free is None or self.per_sample * points <= self.free:
+            return None
+        need, free = self.per_sample * points / 2**30, self.free / 2**30
+        smaller = max(1, int(self.free // self.per_sample) // 2)
+        return (
+            f"AutoAttack and Square attack {points} points per call (--block-size): about {need:.1f} GiB "
+            f"for this model, more than the {free:.1f} GiB free; give a smaller --block-size (e.g. {smaller})"
+        )
+
+
+def memory_plan(
     model: nn.Module, input_shape: Sequence[int], device: str, limit: int, free: int | None = None
-) -> int:
+) -> MemoryPlan:
     """At most ``limit`` points per batch, fewer when an attack step on that many would not fit in half of
     the free memory (``free``: bytes, default :func:`free_bytes`)."""
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     if limit <= PROBE_BATCHES[-1] or (not device.startswith("cuda") and weights < CPU_PROBE_FROM):
-        return limit
+        return MemoryPlan(limit)
     per_sample = per_sample_bytes(model, input_shape, device)
     if per_sample is None:
-        return limit
-    return batch_from_memory(per_sample, free_bytes(device) if free is None else free, limit)
+        return MemoryPlan(limit)
+    free = free_bytes(device) if free is None else free
+    return MemoryPlan(batch_from_memory(per_sample, free, limit), per_sample, free)
+
+
+def memory_batch_size(
+    model: nn.Module, input_shape: Sequence[int], device: str, limit: int, free: int | None = None
+) -> int:
+    """:func:`memory_plan`'s batch size."""
+    return memory_plan(model, input_shape, device, limit, free).batch

@@ -75,3 +75,16 @@ def test_a_model_without_logits_keeps_the_limit(monkeypatch, output):
 
     monkeypatch.setattr(memory, "CPU_PROBE_FROM", 0)
     assert memory_batch_size(Odd(), (3, 8, 8), "cpu", 64, free=MIB) == 64
+
+
+def test_a_block_that_does_not_fit_is_named():
+    """ImageNet ResNet-50 (measured: about 100 MiB per point) with 10 GiB free: AutoAttack's 256-point
+    blocks need 25 GiB, 64-point blocks fit."""
+    from robench.engine.memory import MemoryPlan
+
+    plan = MemoryPlan(16, per_sample=100 * MIB, free=10 * GIB)
+    warning = plan.block_warning(256)
+    assert "about 25.0 GiB for this model, more than the 10.0 GiB free" in warning
+    assert "--block-size (e.g. 51)" in warning
+    assert plan.block_warning(64) is None
+    assert MemoryPlan(16).block_warning(256) is None  # nothing measured: nothing said
