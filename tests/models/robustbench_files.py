@@ -95,7 +95,10 @@ def file_contents(entry, module: nn.Module, seed: int) -> list[object]:
 def write_entry(entry, model_dir: Path, seed: int = 0) -> list[Path]:
     """Save random weights for ``entry`` where RobustBench keeps them (set TORCH_HOME for hub files)."""
     paths = entry.weight_files(model_dir)
-    for path, contents in zip(paths, file_contents(entry, build(entry), seed), strict=True):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # the constructor's own initialisation too: the same weights every run
+        module = build(entry)
+    for path, contents in zip(paths, file_contents(entry, module, seed), strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(contents, path)
     return paths

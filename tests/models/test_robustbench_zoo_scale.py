@@ -21,17 +21,17 @@ GIB = 2**30
 
 def near_boundary(model, side: int, seed: int, steps: int = 12) -> torch.Tensor:
     """A [0, 1] image within 2^-steps of the model's decision boundary: bisection on the segment from a
-    random image to one of another class, reached by unbounded signed-gradient steps (a random network
-    gives every random image the same class)."""
+    random image to one of the runner-up class, reached by unbounded signed-gradient steps toward that
+    class (a random network gives every random image the same class)."""
     a = torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        label = model(a).argmax(1)
+        label, target = model(a).topk(2, dim=1).indices[0]
     b = a.clone()
-    for _ in range(30):
+    for _ in range(60):
         b.requires_grad_(True)
-        loss = torch.nn.functional.cross_entropy(model(b), label)
+        loss = torch.nn.functional.cross_entropy(model(b), target[None])
         (grad,) = torch.autograd.grad(loss, b)
-        b = (b.detach() + 0.05 * grad.sign()).clamp(0, 1)
+        b = (b.detach() - 0.05 * grad.sign()).clamp(0, 1)
         with torch.no_grad():
             if model(b).argmax(1) != label:
                 break
