@@ -305,3 +305,21 @@ def test_imagenet_preprocessing_is_robustbenchs(entry, tmp_path):
     with Image.open(path) as image:
         expected = theirs(image.convert("RGB"))
     assert torch.equal(imagenet_preprocess(None, name)(str(path)), expected)
+
+
+@needs_robustbench
+def test_a_failing_constructor_is_one_sentence(tmp_path, monkeypatch):
+    """Some zoo constructors need CUDA (Bai2023Improving_edm): their error names the entry."""
+    from robench.models.robustbench.entries import find_entry
+    from robench.models.robustbench.load import load_zoo_model
+
+    write_entry(find_entry(SMALL), tmp_path)
+
+    def needs_cuda():
+        raise RuntimeError("Found no NVIDIA driver on your system.")
+
+    monkeypatch.setitem(find_entry(SMALL).spec, "model", needs_cuda)
+    with pytest.raises(
+        RobenchError, match="constructor of robustbench:cifar10/Linf/Ding2020MMA raised RuntimeError"
+    ):
+        load_zoo_model(SMALL, model_dir=tmp_path)

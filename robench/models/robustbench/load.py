@@ -103,12 +103,24 @@ def build(entry: ZooEntry, checkpoints: list[object], paths: list[Path]) -> tupl
         warnings.simplefilter("ignore", FutureWarning)
         if entry.kind == "timm":
             return _timm_model(entry, checkpoints[0], paths[0]), []
-        model = entry.spec["model"]()
+        model = construct(entry)
         if entry.kind == "torchvision":  # the constructor loaded the weights (read safely above)
             return model, []
         if entry.kind == "ensemble":
             return model, load_ensemble(model, checkpoints, entry, paths)
         return model, load_into(model, single_state(checkpoints[0], entry, paths[0], model), entry, paths[0])
+
+
+def construct(entry: ZooEntry) -> nn.Module:
+    """The zoo's constructor called; its failure (third-party code: e.g. an entry that needs CUDA) is one
+    sentence naming the entry, as a user factory's is (robench.models.create_model)."""
+    try:
+        return entry.spec["model"]()
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200] or "no message"
+        raise RobenchError(
+            f"RobustBench's constructor of {entry.id} raised {type(exc).__name__}: {reason}"
+        ) from exc
 
 
 def _timm_model(entry: ZooEntry, checkpoint: object, path: Path) -> nn.Module:
