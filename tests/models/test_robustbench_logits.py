@@ -8,7 +8,7 @@ import pytest
 import torch
 from robustbench_files import needs_robustbench, torch_home, write_entry  # noqa: F401
 
-pytestmark = [needs_robustbench, pytest.mark.slow]
+pytestmark = [needs_robustbench, pytest.mark.slow, pytest.mark.filterwarnings("ignore")]
 
 SAMPLE = [
     "cifar10/Linf/Carmon2019Unlabeled",  # WideResNet-28-10 with TRADES' unused block; state_dict + module.
