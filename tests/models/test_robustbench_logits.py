@@ -11,9 +11,8 @@ from robustbench_files import needs_robustbench, torch_home, write_entry  # noqa
 pytestmark = [needs_robustbench, pytest.mark.slow, pytest.mark.filterwarnings("ignore")]
 
 SAMPLE = [
-    "cifar10/Linf/Carmon2019Unlabeled",  # WideResNet-28-10 with TRADES' unused block; state_dict + module.
-    "cifar10/L2/Rebuffi2021Fixing_28_10_cutmix_ddpm",  # DeepMind WideResNet-28-10 (Swish, normalises inside)
-    "cifar10/L2/Rebuffi2021Fixing_R18_cutmix_ddpm",  # DeepMind PreActResNet-18
+    "cifar10/Linf/Ding2020MMA",  # WideResNet-28-4 (the zoo's WideResNet class, its smallest network)
+    "cifar10/L2/Rebuffi2021Fixing_R18_cutmix_ddpm",  # DeepMind PreActResNet-18 (Swish, normalises inside)
     "cifar10/Linf/Andriushchenko2020Understanding",  # PreActResNet-18: checkpoint['last'], non-strict load
     "cifar10/Linf/Addepalli2022Efficient_RN18",  # ResNet-18
     "cifar10/Linf/Engstrom2019Robustness",  # ResNet-50 without its mu/sigma in the file (non-strict)
