@@ -15,7 +15,7 @@ _API = {
     "evaluate": "robench.pipeline.evaluate:evaluate",
     "load_dataset": "robench.data:load_dataset",
     "create_model": "robench.models:create_model",
-    "load_model": "robench.models.loading:load_model",
+    "load_model": "robench.models.loading:load_any",
     "ThreatModel": "robench.threat:ThreatModel",
     "EvaluationResult": "robench.core.record:EvaluationResult",
     "RobenchError": "robench.errors:RobenchError",

@@ -17,7 +17,18 @@ import typer
 
 from robench.errors import Note, RobenchError
 
-COMMANDS = ("models", "evaluate", "certify", "train", "submit", "leaderboard", "report", "demo", "gate")
+COMMANDS = (
+    "models",
+    "evaluate",
+    "certify",
+    "train",
+    "submit",
+    "leaderboard",
+    "report",
+    "demo",
+    "gate",
+    "export",
+)
 
 app = typer.Typer(
     name="robench",

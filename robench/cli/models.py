@@ -88,6 +88,56 @@ def _print_tables(listing: dict) -> None:
     console.print(cards)
 
 
+def _zoo_listing(dataset: str | None, threat: str | None, model_dir: Path | None) -> dict:
+    from robench.models.robustbench.entries import list_entries
+
+    entries = list_entries(dataset, threat)
+    rows = []
+    for entry in entries:
+        files = entry.weight_files(model_dir)
+        present = sum(path.is_file() for path in files)
+        rows.append(
+            {
+                "id": entry.id,
+                "kind": entry.kind,
+                "architecture": entry.architecture,
+                "preprocessing": entry.preprocessing,
+                "files": [str(path) for path in files],
+                "present": "yes"
+                if present == len(files)
+                else "no"
+                if not present
+                else f"{present}/{len(files)}",
+            }
+        )
+    return {"model_dir": str(model_dir or "models"), "entries": rows}
+
+
+def _print_zoo(listing: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"RobustBench models (--model ID; files under {listing['model_dir']} or torch hub)")
+    for column in ("id", "kind", "architecture", "present"):
+        table.add_column(column, style="bold" if column == "id" else None, overflow="fold")
+    for row in listing["entries"]:
+        table.add_row(*(Text(row[key]) for key in ("id", "kind", "architecture", "present")))
+    Console().print(table)
+
+
+def _zoo(as_json: bool, dataset: str | None, threat: str | None, model_dir: Path | None, check: bool) -> None:
+    from robench.errors import RobenchError
+
+    if check:
+        raise RobenchError("--check loads model cards; robustbench: models are checked when they load")
+    listing = _zoo_listing(dataset, threat, model_dir)
+    if as_json:
+        typer.echo(json.dumps(listing, indent=2))
+    else:
+        _print_zoo(listing)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("models")
     def models(
@@ -99,8 +149,28 @@ def register(app: typer.Typer) -> None:
         check: Annotated[
             bool, typer.Option("--check", help="Also load every card's checkpoint (sha256, weights fit).")
         ] = False,
+        source: Annotated[
+            str, typer.Option(help="robench (architectures and cards) or robustbench (RobustBench's zoo)")
+        ] = "robench",
+        dataset: Annotated[
+            str | None, typer.Option(help="robustbench: cifar10, cifar100 or imagenet")
+        ] = None,
+        threat: Annotated[str | None, typer.Option(help="robustbench: Linf or L2")] = None,
+        model_dir: Annotated[
+            Path | None, typer.Option(help="robustbench: RobustBench's model folder (default: ./models)")
+        ] = None,
     ) -> None:
-        """List the registered architectures and the model cards."""
+        """List the registered architectures and the model cards, or RobustBench's models."""
+        from robench.errors import RobenchError
+
+        if source == "robustbench":
+            return _zoo(as_json, dataset, threat, model_dir, check)
+        if source != "robench":
+            raise RobenchError(f"--source is robench or robustbench, not '{source}'")
+        if dataset or threat or model_dir:
+            raise RobenchError(
+                "--dataset, --threat and --model-dir list RobustBench's models: add --source robustbench"
+            )
         listing = _models_listing(models_root)
         if check:
             _check_cards(models_root)

@@ -167,6 +167,7 @@ class ModelInfo:
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     normalization: dict[str, Any] | None = None  # {mean, std, source, detail}
     notes: list[str] = field(default_factory=list)  # what the loader adapted in the checkpoint
+    robustbench: dict[str, Any] | None = None  # RobustBench entry, version, kind, file sha256s, preprocessing
 
 
 @dataclass

@@ -12,7 +12,9 @@ their ``helper_files/imagenet_test_image_ids.txt``, MIT licence, git blob cb6494
 validation images. Files absent from disk are counted in ``missing``. Labels are checked against the
 RobustBench list (test split) and, when present, torchvision's ``meta.bin``; a disagreement is an error.
 Preprocessing: resize the shorter side to floor(S / 0.875), center-crop S (default S = 224:
-RobustBench's ``Res256Crop224``). Images are decoded lazily (only those evaluated).
+RobustBench's ``Res256Crop224``), or any RobustBench preprocessing by name (``preprocessing``: e.g.
+``BicubicRes256Crop224``, ``Res224``, ``Crop288``; a robustbench: model brings its own). Images are decoded
+lazily (only those evaluated).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 OFFICIAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.[A-Za-z]+")
 WNID = re.compile(r"n\d{8}")
+PREPROCESSING = re.compile(
+    r"(?P<bicubic>Bicubic)?(?:Res(?P<resize>[1-9]\d{0,3}))?(?:Crop(?P<crop>[1-9]\d{0,3}))?"
+)
 
 
 def package_lines(filename: str) -> list[str]:
@@ -133,9 +138,30 @@ def check_labels(found: dict[int, tuple[str, str]], truth: dict[int, str], sourc
             raise RobenchError(f"{path} lies in folder {wnid} but {source} labels it {truth[index]}")
 
 
-def imagenet_preprocess(image_size: int | None, max_pixels: int = IMAGE_PIXELS) -> Preprocess:
-    crop = image_size or DEFAULT_CROP
-    return Preprocess(3, resize=math.floor(crop / CROP_FRACTION), crop=crop, max_pixels=max_pixels)
+def imagenet_preprocess(
+    image_size: int | None, preprocessing: str | None = None, max_pixels: int = IMAGE_PIXELS
+) -> Preprocess:
+    """Resize to floor(S / 0.875) and crop S (``--image-size``, default 224), or a RobustBench
+    preprocessing by name (``Res256Crop224``, ``BicubicRes256Crop224``, ``Res224``, ``Crop288``, ...)."""
+    if preprocessing is None:
+        crop = image_size or DEFAULT_CROP
+        return Preprocess(3, resize=math.floor(crop / CROP_FRACTION), crop=crop, max_pixels=max_pixels)
+    if image_size is not None:
+        raise RobenchError("give --image-size or --preprocessing, not both")
+    match = PREPROCESSING.fullmatch(preprocessing)
+    if match is None or not (match["resize"] or match["crop"]) or (match["bicubic"] and not match["resize"]):
+        raise RobenchError(
+            f"--preprocessing {preprocessing!r} is not a RobustBench preprocessing such as Res256Crop224, "
+            "BicubicRes256Crop224, Res224 or Crop288"
+        )
+    resize, crop = (int(match[k]) if match[k] else None for k in ("resize", "crop"))
+    return Preprocess(
+        3,
+        resize=resize,
+        crop=crop,
+        interpolation="bicubic" if match["bicubic"] else "bilinear",
+        max_pixels=max_pixels,
+    )
 
 
 def split_indices(split: str) -> list[int]:
@@ -151,8 +177,10 @@ def load_imagenet(
     root: str | None = None,
     image_size: int | None = None,
     channels: int | None = None,
+    preprocessing: str | None = None,
     max_pixels: int = IMAGE_PIXELS,
 ) -> ImageDataset:
+    decode = imagenet_preprocess(image_size, preprocessing, max_pixels)
     wanted = split_indices(split)
     if channels not in (None, 3):
         raise RobenchError(f"imagenet images are RGB (3 channels), not {channels}")
@@ -172,11 +200,11 @@ def load_imagenet(
             f"{val_dir} holds none of the {len(wanted):,} images of imagenet's {split} split"
         )
     label_of = {wnid: label for label, wnid in enumerate(imagenet_wnids())}
-    decode = imagenet_preprocess(image_size, max_pixels)
+    side = decode.crop or decode.resize
     return ImageDataset(
         name="imagenet",
         split=split,
-        images=FileImages([found[i][0] for i in present], decode, (3, decode.crop, decode.crop)),
+        images=FileImages([found[i][0] for i in present], decode, (3, side, side)),
         labels=torch.tensor([label_of[found[i][1]] for i in present], dtype=torch.int64),
         indices=torch.tensor(present, dtype=torch.int64),
         num_classes=len(label_of),

@@ -65,18 +65,23 @@ def open_image(path: str, max_pixels: int = IMAGE_PIXELS):
 
 @dataclass(frozen=True)
 class Preprocess:
-    """Decode one image file: mode for ``channels``, optional resize of the shorter side, center crop."""
+    """Decode one image file: mode for ``channels``, optional resize, center crop. As RobustBench's
+    preprocessings: with a crop the shorter side is resized (``Res256Crop224``), without one the image is
+    resized to ``resize`` x ``resize`` (``Res224``); ``interpolation`` bilinear or bicubic."""
 
     channels: int
     resize: int | None = None
     crop: int | None = None
     max_pixels: int = IMAGE_PIXELS  # refused before decoding (open_image)
+    interpolation: str = "bilinear"
 
     @property
     def name(self) -> str:
-        """RobustBench-style name: ``Res256Crop224``, ``Res32``, ``Crop288`` or ``none``."""
+        """RobustBench's name: ``Res256Crop224``, ``BicubicRes256Crop224``, ``Res224``, ``Crop288``,
+        or ``none``."""
         parts = [f"Res{self.resize}" if self.resize else "", f"Crop{self.crop}" if self.crop else ""]
-        return "".join(parts) or "none"
+        bicubic = "Bicubic" if self.interpolation == "bicubic" and self.resize else ""
+        return bicubic + "".join(parts) or "none"
 
     def __call__(self, path: str) -> torch.Tensor:
         from PIL import Image
@@ -88,7 +93,9 @@ class Preprocess:
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
                 raise read_error(path, exc) from None
         if self.resize:
-            converted = functional.resize(converted, self.resize)
+            size = self.resize if self.crop else [self.resize, self.resize]
+            mode = functional.InterpolationMode(self.interpolation)
+            converted = functional.resize(converted, size, interpolation=mode)
         if self.crop:
             converted = functional.center_crop(converted, [self.crop, self.crop])
         return functional.pil_to_tensor(converted).to(torch.float32).div_(255.0)

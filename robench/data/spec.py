@@ -27,6 +27,7 @@ OPTION_FLAGS = {
     "num_classes": "--num-classes",
     "max_pixels": "--max-image-pixels",
     "max_image_pixels": "--max-image-pixels",
+    "preprocessing": "--preprocessing",
 }
 
 
@@ -92,6 +93,13 @@ class DataSpec:
             f"refuse image files of more pixels, read from their header (default: {IMAGE_PIXELS:,})"
         ),
     )
+    preprocessing: str | None = field(
+        default=None,
+        metadata=_option(
+            "imagenet: a RobustBench preprocessing, e.g. Res256Crop224, BicubicRes256Crop224, Res224 "
+            "(default: the robustbench: model's, else Res256Crop224)"
+        ),
+    )
     # filled from the model's --num-classes / --trust-code; own keywords so they never capture those flags
     num_classes: int | None = field(
         default=None,
@@ -125,7 +133,12 @@ class DataSpec:
             raise RobenchError(f"--channels must be 1 or 3, got {self.channels!r}")
 
     def options(self) -> dict:
-        given = {"image_size": self.image_size, "channels": self.channels, "num_classes": self.num_classes}
+        given = {
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "num_classes": self.num_classes,
+            "preprocessing": self.preprocessing,
+        }
         given["max_pixels"] = self.max_image_pixels
         return {"split": self.split} | {name: value for name, value in given.items() if value is not None}
 

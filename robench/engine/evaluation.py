@@ -25,6 +25,7 @@ from robench.engine.identity import (
     evaluation_points,
     suite_description,
 )
+from robench.engine.memory import MemoryPlan, memory_plan
 from robench.engine.outcome import Outcome
 from robench.engine.runner import RunContext, run_all, run_points
 from robench.engine.settings import RunSettings
@@ -39,7 +40,8 @@ SuiteLike = str | Path | Sequence[str | Attack] | Any
 
 def auto_batch_size(input_shape: Sequence[int], device: str, n: int) -> int:
     """Documented heuristic: about 2^21 input values per batch on CPU (2^24 on CUDA), between 16 and 512
-    (2048 on CUDA), never more than the number of points. CUDA out-of-memory halves it at run time."""
+    (2048 on CUDA), never more than the number of points; the evaluation then lowers it to what fits in
+    the free memory (robench.engine.memory). CUDA out-of-memory halves it at run time."""
     numel = max(1, math.prod(input_shape))
     gpu = device.startswith("cuda")
     budget, cap = (2**24, 2048) if gpu else (2**21, 512)
@@ -186,11 +188,19 @@ class Evaluation:
             self.data.input_shape, self.device, len(self.data)
         )
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
+        memory = MemoryPlan(self.batch_size)
+        if settings.batch_size is None:  # no more than fits in memory (robench.engine.memory)
+            memory = memory_plan(self.counted.model, self.data.input_shape, self.device, self.batch_size)
+            self.batch_size = memory.batch
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
         self.suite, self.attacks = resolve_suite(
             self.definition or settings.suite, threat, self.eot_samples, settings.trust_code
         )
+        if any(attack.batch_random for attack in self.attacks) or self.randomness.randomized:
+            warning = memory.block_warning(min(self.block_size, len(self.data)))
+            if warning:
+                warnings.warn(warning, stacklevel=2)
         self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256, self.suite)
         self.config = evaluation_config(
             self.key, model=model_name, n=len(self.data), suite=self.suite, eot_samples=self.eot_samples

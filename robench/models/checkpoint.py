@@ -134,6 +134,12 @@ def _unwrap(obj: object, path: Path, notes: list[str] | None = None) -> dict[str
 def read_state_dict(path: str | os.PathLike, notes: list[str] | None = None) -> dict[str, torch.Tensor]:
     """Tensors of a checkpoint file, read safely; the file's format is detected from its bytes. What was
     unwrapped to reach them is appended to ``notes``."""
+    return _unwrap(read_checkpoint(path), Path(path), notes)
+
+
+def read_checkpoint(path: str | os.PathLike) -> object:
+    """What a checkpoint file holds (tensors, possibly in nested dicts), read safely as ``read_state_dict``
+    reads it but not unwrapped: for loaders with their own key handling (robench.models.robustbench)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint file {path} does not exist")
@@ -145,12 +151,12 @@ def read_state_dict(path: str | os.PathLike, notes: list[str] | None = None) -> 
         raise CheckpointError(f"checkpoint file {path} is empty")
     kind = _sniff(path, head)
     if kind == "safetensors" or (kind == "unknown" and path.suffix == _SAFETENSORS_SUFFIX):
-        return _unwrap(_load_safetensors(path), path, notes)
+        return _load_safetensors(path)
     if kind == "unknown":
         raise CheckpointError(
             f"{path} is neither a safetensors file nor a torch.save checkpoint (corrupt or another format)"
         )
-    return _unwrap(_load_torch(path), path, notes)
+    return _load_torch(path)
 
 
 def _shape(t: torch.Tensor) -> str:

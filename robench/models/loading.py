@@ -52,6 +52,7 @@ class LoadedModel:
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     normalization: Normalization | None = None
     notes: tuple[str, ...] = ()
+    robustbench: dict[str, Any] | None = None  # the zoo entry, its files' sha256, robustbench's version
 
     def provenance(self) -> dict[str, Any]:
         """What to record with every evaluation of this model (JSON-ready)."""
@@ -61,6 +62,7 @@ class LoadedModel:
             "arch_kwargs": dict(self.arch_kwargs),
             "normalization": self.normalization.to_dict() if self.normalization else None,
             "notes": list(self.notes),
+            "robustbench": self.robustbench,
         }
 
     def describe(self) -> str:
@@ -237,6 +239,29 @@ def load_model(
         layout=concrete_layout(ARCHITECTURES.canonical(request.arch)), arch_kwargs=request.arch_kwargs,
         normalization=normalization, notes=notes,
     )  # fmt: skip
+
+
+def load_any(
+    model: ModelCard | str | None = None,
+    *,
+    model_dir: str | os.PathLike | None = None,
+    download: bool = False,
+    **options: Any,
+) -> LoadedModel:
+    """``robench.load_model``: a RobustBench zoo model by name (``robustbench:<dataset>/<threat>/<name>``;
+    ``model_dir``, ``download`` and ``device`` apply), else :func:`load_model` (a card, or a checkpoint and
+    its architecture, with its keyword options)."""
+    from robench.models.robustbench import is_zoo_name
+
+    if not is_zoo_name(model):
+        if model_dir is not None or download:
+            raise RobenchError("model_dir and download are for robustbench: models ('robustbench:...')")
+        return load_model(model, **options)
+    from robench.models.robustbench.entries import refuse_options
+    from robench.models.robustbench.load import load_zoo_model
+
+    refuse_options(model, sorted(k for k, v in options.items() if k != "device" and v is not None))
+    return load_zoo_model(model, model_dir=model_dir, download=download, device=options.get("device", "cpu"))
 
 
 def load_model_from_module(

@@ -10,6 +10,9 @@ from robench.errors import RobenchError
 from robench.models.cards import ModelCard
 from robench.options import floats, json_object, option
 
+#: options that a robustbench: entry fixes itself
+_NOT_FOR_ZOO = ("checkpoint", "arch", "num_classes", "mean", "std", "arch_kwargs")
+
 if TYPE_CHECKING:  # the command line builds its options from ModelSpec without importing torch
     from robench.models.loading import LoadedModel
 
@@ -18,7 +21,12 @@ if TYPE_CHECKING:  # the command line builds its options from ModelSpec without 
 class ModelSpec:
     """A card id (``model``), a ``checkpoint`` + ``arch``, or an nn.Module (``module``, Python API)."""
 
-    model: str | None = field(default=None, metadata=option("model card id or name"))
+    model: str | None = field(
+        default=None,
+        metadata=option(
+            "model card id or name, or a RobustBench model: robustbench:<dataset>/<threat>/<name>"
+        ),
+    )
     checkpoint: str | Path | None = field(
         default=None, metadata=option("checkpoint file (.safetensors or .pt), with --arch")
     )
@@ -42,11 +50,35 @@ class ModelSpec:
     trust_code: bool = field(  # may a card's architecture name code?
         default=False, metadata=option("run code (package.module:function) that a card or suite file names")
     )
+    model_dir: str | Path | None = field(
+        default=None,
+        metadata=option("RobustBench's model folder for robustbench: models (default: ./models)"),
+    )
+    download: bool = field(
+        default=False,
+        metadata=option("fetch a missing robustbench: checkpoint with RobustBench's download code (network)"),
+    )
+
+    def zoo_entry(self):
+        """The RobustBench entry ``model`` names (robench.models.robustbench), or None."""
+        from robench.models.robustbench import is_zoo_name
+
+        if self.module is not None or not is_zoo_name(self.model):
+            return None
+        from robench.models.robustbench.entries import find_entry, refuse_options
+
+        given = [name for name in _NOT_FOR_ZOO if getattr(self, name) is not None]
+        refuse_options(self.model, [f"--{name.replace('_', '-')}" for name in given])
+        return find_entry(self.model)
 
     def find_card(self) -> ModelCard | None:
         """The card named by ``model``; None for a checkpoint or a module. Exactly one way must be given."""
-        if self.module is not None:
+        if self.module is not None or self.zoo_entry() is not None:
             return None
+        if self.model_dir is not None or self.download:
+            raise RobenchError(
+                "--model-dir and --download are for robustbench: models (--model robustbench:...)"
+            )
         if (self.model is None) == (self.checkpoint is None and self.arch is None):
             raise RobenchError("give either --model CARD or --checkpoint PATH --arch ARCH")
         if self.model is None:
@@ -65,6 +97,10 @@ class ModelSpec:
             return load_model_from_module(
                 self.module, mean=self.mean, std=self.std, name=self.name, device=device
             )
+        if self.zoo_entry() is not None:
+            from robench.models.robustbench.load import load_zoo_model
+
+            return load_zoo_model(self.model, model_dir=self.model_dir, download=self.download, device=device)
         if card is not None:
             return load_model(
                 card, checkpoint=self.checkpoint, mean=self.mean, std=self.std, arch_kwargs=self.arch_kwargs,

@@ -60,8 +60,12 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
     threat, eps = request.threat.threat, request.threat.eps
     if card is not None:
         threat, eps = threat or card.threat, card.eps if eps is None else eps
+    entry = request.model.zoo_entry()
+    if entry is not None:  # RobustBench's protocol for the entry: its dataset, threat model and eps
+        threat = threat or entry.norm
+        eps = default_eps(entry.dataset, threat) if eps is None else eps
     threat = threat or default_threat
-    data_spec = _data_spec(request, card)
+    data_spec = _data_spec(request, card, entry)
     if threat is None or (dataset is None and data_spec.spec is None):
         data_given = dataset is not None or data_spec.spec is not None
         missing = [o for o, given in (("--dataset", data_given), ("--threat", threat)) if not given]
@@ -72,7 +76,7 @@ def resolve_target(request, *, default_threat: str | None = None) -> Target:
         raise RobenchError(f"give --eps (no model card gives one and {data.name} has no usual {threat} eps)")
     threat_model = ThreatModel.parse(threat, eps)
     device = resolve_device(request.run.device)
-    if card is not None and card.in_channels != data.input_shape[0]:
+    if card is not None and card.in_channels not in (None, data.input_shape[0]):  # None: the checkpoint's
         raise RobenchError(
             f"model card {card.id} takes {card.in_channels}-channel images but {data.name} has "
             f"{data.input_shape[0]}-channel images (--channels {card.in_channels} converts them)"
@@ -111,12 +115,20 @@ def check_model_takes(target: Target, device) -> None:
         ) from None
 
 
-def _data_spec(request, card: ModelCard | None) -> DataSpec:
-    """The data spec of a request: the model's classes (``--num-classes``, else the card's) and trust opt-in
-    apply to the data too."""
+def _data_spec(request, card: ModelCard | None, entry=None) -> DataSpec:
+    """The data spec of a request: the model's classes (``--num-classes``, else the card's, or a
+    robustbench: entry's) and trust opt-in apply to the data too; a robustbench: entry's dataset (with its
+    ImageNet preprocessing) unless the request names one."""
     model = request.model
-    classes = model.num_classes or (card.num_classes if card is not None else None)
+    if entry is not None:
+        classes = entry.num_classes
+    else:
+        classes = model.num_classes or (card.num_classes if card is not None else None)
     spec = dataclasses.replace(request.data, num_classes=classes, trust_code=model.trust_code)
+    if entry is not None and spec.spec in (None, entry.dataset):
+        given = spec.preprocessing is not None or spec.image_size is not None
+        preprocessing = spec.preprocessing if given else entry.preprocessing
+        return dataclasses.replace(spec, spec=entry.dataset, preprocessing=preprocessing)
     return spec if card is None or spec.spec is not None else card_data_spec(card, spec)
 
 

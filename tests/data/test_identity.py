@@ -19,8 +19,8 @@ DIGITS_TEST_FINGERPRINT = "fb2f8c29d1e2a9bba94c66f3301caec637ce4f01e94481e32100e
 def test_dataspec_is_frozen_and_every_field_has_one_line_help():
     fields = dataclasses.fields(DataSpec)
     assert [f.name for f in fields] == [
-        "spec", "split", "root", "image_size", "channels", "max_image_pixels", "num_classes", "trust_code",
-        "source",
+        "spec", "split", "root", "image_size", "channels", "max_image_pixels", "preprocessing", "num_classes",
+        "trust_code", "source",
     ]  # fmt: skip
     for f in fields:
         assert f.metadata["help"] and "\n" not in f.metadata["help"]
