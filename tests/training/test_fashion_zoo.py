@@ -12,7 +12,7 @@ from robench.errors import RobenchError
 from robench.models.cards import load_card
 from robench.models.checkpoint import read_state_dict, sha256_file
 from robench.models.loading import load_model
-from robench.training.zoo import FASHION_ZOO, SELECT_BEST, ZOO, select_best, zoo_for
+from robench.training.zoo import FASHION_ZOO, SELECT_BEST, ZOO, finish_card, zoo_for
 
 TINY = [
     "train", "--recipe", "fgsm-rs", "--dataset", "digits", "--eps", "0.1", "--epochs", "3",
@@ -37,11 +37,11 @@ def test_the_fashion_zoo_is_six_recipes_in_wong_and_koltors_net_at_eps_0_1():
         zoo_for("cifar10")
 
 
-def test_select_best_points_the_card_at_the_best_validation_epoch(tmp_path):
+def test_finish_card_points_the_card_at_the_best_validation_epoch(tmp_path):
     assert main([*TINY, "--out", str(tmp_path)]) == 0
     card_path = tmp_path / "tiny.toml"
     final_sha = load_card(card_path).sha256
-    select_best(card_path)
+    finish_card(card_path, best=True)
     card = load_card(card_path)
     log = json.loads((tmp_path / "tiny.log.json").read_text())
     assert card.checkpoint == "tiny.best.safetensors" and card.sha256 == sha256_file(
@@ -49,6 +49,8 @@ def test_select_best_points_the_card_at_the_best_validation_epoch(tmp_path):
     )
     assert card.training["selected_checkpoint"] == "best"
     assert card.training["selected_epoch"] == log["best"]["epoch"]
+    assert (card.training["train_size"], card.training["val_size"]) == (512, 143)  # digits holds out 143
+    assert "pgd-10" in card.training["validation"]
     assert card.sha256 != final_sha or log["best"]["epoch"] == 3
     model = load_model(str(card_path)).module  # the card loads, with the best epoch's weights
     best = read_state_dict(tmp_path / "tiny.best.safetensors")
