@@ -1,9 +1,10 @@
 """``fast`` and ``standard`` (or ``standard-v1`` on request) vs pyautoattack standard alone, same points.
 
 For every zoo model (models/digits/linf/{standard,pgd,trades,fgsm,fgsm-rs,ibp}) at each eps, on digits'
-whole test split (360 points), in one process: pyautoattack standard alone, then each suite through
-``robench evaluate``'s API (clean pass with its gradient probe, randomness probe, suite and its focus,
-diagnostics).
+whole test split (360 points), in one process (``--dataset fashion-mnist``: the Fashion-MNIST zoo,
+models/fashion-mnist/linf/, at eps 0.1 and 0.15 on ``--n`` points of its test split, default 2,000):
+pyautoattack standard alone, then each suite through ``robench evaluate``'s API (clean pass with its
+gradient probe, randomness probe, suite and its focus, diagnostics).
 For a suite with ``escalate`` rules, a fired flag runs its attacks on every survivor, as in
 ``robench evaluate``. Cost = forward + 2 x backward passes, counted at the
 model, as a ratio to AutoAttack's; seconds are CPU time of this process (secondary). Also lists the
@@ -14,6 +15,8 @@ and per-point passes at CIFAR scale (random PreActResNet-18 and WRN-28-10).
     OMP_NUM_THREADS=1 python benchmarks/fast_vs_autoattack.py                       # everything (~40 min)
     OMP_NUM_THREADS=1 python benchmarks/fast_vs_autoattack.py --models pgd --eps 0.3 --suites fast
     OMP_NUM_THREADS=1 python benchmarks/fast_vs_autoattack.py --cifar-only
+    OMP_NUM_THREADS=1 python benchmarks/fast_vs_autoattack.py --dataset fashion-mnist --suites fast \
+        --recheck --models pgd,trades,ibp --no-cifar
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ STANDARD_V1 = ("fgsm", "pgd-7", "pgd-20", "pgd-100x5", "cw", "autoattack")  # --
 SUITES = ("fast", "standard")
 TARGETS = {"fast": 0.20, "standard": 1.05, "standard-v1": 1.05}
 BLOCK = 256
+#: per dataset: default eps list and default number of test points (None: the whole test split)
+DEFAULTS = {"digits": ("0.3,0.2", None), "fashion-mnist": ("0.1,0.15", 2000)}
 
 
 Passes = Cost  # forward, backward, seconds; ``weighted`` = forward + 2 x backward
@@ -139,14 +144,14 @@ def pct(value: float) -> str:
     return f"{100 * value:.2f}"
 
 
-def digits_section(args, workdir: Path) -> None:
-    data = load_dataset("digits", "test")
+def zoo_section(args, workdir: Path) -> None:
+    data = load_dataset(args.dataset, "test")
     if args.n:
         data = data.subset(args.n, args.seed)
     results = {}
     for model_id in args.models:
         model = load_model(
-            model_id if "/" in model_id or model_id.endswith(".toml") else f"digits/linf/{model_id}"
+            model_id if "/" in model_id or model_id.endswith(".toml") else f"{args.dataset}/linf/{model_id}"
         )
         name = Path(model_id).stem
         for eps in args.eps:
@@ -297,9 +302,12 @@ def cifar_section(points: int, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(ZOO), help="zoo names, card ids or card files")
-    parser.add_argument("--eps", default="0.3,0.2")
+    parser.add_argument("--dataset", choices=list(DEFAULTS), default="digits", help="which zoo")
+    parser.add_argument(
+        "--eps", default=None, help="comma-separated (default: digits 0.3,0.2; fashion 0.1,0.15)"
+    )
     parser.add_argument("--suites", default=",".join(SUITES), help=f"subset of {','.join(SUITES)}")
-    parser.add_argument("--n", type=int, default=None, help="points (default: the whole test split)")
+    parser.add_argument("--n", type=int, default=None, help="points (default: digits all, fashion 2,000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--recheck", action="store_true", help="rerun AutoAttack alone on the suites' misses")
     parser.add_argument("--cifar-points", type=int, default=2)
@@ -307,12 +315,14 @@ def main() -> None:
     parser.add_argument("--no-cifar", action="store_true")
     args = parser.parse_args()
     args.models = args.models.split(",")
-    args.eps = [float(e) for e in args.eps.split(",")]
+    default_eps, default_n = DEFAULTS[args.dataset]
+    args.eps = [float(e) for e in (args.eps or default_eps).split(",")]
+    args.n = args.n or default_n
     args.suites = args.suites.split(",")
     print(f"torch threads {torch.get_num_threads()}; seed {args.seed}")
     if not args.cifar_only:
         with tempfile.TemporaryDirectory() as workdir:
-            digits_section(args, Path(workdir))
+            zoo_section(args, Path(workdir))
     if not args.no_cifar:
         cifar_section(args.cifar_points, args.seed)
 

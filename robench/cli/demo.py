@@ -1,12 +1,14 @@
-"""``robench demo``: evaluate the digits zoo, regenerate the digits leaderboard and reports, summarise."""
+"""``robench demo``: evaluate a shipped zoo (digits, or ``--dataset fashion-mnist``), regenerate its
+leaderboard and reports, summarise."""
 
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import typer
 
-from robench.cli.options import settings_command
+from robench.cli.options import param, settings_command
 from robench.pipeline.demo import DemoResult
 from robench.pipeline.submit import SubmitSettings
 
@@ -41,8 +43,8 @@ def summary_table(demo: DemoResult):
     return table
 
 
-def demo(settings: SubmitSettings) -> None:
-    """Evaluate the shipped digits zoo (standard, PGD, TRADES, FGSM, FGSM-RS, IBP) and build its board."""
+def demo(settings: SubmitSettings, dataset: str = "digits") -> None:
+    """Evaluate a shipped zoo (standard, PGD, TRADES, FGSM, FGSM-RS, IBP) and build its board."""
     from rich.console import Console
 
     from robench.core.threads import use_threads
@@ -54,7 +56,7 @@ def demo(settings: SubmitSettings) -> None:
     use_threads(settings.threads)
     resolve_device(settings.device)
     start = time.perf_counter()
-    result = run_demo(settings)
+    result = run_demo(settings, dataset)
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         console = Console(width=150)
@@ -74,5 +76,14 @@ def demo(settings: SubmitSettings) -> None:
     typer.echo(f"done in {time.perf_counter() - start:.0f} s")
 
 
+DEMO_EXTRA = [
+    param(
+        "dataset",
+        Annotated[str, typer.Option(help="which shipped zoo: digits (embedded) or fashion-mnist")],
+        "digits",
+    )
+]
+
+
 def register(app: typer.Typer) -> None:
-    app.command("demo")(settings_command(demo, SubmitSettings, exclude=("seed",)))
+    app.command("demo")(settings_command(demo, SubmitSettings, DEMO_EXTRA, exclude=("seed",)))

@@ -82,16 +82,18 @@ def _print_epoch(event) -> None:
 
 
 def train_zoo_command(
-    out: Annotated[Path | None, Opt(help="output folder (default models/digits/linf)")] = None,
+    out: Annotated[Path | None, Opt(help="output folder (default models/DATASET/linf)")] = None,
     only: Annotated[list[str] | None, Opt(help="retrain only this model (repeatable)")] = None,
+    dataset: Annotated[str, Opt(help="which zoo: digits or fashion-mnist")] = "digits",
 ) -> None:
-    """Retrain the shipped digits zoo (standard, pgd, trades, fgsm, fgsm-rs) reproducibly and test it."""
-    from robench.training.zoo import ZOO, train_zoo
+    """Retrain a shipped zoo (standard, pgd, trades, fgsm, fgsm-rs, ibp) reproducibly and test it."""
+    from robench.training.zoo import train_zoo, zoo_for
 
-    unknown = [n for n in only or [] if n not in ZOO]
+    zoo = zoo_for(dataset)
+    unknown = [n for n in only or [] if n not in zoo]
     if unknown:
-        raise RobenchError(f"'{unknown[0]}' is not a zoo model (choose from {', '.join(ZOO)})")
-    train_zoo(out, only)
+        raise RobenchError(f"'{unknown[0]}' is not a {dataset} zoo model (choose from {', '.join(zoo)})")
+    train_zoo(out, only, dataset)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,11 @@
 """Datasets. Loaders read local files and never download; ``digits`` ships with scikit-learn.
 
-Named datasets (``DATASETS``): digits, mnist, cifar10, cifar100, svhn (robench.data.torchvision_sets)
-and imagenet (robench.data.imagenet), read under the data root (``root`` argument, else
-``ROBENCH_DATA``). Path kinds (``DATASET_KINDS``): ``folder:DIR`` (robench.data.folder) and
-``file:PATH`` (robench.data.array_file). ``package.module:function`` calls a user loader
-(robench.data.user). ``DataSpec(...).load()`` is the entry point; ``load_dataset`` is its shorthand.
+Named datasets (``DATASETS``): digits, mnist, cifar10, cifar100, svhn (robench.data.torchvision_sets),
+fashion-mnist (robench.data.fashion_mnist) and imagenet (robench.data.imagenet), read under the data
+root (``root`` argument, else ``ROBENCH_DATA``; fashion-mnist also from Debian's package). Path kinds
+(``DATASET_KINDS``): ``folder:DIR`` (robench.data.folder) and ``file:PATH`` (robench.data.array_file).
+``package.module:function`` calls a user loader (robench.data.user). ``DataSpec(...).load()`` is the
+entry point; ``load_dataset`` is its shorthand.
 """
 
 from __future__ import annotations

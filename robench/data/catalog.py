@@ -10,6 +10,7 @@ DATASETS: Registry = Registry("dataset")
 DATASETS.add("digits", "robench.data.digits:load_digits_dataset")
 for _name in ("mnist", "cifar10", "cifar100", "svhn"):
     DATASETS.add(_name, f"robench.data.torchvision_sets:load_{_name}")
+DATASETS.add("fashion-mnist", "robench.data.fashion_mnist:load_fashion_mnist")
 DATASETS.add("imagenet", "robench.data.imagenet:load_imagenet")
 
 DATASET_KINDS: Registry = Registry("dataset kind")

@@ -11,6 +11,7 @@ from fractions import Fraction
 DEFAULT_EPS: dict[str, dict[str, str]] = {
     "digits": {"linf": "0.3"},
     "mnist": {"linf": "0.3"},
+    "fashion-mnist": {"linf": "0.1"},
     "cifar10": {"linf": "8/255", "l2": "0.5"},
     "cifar100": {"linf": "8/255"},
     "imagenet": {"linf": "4/255", "l2": "3.0"},

@@ -69,7 +69,7 @@ class DataSpec:
     spec: str | None = field(  # None: the model card's dataset
         default=None,
         metadata=_option(
-            "dataset: digits, mnist, cifar10, cifar100, svhn, imagenet, folder:DIR, "
+            "dataset: digits, mnist, fashion-mnist, cifar10, cifar100, svhn, imagenet, folder:DIR, "
             "file:PATH (.npz/.pt/.safetensors) or package.module:function",
             option="--dataset",
         ),

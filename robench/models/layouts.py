@@ -53,11 +53,35 @@ _DM_PRN = (
     "activation not in the checkpoint; normalises inside with DeepMind's mean/std"
 )
 _RB = "RobustBench/robustbench model_zoo/architectures"
+_CA = "locuslab/convex_adversarial examples/problems.py"
+_WK_PAPER = "Wong & Kolter 2018"
+_WK_SMALL = "nn.Sequential conv16 4x4/2, conv32 4x4/2 (padding 1), fc100, fc; keys 0, 2, 5, 7"
+_WK_LARGE = "nn.Sequential conv32 3x3, conv32 4x4/2, conv64 3x3, conv64 4x4/2, fc512, fc512, fc; keys 0-13"
+_IBP = "deepmind/interval-bound-propagation examples/train.py layers()"
+_IBP_PAPER = "Gowal et al. 2018"
+_IBP_SIDE = "nn.Sequential keys by position; option input_size (28 MNIST, 32 CIFAR-10)"
 _DM = "deepmind-research adversarial_robustness/pytorch/model_zoo.py; " + _RB + "/dm_wide_resnet.py"
 
 LAYOUTS: tuple[Layout, ...] = (
     Layout("small_cnn", f"{ARCHS}.small_cnn:small_cnn", "robench", "-",
            "two 3x3 convs and an MLP head, for 8x8 digits and 28x28 MNIST", input_size=8),
+    Layout("wk_small_mnist", f"{ARCHS}.wong_kolter:wk_small_mnist", _CA + " mnist_model", _WK_PAPER,
+           _WK_SMALL + "; 28x28 inputs (MNIST, Fashion-MNIST)", input_size=28),
+    Layout("wk_large_mnist", f"{ARCHS}.wong_kolter:wk_large_mnist", _CA + " mnist_model_large", _WK_PAPER,
+           _WK_LARGE + "; 28x28 inputs", input_size=28),
+    Layout("wk_small_cifar", f"{ARCHS}.wong_kolter:wk_small_cifar", _CA + " cifar_model (= svhn_model)",
+           _WK_PAPER, _WK_SMALL + "; 32x32 inputs (CIFAR-10, SVHN)"),
+    Layout("wk_large_cifar", f"{ARCHS}.wong_kolter:wk_large_cifar", _CA + " cifar_model_large", _WK_PAPER,
+           _WK_LARGE + "; 32x32 inputs"),
+    Layout("ibp_small", f"{ARCHS}.dm_ibp:ibp_small", _IBP + " 'small'", _IBP_PAPER,
+           "conv16 4x4/2, conv32 4x4/1 without padding, fc100, fc; " + _IBP_SIDE, input_size=28),
+    Layout("ibp_medium", f"{ARCHS}.dm_ibp:ibp_medium", _IBP + " 'medium'", _IBP_PAPER,
+           "conv32 3x3, conv32 4x4/2, conv64 3x3, conv64 4x4/2 without padding, fc512, fc512, fc; "
+           + _IBP_SIDE, input_size=28),
+    Layout("ibp_large", f"{ARCHS}.dm_ibp:ibp_large",
+           _IBP + " 'large'; huanzhang12/CROWN-IBP model_defs_gowal.py IBP_large ('dm-large')", _IBP_PAPER,
+           "conv64 3x3 x2, conv128 3x3/2, conv128 3x3 x2, padding 1, fc512, fc; " + _IBP_SIDE,
+           input_size=28),
     Layout("resnet18", f"{ARCHS}.resnet:resnet18",
            "kuangliu/pytorch-cifar; " + _RB + "/resnet.py ResNet18; MadryLab/robustness cifar_models",
            "He et al. 2016", "post-activation BasicBlocks, 3x3 stem, no max-pool; keys shortcut.0/1, linear"),

@@ -22,6 +22,8 @@ TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
                "schedule": "constant"},
     "mnist": {"epochs": 20, "batch_size": 128, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0,
               "schedule": "constant"},
+    "fashion-mnist": {"epochs": 30, "batch_size": 128, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0,
+                      "schedule": "piecewise"},
     "*": {"epochs": 10, "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "weight_decay": 5e-4,
           "schedule": "piecewise"},
 }  # fmt: skip

@@ -41,7 +41,7 @@ def test_demo_trains_missing_models_evaluates_and_reuses(tiny_digits_card, tmp_p
     _copy_card(tiny_digits_card, zoo, "standard")
     trained = []
 
-    def fake_train_zoo(out_dir, names):  # the real trainer takes minutes; this stands in for it
+    def fake_train_zoo(out_dir, names, dataset="digits"):  # the real trainer takes minutes; this stands in
         trained.extend(names)
         for name in names:
             _copy_card(tiny_digits_card, Path(out_dir), name, nudge=1e-3)

@@ -66,14 +66,17 @@ def _random_images(model: torch.nn.Module, classes: int = 10):
     )
 
 
-def _evaluate(model, dataset, suite):
+#: a randomly initialised wk_large_cifar (no BatchNorm, four convolutions) is smooth: 8/255 moves its
+#: logit margin by about 0.0045 (the margin's linearisation) against a margin of about 0.0125
+EPS = {"wk_large_cifar": 32 / 255}
+
+
+def _evaluate(model, dataset, suite, eps: float = 8 / 255):
     from robench.engine.evaluate import evaluate
     from robench.engine.settings import RunSettings
     from robench.threat import ThreatModel
 
-    return evaluate(
-        model, dataset, ThreatModel("linf", 8 / 255), RunSettings(suite=suite, n=N, independent=True)
-    )
+    return evaluate(model, dataset, ThreatModel("linf", eps), RunSettings(suite=suite, n=N, independent=True))
 
 
 def _assert_every_stage_worked(result, suite, what) -> None:
@@ -89,7 +92,8 @@ def _assert_every_stage_worked(result, suite, what) -> None:
 def test_every_32x32_layout_runs_the_suite_end_to_end(arch):
     model = _random_model(arch, options=SMALL.get(arch))
     suite = ["fgsm", "pgd-20", "autoattack"]
-    _assert_every_stage_worked(_evaluate(model, _random_images(model), suite), suite, arch)
+    result = _evaluate(model, _random_images(model), suite, EPS.get(arch, 8 / 255))
+    _assert_every_stage_worked(result, suite, arch)
 
 
 @pytest.mark.slow
