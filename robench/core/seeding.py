@@ -10,6 +10,8 @@
 - ``batch_seed(seeds)``: one seed for a call on a whole batch, from its points' seeds.
 - ``sample_generator(seed, salt)``: the generator that picks a bounded sample of points.
 - ``rank_step_seed(seed, step, rank)``: per-rank, per-step training noise under torchrun.
+- ``STAGE_BASE``: the first seed-stage position of each phase of an evaluation (the suite's attacks take
+  0, 1, 2, ...; every later phase starts far beyond); no other module invents a stage number.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ MASK64 = (1 << 64) - 1
 SEED_LIMIT = 2**63  # a seed is a non-negative int64 (what torch.manual_seed and the subset draw take)
 _NOISE_MULTIPLIER = 1_000_003
 _SAMPLE_MULTIPLIER = 7919
+
+#: first seed-stage position of each phase: a phase's k-th attack or draw uses ``STAGE_BASE[phase] + k``
+STAGE_BASE: dict[str, int] = {
+    "suite": 0,
+    "diagnostics": 1000,
+    "escalation": 2000,
+    "round": 3000,
+    "focus": 4000,
+    "adaptive": 5000,
+}
 
 
 def check_seed(seed: object) -> int:

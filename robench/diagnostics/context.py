@@ -20,7 +20,7 @@ from torch import nn
 from robench.core.counting import CountingModel
 from robench.core.randomness import RandomnessProbe
 from robench.core.record import CheckRun, DiagnosticsSummary, EvaluationResult, Flag
-from robench.core.seeding import point_seeds, salt, sample_generator
+from robench.core.seeding import STAGE_BASE, point_seeds, salt, sample_generator
 from robench.data.base import ImageDataset
 from robench.diagnostics.verdict import verdict
 from robench.engine.settings import BLOCK_SIZE
@@ -31,7 +31,7 @@ SAMPLE_SIZE = 64
 ATTACK_SAMPLE_SIZE = 32  # the costliest checks (black-box, extra restarts) on honest-looking models
 DIAGNOSTIC_EOT_CAP = 5  # at most this many EOT samples in the diagnostics' own attacks (cost: that many x)
 MASKING_CODES = ("zero_gradients", "unbounded_attack_fails", "probabilities_output", "randomized_model")
-SEED_STAGE = 1000  # diagnostics' point seeds use stage positions from here on, far beyond any suite's
+SEED_STAGE = STAGE_BASE["diagnostics"]
 
 
 @dataclass

@@ -21,11 +21,12 @@ import dataclasses
 from robench.attacks.suites import Suite
 from robench.core.record import EvaluationResult, Flag, StageResult
 from robench.diagnostics.catalog import check_of
+from robench.core.seeding import STAGE_BASE
 from robench.diagnostics.verdict import verdict
 from robench.engine.evaluation import Evaluation, build_suite_attack
 
-ESCALATION_STAGE = 2000  # seed stage of the first escalation attack, beyond the suite's and diagnostics'
-ROUND_STAGE = 3000  # seed stage of the first extra round
+ESCALATION_STAGE = STAGE_BASE["escalation"]
+ROUND_STAGE = STAGE_BASE["round"]
 EXTRA_ROUNDS = "extra_rounds"  # StageResult.escalated_by of an extra round
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import math
 
 from robench.core.record import FOCUS, EvaluationResult
+from robench.core.seeding import STAGE_BASE
 from robench.engine.evaluation import Evaluation
 from robench.pipeline.escalate import run_extra_stage
 
-FOCUS_STAGE = 4000  # seed stage of the first focus attack, beyond the suite's, diagnostics' and escalation's
+FOCUS_STAGE = STAGE_BASE["focus"]
 
 
 def closest_survivors(result: EvaluationResult, fraction: float) -> set[int]:
