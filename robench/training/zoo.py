@@ -53,12 +53,12 @@ _FASHION = dict(
 )  # fmt: skip
 
 FASHION_ZOO: dict[str, TrainConfig] = {
-    "standard": TrainConfig(recipe="standard", epochs=20, **_FASHION),
-    "pgd": TrainConfig(recipe="pgd", epochs=40, attack_steps=7, **_FASHION),
-    "trades": TrainConfig(recipe="trades", epochs=40, attack_steps=7, beta=6.0, **_FASHION),
-    "fgsm": TrainConfig(recipe="fgsm", epochs=26, **{**_FASHION, "schedule": "constant"}),
-    "fgsm-rs": TrainConfig(recipe="fgsm-rs", epochs=30, **_FASHION),
-    "ibp": TrainConfig(recipe="ibp", epochs=100, **_FASHION),
+    "standard": TrainConfig(recipe="standard", epochs=10, **_FASHION),
+    "pgd": TrainConfig(recipe="pgd", epochs=10, attack_steps=7, **_FASHION),
+    "trades": TrainConfig(recipe="trades", epochs=10, attack_steps=7, beta=6.0, **_FASHION),
+    "fgsm": TrainConfig(recipe="fgsm", epochs=20, **{**_FASHION, "schedule": "constant"}),
+    "fgsm-rs": TrainConfig(recipe="fgsm-rs", epochs=15, **_FASHION),
+    "ibp": TrainConfig(recipe="ibp", epochs=20, **_FASHION),
 }
 
 ZOO_DATASETS = ("digits", "fashion-mnist")
