@@ -90,12 +90,14 @@ def evaluate(request: EvaluationRequest, *, out: Path | None, resume: bool) -> N
     from robench.distributed import launched_distributed, rank_device, rank_state_path
     from robench.engine.evaluation import resolve_device
     from robench.pipeline.evaluate import evaluate_target
+    from robench.pipeline.keys import with_suite_loaded
     from robench.pipeline.target import resolve_target
 
     if out is not None:  # before the evaluation: a record is never lost at the end
         check_output_file(out, "--out")
     use_threads(request.run.threads)
     run = dataclasses.replace(request.run, device=rank_device(resolve_device(request.run.device)))
+    run = with_suite_loaded(run)
     diagnostics = request.diagnostics
     target = resolve_target(request.replace(run=run))
     typer.echo(f"model: {target.loaded.describe()}", err=True)

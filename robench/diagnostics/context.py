@@ -136,7 +136,8 @@ class DiagnosticsReport:
         return verdict(self.flags)
 
     def apply_to(self, result: EvaluationResult) -> EvaluationResult:
-        """Fold extra breaks into the worst case; record the checks' costs, the flags and the verdict."""
+        """Fold extra breaks into the worst case; record the checks' costs and the flags (the verdict
+        follows from them)."""
         if result.diagnostics is not None:
             raise ValueError("diagnostics were already applied to this result")
         for sample in result.samples:
@@ -145,5 +146,4 @@ class DiagnosticsReport:
                 sample.broken_by = self.broken[sample.index]
         result.diagnostics = DiagnosticsSummary(list(self.checks), dict(self.broken), SAMPLE_SIZE)
         result.flags = list(self.flags)
-        result.verdict = self.verdict
         return result

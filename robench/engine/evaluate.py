@@ -82,6 +82,6 @@ def merge_shards(
         merged = merge_outcomes(parts)
     except ValueError as exc:
         raise RobenchError(f"cannot merge shard results: {exc}") from None
-    if len(merged.indices) != merged.config["n"]:
-        raise RobenchError(f"shard results cover {len(merged.indices)} of {merged.config['n']} points")
+    if len(merged.indices) != merged.n:
+        raise RobenchError(f"shard results cover {len(merged.indices)} of {merged.n} points")
     return merged.to_record(environment(device), **(details or {}))

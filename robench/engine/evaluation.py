@@ -15,18 +15,14 @@ from torch import nn
 from robench.attacks.base import Attack
 from robench.attacks.suites import Suite, load_suite
 from robench.core.counting import CountingModel
+from robench.core.identity import EvaluationKey
 from robench.core.randomness import PROBE_POINTS, RandomnessProbe, probe_randomness
 from robench.core.record import DataInfo, ProbeSummary
 from robench.core.seeding import seeded_rng
 from robench.data.base import ImageDataset
-from robench.engine.identity import (
-    evaluation_config,
-    evaluation_key_of,
-    evaluation_points,
-    suite_description,
-)
+from robench.engine.identity import evaluation_key_of, evaluation_points, suite_description
 from robench.engine.memory import MemoryPlan, memory_plan
-from robench.engine.outcome import Outcome
+from robench.engine.outcome import Outcome, same_evaluation
 from robench.engine.runner import RunContext, run_all, run_points
 from robench.engine.settings import RunSettings
 from robench.engine.state import EvaluationState
@@ -176,7 +172,10 @@ class Evaluation:
         *,
         model_name: str = "model",
         checkpoint_sha256: str | None = None,
+        key: EvaluationKey | None = None,
     ) -> None:
+        """``key``: the evaluation's key if the caller created it already (``evaluation_key_of``, the one
+        function that creates it, on the same points, threat, settings and suite)."""
         self.settings, self.threat = settings, threat
         self.device = resolve_device(settings.device)
         #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks.
@@ -201,10 +200,15 @@ class Evaluation:
             warning = memory.block_warning(min(self.block_size, len(self.data)))
             if warning:
                 warnings.warn(warning, stacklevel=2)
-        self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256, self.suite)
-        self.config = evaluation_config(
-            self.key, model=model_name, n=len(self.data), suite=self.suite, eot_samples=self.eot_samples
-        )
+        self.key = key or evaluation_key_of(self.data, threat, settings, checkpoint_sha256, self.suite)
+        #: what the outcome carries beside its points (robench.engine.outcome.IDENTITY)
+        self.identity = {
+            "key": self.key,
+            "model": model_name,
+            "n": len(self.data),
+            "suite": {k: v for k, v in self.suite.items() if k not in ("name", "version", "digest")},
+            "eot_samples": self.eot_samples,
+        }
 
     @property
     def seed(self) -> int:
@@ -239,20 +243,19 @@ class Evaluation:
         """The record fields that come from the preparation, not from the outcome."""
         probe = ProbeSummary(self.randomness.randomized, self.randomness.points, self.probe_cost)
         data = self.data
-        info = DataInfo(data.spec or data.name, data.preprocessing, self.key.data_fingerprint, data.missing)
+        info = DataInfo(data.spec or data.name, data.preprocessing, data.missing)
         return {"probe": probe, "batch_size": self.batch_size, "data_info": info}
 
     def run(self, state: EvaluationState | None, shard: tuple[int, int] | None = None) -> Outcome:
         """The suite on every point or on shard ``(rank, world)``; resumes from ``state``, never clears it."""
-        data, config = self.data, self.config
+        data, shard_of = self.data, None
         positions = list(range(len(self.data)))
         if shard is not None:
             positions = shard_positions(len(self.data), *shard, self.block_size)
             data = self.data.take(torch.tensor(positions, dtype=torch.long))
-            config = {**config, "shard": list(shard)}
-        outcome = self._resumed(state, config) or Outcome.start(
-            config, data.indices.tolist(), data.labels.tolist()
-        )
+            shard_of = list(shard)
+        fresh = Outcome.start(data.indices.tolist(), data.labels.tolist(), **self.identity, shard=shard_of)
+        outcome = self._resumed(state, fresh) or fresh
         ctx = self._context(data, positions, state)
         return run_all(ctx, self.attacks, outcome)
 
@@ -271,11 +274,11 @@ class Evaluation:
         )  # fmt: skip
 
     @staticmethod
-    def _resumed(state: EvaluationState | None, config: dict[str, Any]) -> Outcome | None:
+    def _resumed(state: EvaluationState | None, fresh: Outcome) -> Outcome | None:
         saved = state.load() if state is not None else None
         if saved is None:
             return None
-        if saved.get("config") == config:
+        if same_evaluation(saved, fresh):
             try:
                 return Outcome.from_dict(saved)
             except (KeyError, TypeError):

@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from robench.core.identity import BLOCK_SIZE
 from robench.core.threads import threads_field
 from robench.errors import RobenchError
 from robench.options import option
-
-#: points per block for attacks with per-call randomness (and the unit of sharding): large enough for
-#: AutoAttack to work on full batches, small enough to balance shards of real evaluations
-BLOCK_SIZE = 256
 
 
 @dataclass(frozen=True)

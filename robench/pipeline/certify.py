@@ -140,7 +140,6 @@ def certify_record(
     (``certified_but_broken``, an error: the verdict becomes unreliable). ``required=False``: a model
     certify cannot bound gets no certificates and a note instead of an error."""
     from robench.diagnostics.checks.certified_but_broken import contradictions
-    from robench.diagnostics.verdict import verdict
     from robench.engine.evaluation import resolve_device
 
     points, device = target.points(run), resolve_device(run.device)
@@ -156,10 +155,7 @@ def certify_record(
     result.certificates = certify_points(
         target.loaded.module, points, target.threat, methods, device=device, batch_size=run.batch_size
     )
-    flags = contradictions(result)
-    if flags:
-        result.flags = [*result.flags, *flags]
-        result.verdict = verdict(result.flags)
+    result.flags = [*result.flags, *contradictions(result)]
     return result
 
 
@@ -240,6 +236,7 @@ def _certification(request: CertifyRequest) -> CertificationRecord:
     from robench.core.environment import environment
     from robench.core.threads import use_threads
     from robench.engine.evaluation import check_outputs, resolve_device
+    from robench.engine.identity import points_key_of
     from robench.pipeline.target import resolve_target
 
     if request.evaluation.run.threads is not None:
@@ -260,12 +257,16 @@ def _certification(request: CertifyRequest) -> CertificationRecord:
         )  # fmt: skip
     clean = int((_predictions(model, points.images.to(device), CHUNK).cpu() == points.labels).sum())
     return CertificationRecord(
-        model=target.loaded.name, checkpoint_sha256=target.loaded.sha256, dataset=points.name,
-        split=points.split, threat=target.threat.norm, eps=float(target.threat.eps), seed=run.seed,
-        subset_sha256=points.subset_sha256(), n=len(points), clean_correct=clean, certificates=certificates,
-        smoothed=smoothed, card=target.card_summary, env=environment(device),
+        model=target.loaded.name,
+        key=points_key_of(points, target.threat, run.seed, target.loaded.sha256),
+        n=len(points),
+        clean_correct=clean,
+        certificates=certificates,
+        smoothed=smoothed,
+        card=target.card_summary,
+        env=environment(device),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-    )  # fmt: skip
+    )
 
 
 def certify(

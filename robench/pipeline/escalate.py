@@ -20,9 +20,8 @@ import dataclasses
 
 from robench.attacks.suites import Suite
 from robench.core.record import EvaluationResult, Flag, StageResult
-from robench.diagnostics.catalog import check_of
 from robench.core.seeding import STAGE_BASE
-from robench.diagnostics.verdict import verdict
+from robench.diagnostics.catalog import check_of
 from robench.engine.evaluation import Evaluation, build_suite_attack
 
 ESCALATION_STAGE = STAGE_BASE["escalation"]
@@ -48,7 +47,6 @@ def escalate(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResu
         broken_by_stage[spec] = run_extra_stage(evaluation, result, spec, code, ESCALATION_STAGE + k)
     if specs:
         result.flags = [_answered(flag, rules, broken_by_stage) for flag in result.flags]
-        result.verdict = verdict(result.flags)
     return result
 
 

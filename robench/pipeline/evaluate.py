@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from robench.core.environment import environment
+from robench.core.identity import EvaluationKey
 from robench.core.record import EvaluationResult
 from robench.core.seeding import seeded_rng
 from robench.core.threads import use_threads
@@ -23,6 +24,7 @@ from robench.models.wrapper import kept_as_it_was
 from robench.pipeline.certify import certify_record, require_certifiable
 from robench.pipeline.escalate import escalate
 from robench.pipeline.focus import run_focus
+from robench.pipeline.keys import with_suite_loaded
 from robench.pipeline.request import EvaluationRequest, request_from_options
 from robench.pipeline.target import Target, resolve_target
 
@@ -48,35 +50,44 @@ def evaluate(
 def run_evaluation(request: EvaluationRequest, *, state: Any = None) -> EvaluationResult:
     """The record of ``request`` (the caller owns ``state``: clear it once the record is kept); a caller's
     nn.Module is put back as it was (``kept_as_it_was``)."""
+    request = request.replace(run=with_suite_loaded(request.run))
     with kept_as_it_was(request.model.module):
+        target = resolve_target(request)
         return evaluate_target(
-            resolve_target(request), request.run, diagnostics=request.diagnostics, state=state,
-            certify=request.certify,
-        )  # fmt: skip
+            target, request.run, diagnostics=request.diagnostics, state=state, certify=request.certify
+        )
 
 
-def prepare(target: Target, run: RunSettings) -> Evaluation:
-    """The engine's checked evaluation of this target (subset, counted model, probe, attacks, key)."""
+def prepare(target: Target, run: RunSettings, key: EvaluationKey | None = None) -> Evaluation:
+    """The engine's checked evaluation of this target (subset, counted model, probe, attacks, key);
+    ``key``: the one ``robench.pipeline.keys.evaluation_key`` created for this target and run."""
     loaded = target.loaded
     return Evaluation(
         loaded.module,
         target.points(run),
         target.threat,
-        run,
+        with_suite_loaded(run),
         model_name=loaded.name,
         checkpoint_sha256=loaded.sha256,
+        key=key,
     )
 
 
 def evaluate_target(
-    target: Target, run: RunSettings, *, diagnostics: bool = True, state: Any = None,
+    target: Target,
+    run: RunSettings,
+    *,
+    diagnostics: bool = True,
+    state: Any = None,
     certify: tuple[str, ...] | None = None,
-) -> EvaluationResult:  # fmt: skip
+    key: EvaluationKey | None = None,
+) -> EvaluationResult:
     """Probe, suite and (``diagnostics``) checks on a loaded target; resumable through ``state``;
-    ``certify``: then these bounds on the same points (robench.pipeline.certify)."""
+    ``certify``: then these bounds on the same points (robench.pipeline.certify); ``key``: the
+    evaluation's key if the caller created it already (to look up a stored result)."""
     if run.threads is not None:
         use_threads(run.threads)
-    evaluation = prepare(target, run)
+    evaluation = prepare(target, run, key)
     if certify:  # a model certify cannot bound fails before the suite, not after it
         require_certifiable(target, run)
     outcome = evaluation.run(as_state(state))

@@ -112,11 +112,11 @@ def check_same_data(target: Target, settings: SubmitSettings) -> None:
         )
     fingerprint = target.points(submission_run(target, settings)).fingerprint()
     for other in load_entries(data.name, target.threat.norm, settings.leaderboards):
-        info = other.result.data_info
-        if info is not None and info.fingerprint and info.fingerprint != fingerprint:
+        theirs = other.result.key.data_fingerprint
+        if theirs and theirs != fingerprint:
             raise RobenchError(
                 f"the {data.name}/{target.threat.norm} board's entry '{other.name}' was evaluated on other "
-                f"data (fingerprint {info.fingerprint[:12]}… vs {fingerprint[:12]}… here: another folder, "
+                f"data (fingerprint {theirs[:12]}… vs {fingerprint[:12]}… here: another folder, "
                 "file or seed); submit to a board of its own"
             )
 
@@ -129,17 +129,17 @@ def evaluate_or_reuse(
     from robench.diagnostics.catalog import refresh_findings
     from robench.pipeline.certify import SUBMIT_METHODS, certify_record
     from robench.pipeline.evaluate import evaluate_target
-    from robench.pipeline.keys import evaluation_key
+    from robench.pipeline.keys import evaluation_key, with_suite_loaded
     from robench.pipeline.sweep import add_certified_sweep, add_eps_sweep
     from robench.store import SqliteState
 
-    run = submission_run(target, settings)
+    run = with_suite_loaded(submission_run(target, settings))
     key = evaluation_key(target, run)
     if not settings.force:
         stored = store.lookup(key, require_verdict=True)
         if stored is not None:
             return refresh_findings(stored), True
-    result = evaluate_target(target, run, diagnostics=True, state=SqliteState(store, key))
+    result = evaluate_target(target, run, diagnostics=True, state=SqliteState(store, key), key=key)
     certify_record(target, run, result, SUBMIT_METHODS, required=False)
     add_eps_sweep(target.loaded.module, result)
     add_certified_sweep(target.loaded.module, result)
