@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from robench.core.counting import CountingModel
-from robench.core.seeding import call_seed, point_seed, salt
+from robench.core.seeding import STAGE_BASE, call_seed, point_seed, salt
 from robench.core.stats import proportion_interval
 from robench.errors import RobenchError
 
@@ -98,7 +98,7 @@ def smoothed_certify(
     started = time.perf_counter()
     rows = []
     for i in range(len(x)):
-        base = point_seed(seed, int(indices[i]), 0)
+        base = point_seed(seed, int(indices[i]), STAGE_BASE["smoothing"])
         selection = _votes(counting, x[i], sigma, n0, call_seed(base, _SELECTION), batch_size)
         top = int(selection.argmax())
         votes = int(_votes(counting, x[i], sigma, n, call_seed(base, _ESTIMATION), batch_size)[top])

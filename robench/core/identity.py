@@ -109,16 +109,16 @@ RECORD_PLACE = {
 
 
 def _read(values: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    """Values as a record's JSON holds them, typed as the key's (numbers as numbers, a block size of 0 from
-    before block sizes were kept as the default)."""
-    if "eps" in values:
-        values["eps"] = float(values["eps"])
-    if "seed" in values:
-        values["seed"] = int(values["seed"])
-    if "block_size" in values:
-        values["block_size"] = int(values["block_size"] or BLOCK_SIZE)
-    if values.get("suite_version") is not None:
+    """Values as a record's JSON holds them, typed as the key's where they are of the right kind (an eps
+    of 1 as 1.0, a version 3 as "3", a block size of 0 from before block sizes were kept as the default);
+    a value of the wrong kind is kept for the reader's checks (robench.core.documents.check_fields)."""
+    number = {k: v for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    if "eps" in number:
+        values["eps"] = float(number["eps"])
+    if isinstance(values.get("suite_version"), int) and not isinstance(values["suite_version"], bool):
         values["suite_version"] = str(values["suite_version"])
+    if "block_size" in values and values["block_size"] in (0, None):
+        values["block_size"] = BLOCK_SIZE
     for name, missing in (("suite_name", ""), ("suite_version", None), ("suite_digest", None)):
         if name in names:
             values.setdefault(name, missing)

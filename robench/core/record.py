@@ -310,7 +310,7 @@ class EvaluationResult(Keyed):
     model: str
     #: what was evaluated (checkpoint, points, threat, suite, seed, mode, block size): its fields read as the
     #: record's own (``result.eps``, ``result.dataset``, ...); the JSON keeps them flat (RECORD_PLACE)
-    key: EvaluationKey
+    key: EvaluationKey = field(metadata={"embedded": True})
     #: the suite as it ran, beside the key's name, version and digest: attacks (as built), definition (the
     #: content: attacks, escalate, extra_rounds, focus); ``suite`` shows them together
     suite_content: dict[str, Any]
@@ -452,8 +452,8 @@ class EvaluationResult(Keyed):
         data["stages"] = [asdict(s) for s in self.stages]
         data["flags"] = [asdict(f) for f in self.flags]
         data["certificates"] = [c.to_dict() for c in self.certificates]
-        if self.data_info is not None:
-            data["data_info"] = _data_info(data["data_info"], self.key.data_fingerprint)
+        if self.data_info is not None or self.key.data_fingerprint:  # the fingerprint is kept there
+            data["data_info"] = _data_info(asdict(self.data_info or DataInfo()), self.key.data_fingerprint)
         if self.diagnostics is not None:
             data["diagnostics"]["broken"] = {str(k): v for k, v in self.diagnostics.broken.items()}
         data |= {"n": self.n, "clean_acc": self.clean_acc, "robust_acc": self.robust_acc}
@@ -465,6 +465,9 @@ class EvaluationResult(Keyed):
     def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
         """A record from its JSON dict (older schemas converted); what it states and derives must agree."""
         data = upgrade_v1(data) if data.get("schema_version", 1) < 2 else dict(data)
+        for name, kind, words in (("suite", dict, "a table"), ("verdict", str, "text")):
+            if name in data and not isinstance(data[name], kind):
+                raise ValueError(f"'{name}' must be {words}, got {data[name]!r}")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["key"] = EvaluationKey.from_record(data)
@@ -563,7 +566,7 @@ class CertificationRecord(Keyed):
     model's bracket). Its ``key`` is the evaluation key's points part (no suite: nothing was attacked)."""
 
     model: str
-    key: PointsKey
+    key: PointsKey = field(metadata={"embedded": True})
     n: int
     clean_correct: int  # points the base model classifies correctly
     certificates: list[CertificateSummary] = field(default_factory=list)
