@@ -138,12 +138,9 @@ def train_zoo(
         if dataset != "digits":  # the digits cards stay as they were
             finish_card(outcome.paths.card, best=name in SELECT_BEST[dataset])
         results[name] = test_accuracy(outcome.paths.card)
-        flags = outcome.summary["flags"]
-        print(
-            f"{name:9s} " + " ".join(f"{k} {v:.3f}" for k, v in results[name].items())
-            + f"  catastrophic_overfitting={flags['catastrophic_overfitting']}",
-            flush=True,
-        )  # fmt: skip
+        co = outcome.summary.flags.catastrophic_overfitting is not None
+        accuracies = " ".join(f"{k} {v:.3f}" for k, v in results[name].items())
+        print(f"{name:9s} {accuracies}  catastrophic_overfitting={co}", flush=True)
     return results
 
 
