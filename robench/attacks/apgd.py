@@ -84,9 +84,18 @@ class APGD(Attack):
         from pyautoattack.autopgd_base import APGDAttack
 
         return APGDAttack(
-            None, n_iter=self.steps, norm=AA_NORMS[self.threat.norm], n_restarts=1, eps=self.threat.eps,
-            seed=0, loss=self.loss, eot_iter=1, rho=self.rho, verbose=False, device=device,
-        )  # fmt: skip
+            None,
+            n_iter=self.steps,
+            norm=AA_NORMS[self.threat.norm],
+            n_restarts=1,
+            eps=self.threat.eps,
+            seed=0,
+            loss=self.loss,
+            eot_iter=1,
+            rho=self.rho,
+            verbose=False,
+            device=device,
+        )
 
     def perturb(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor

@@ -41,9 +41,16 @@ class TargetedFAB(Attack):
 
         stop = EarlyStop(model, y, x0=x, threat=self.threat)
         runner = FABAttack_PT(
-            stop, norm=AA_NORMS[self.threat.norm], n_restarts=1, n_iter=self.steps, eps=self.threat.eps,
-            seed=0, targeted=True, n_target_classes=1, device=x.device,
-        )  # fmt: skip
+            stop,
+            norm=AA_NORMS[self.threat.norm],
+            n_restarts=1,
+            n_iter=self.steps,
+            eps=self.threat.eps,
+            seed=0,
+            targeted=True,
+            n_target_classes=1,
+            device=x.device,
+        )
         runner.target_class = rank
         with quiet_external(x.device), contextlib.suppress(AllBroken):
             runner.attack_single_run(x, y, use_rand_start=False, is_targeted=True)

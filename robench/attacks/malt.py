@@ -81,9 +81,17 @@ class TargetedAPGD(Attack):
         from pyautoattack.autopgd_base import APGDAttack_targeted
 
         runner = APGDAttack_targeted(
-            None, n_iter=self.steps, norm=AA_NORMS[self.threat.norm], n_restarts=1, eps=self.threat.eps,
-            seed=0, eot_iter=1, rho=self.rho, verbose=False, device=device,
-        )  # fmt: skip
+            None,
+            n_iter=self.steps,
+            norm=AA_NORMS[self.threat.norm],
+            n_restarts=1,
+            eps=self.threat.eps,
+            seed=0,
+            eot_iter=1,
+            rho=self.rho,
+            verbose=False,
+            device=device,
+        )
         runner.y_target = target
         return runner
 

@@ -108,10 +108,18 @@ def smoothed_certify(
     seconds = time.perf_counter() - started
     prediction, radius, p_low, votes = zip(*rows, strict=True)
     return SmoothedCertificates(
-        sigma, n0, n, alpha, torch.tensor(prediction), torch.tensor(radius, dtype=torch.float64),
-        torch.tensor(p_low, dtype=torch.float64), torch.tensor(votes), y.detach().cpu().long(),
-        counting.forward_samples, seconds,
-    )  # fmt: skip
+        sigma,
+        n0,
+        n,
+        alpha,
+        torch.tensor(prediction),
+        torch.tensor(radius, dtype=torch.float64),
+        torch.tensor(p_low, dtype=torch.float64),
+        torch.tensor(votes),
+        y.detach().cpu().long(),
+        counting.forward_samples,
+        seconds,
+    )
 
 
 def _votes(model: nn.Module, x: torch.Tensor, sigma: float, num: int, seed: int, batch_size: int):

@@ -268,10 +268,16 @@ class Evaluation:
     def _context(self, data: ImageDataset, positions: list[int], state: EvaluationState | None = None):
         """The batch loops' context for these points (positions in the evaluated subset, for blocks)."""
         return RunContext(
-            model=self.counted, data=data, threat=self.threat, seed=self.seed, batch_size=self.batch_size,
-            device=self.device, blocks=[p // self.block_size for p in positions], randomized=self.randomized,
+            model=self.counted,
+            data=data,
+            threat=self.threat,
+            seed=self.seed,
+            batch_size=self.batch_size,
+            device=self.device,
+            blocks=[p // self.block_size for p in positions],
+            randomized=self.randomized,
             state=state,
-        )  # fmt: skip
+        )
 
     @staticmethod
     def _resumed(state: EvaluationState | None, fresh: Outcome) -> Outcome | None:

@@ -76,8 +76,14 @@ def _bound(model, x, y, threat, method: str, chunk: int) -> tuple[torch.Tensor, 
     certified, first, seconds, work = [], None, 0.0, 0.0
     with progress_bar(f"certify {method}", total=len(x)) as bar:
         for start in range(0, len(x), chunk):
-            certs = certify_bounds(model, x[start : start + chunk], y[start : start + chunk], threat,
-                                   method=method, batch_size=chunk)  # fmt: skip
+            certs = certify_bounds(
+                model,
+                x[start : start + chunk],
+                y[start : start + chunk],
+                threat,
+                method=method,
+                batch_size=chunk,
+            )
             first = first or certs
             certified.append(certs.certified.cpu())
             seconds, work = seconds + certs.cost.seconds, work + certs.cost.forward_equivalents
@@ -110,17 +116,26 @@ def certify_points(
         used, seconds, work, note = method, 0.0, 0.0, ""
         if bool(open_points.any()):
             where = open_points.nonzero().flatten()
-            mask, (first, seconds, work) = _bound(model, x[where.to(device)], y[where.to(device)], threat,
-                                                  method, chunk)  # fmt: skip
+            mask, (first, seconds, work) = _bound(
+                model, x[where.to(device)], y[where.to(device)], threat, method, chunk
+            )
             certified[where[mask]] = True
             used, note = first.method, first.note
         if method == "ibp":
             by_ibp = certified
         found[method] = CertificateSummary(
-            method=used, requested_method=method, norm=threat.norm, eps=float(threat.eps), n=len(indices),
-            certified_count=int(certified.sum()), certified=[indices[i] for i in _where(certified)],
-            bounded=int(open_points.sum()), seconds=round(seconds, 3), work=round(work, 1), note=note,
-        )  # fmt: skip
+            method=used,
+            requested_method=method,
+            norm=threat.norm,
+            eps=float(threat.eps),
+            n=len(indices),
+            certified_count=int(certified.sum()),
+            certified=[indices[i] for i in _where(certified)],
+            bounded=int(open_points.sum()),
+            seconds=round(seconds, 3),
+            work=round(work, 1),
+            note=note,
+        )
     return [found[m] for m in methods]
 
 
@@ -160,9 +175,16 @@ def certify_record(
 
 
 def smooth_points(
-    model: nn.Module, points: ImageDataset, sigma: float, *, samples: int, n0: int, alpha: float, seed: int,
+    model: nn.Module,
+    points: ImageDataset,
+    sigma: float,
+    *,
+    samples: int,
+    n0: int,
+    alpha: float,
+    seed: int,
     device: str = "cpu",
-) -> SmoothedSummary:  # fmt: skip
+) -> SmoothedSummary:
     """Randomized smoothing's CERTIFY on ``points``: the smoothed classifier's prediction and l2 radius per
     point (noise seeded by the seed and each point's canonical index, so chunks do not matter)."""
     import torch
@@ -175,19 +197,32 @@ def smooth_points(
         for start in range(0, len(points), CHUNK):
             part = slice(start, start + CHUNK)
             certs = smoothed_certify(
-                model, points.images[part].to(device), points.labels[part], sigma, n0=n0, n=samples,
-                alpha=alpha, seed=seed, indices=points.indices[part], batch_size=1_000,
-            )  # fmt: skip
+                model,
+                points.images[part].to(device),
+                points.labels[part],
+                sigma,
+                n0=n0,
+                n=samples,
+                alpha=alpha,
+                seed=seed,
+                indices=points.indices[part],
+                batch_size=1_000,
+            )
             parts.append(certs)
             seconds, forward = seconds + certs.seconds, forward + certs.base_forward_passes
             bar.advance(len(certs.labels))
     return SmoothedSummary(
-        sigma=float(sigma), n0=n0, samples=samples, alpha=alpha, indices=points.indices.tolist(),
+        sigma=float(sigma),
+        n0=n0,
+        samples=samples,
+        alpha=alpha,
+        indices=points.indices.tolist(),
         labels=points.labels.tolist(),
         smoothed_prediction=torch.cat([c.smoothed_prediction for c in parts]).tolist(),
         smoothed_radius_l2=torch.cat([c.smoothed_radius_l2 for c in parts]).tolist(),
-        base_forward=forward, seconds=round(seconds, 3),
-    )  # fmt: skip
+        base_forward=forward,
+        seconds=round(seconds, 3),
+    )
 
 
 @dataclass(frozen=True)
@@ -252,9 +287,17 @@ def _certification(request: CertifyRequest) -> CertificationRecord:
     smoothed = []
     if request.smoothing is not None:
         smoothed.append(
-            smooth_points(model, points, request.smoothing, samples=request.samples, n0=request.n0,
-                          alpha=request.alpha, seed=run.seed, device=device)
-        )  # fmt: skip
+            smooth_points(
+                model,
+                points,
+                request.smoothing,
+                samples=request.samples,
+                n0=request.n0,
+                alpha=request.alpha,
+                seed=run.seed,
+                device=device,
+            )
+        )
     clean = int((_predictions(model, points.images.to(device), CHUNK).cpu() == points.labels).sum())
     return CertificationRecord(
         model=target.loaded.name,
@@ -270,14 +313,25 @@ def _certification(request: CertifyRequest) -> CertificationRecord:
 
 
 def certify(
-    model: Any = None, dataset: Any = None, threat: Any = None, *, methods: Any = DEFAULT_METHODS,
-    smoothing: float | None = None, samples: int = 1_000, n0: int = 100, alpha: float = 0.001,
+    model: Any = None,
+    dataset: Any = None,
+    threat: Any = None,
+    *,
+    methods: Any = DEFAULT_METHODS,
+    smoothing: float | None = None,
+    samples: int = 1_000,
+    n0: int = 100,
+    alpha: float = 0.001,
     **options: Any,
-) -> CertificationRecord:  # fmt: skip
+) -> CertificationRecord:
     """``robench certify`` from Python: ``model`` is a card id or name or an ``nn.Module``; ``dataset``,
     ``threat`` and ``options`` (``n``, ``seed``, ``eps``, ...) are those of ``robench.evaluate``."""
     request = CertifyRequest(
-        request_from_options(model, dataset=dataset, threat=threat, **options), methods=methods,
-        smoothing=smoothing, samples=samples, n0=n0, alpha=alpha,
-    )  # fmt: skip
+        request_from_options(model, dataset=dataset, threat=threat, **options),
+        methods=methods,
+        smoothing=smoothing,
+        samples=samples,
+        n0=n0,
+        alpha=alpha,
+    )
     return run_certification(request)

@@ -63,9 +63,13 @@ def extra_rounds(evaluation: Evaluation, result: EvaluationResult, suite: Suite)
 
 
 def run_extra_stage(
-    evaluation: Evaluation, result: EvaluationResult, spec: str, code: str, stage: int,
+    evaluation: Evaluation,
+    result: EvaluationResult,
+    spec: str,
+    code: str,
+    stage: int,
     among: set[int] | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """One attack after the cascade on every robust point (``among``: only these positions), recorded as
     a stage with ``escalated_by = code``; returns how many it broke."""
     attack = build_suite_attack(spec, evaluation.threat, evaluation.eot_samples)
@@ -79,10 +83,15 @@ def run_extra_stage(
     result.problems.rejected += rejections
     result.stages.append(
         StageResult(
-            attack=attack.spec, robust_acc=result.robust_acc, attacked=len(positions), broken=sum(broken),
-            cost=cost, rejected=len(rejections), escalated_by=code,
+            attack=attack.spec,
+            robust_acc=result.robust_acc,
+            attacked=len(positions),
+            broken=sum(broken),
+            cost=cost,
+            rejected=len(rejections),
+            escalated_by=code,
         )
-    )  # fmt: skip
+    )
     return sum(broken)
 
 

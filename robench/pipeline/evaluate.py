@@ -114,11 +114,18 @@ def diagnose(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResu
     troubled = result.problems.gradients.indices()
     indices = evaluation.data.indices.tolist()
     ctx = DiagnosticContext(
-        model=evaluation.counted, data=evaluation.data, threat=evaluation.threat, result=result,
-        device=evaluation.device, seed=evaluation.seed, batch_size=evaluation.batch_size,
-        block_size=evaluation.block_size, randomness=evaluation.randomness, attacks=list(evaluation.attacks),
+        model=evaluation.counted,
+        data=evaluation.data,
+        threat=evaluation.threat,
+        result=result,
+        device=evaluation.device,
+        seed=evaluation.seed,
+        batch_size=evaluation.batch_size,
+        block_size=evaluation.block_size,
+        randomness=evaluation.randomness,
+        attacks=list(evaluation.attacks),
         unusable_gradients=torch.tensor([i in troubled for i in indices], dtype=torch.bool),
-    )  # fmt: skip
+    )
     if not evaluation.randomized:
         run_diagnostics(ctx)
         return result

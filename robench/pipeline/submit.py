@@ -242,14 +242,27 @@ class CardFields:
         data = load_dataset(self.dataset, "test")
         num_classes = self.num_classes or data.num_classes
         normalization = load_model(
-            checkpoint=checkpoint, arch=self.arch, num_classes=num_classes, in_channels=data.input_shape[0],
-            mean=self.mean, std=self.std, arch_kwargs=self.arch_kwargs, dataset=data,
-        ).normalization  # fmt: skip
+            checkpoint=checkpoint,
+            arch=self.arch,
+            num_classes=num_classes,
+            in_channels=data.input_shape[0],
+            mean=self.mean,
+            std=self.std,
+            arch_kwargs=self.arch_kwargs,
+            dataset=data,
+        ).normalization
         values = {
-            "name": self.name, "architecture": self.arch, "dataset": self.dataset, "num_classes": num_classes,
-            "threat": self.threat, "eps": self.eps, "mean": list(normalization.mean),
-            "std": list(normalization.std), "checkpoint": checkpoint.name, "sha256": sha256_file(checkpoint),
-        }  # fmt: skip
+            "name": self.name,
+            "architecture": self.arch,
+            "dataset": self.dataset,
+            "num_classes": num_classes,
+            "threat": self.threat,
+            "eps": self.eps,
+            "mean": list(normalization.mean),
+            "std": list(normalization.std),
+            "checkpoint": checkpoint.name,
+            "sha256": sha256_file(checkpoint),
+        }
         values |= {k: getattr(self, k) for k in ("recipe", "source", "paper") if getattr(self, k) is not None}
         if self.arch_kwargs:
             values["arch_kwargs"] = self.arch_kwargs
