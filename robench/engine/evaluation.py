@@ -44,6 +44,17 @@ def auto_batch_size(input_shape: Sequence[int], device: str, n: int) -> int:
     return max(1, min(n, cap, max(16, budget // numel)))
 
 
+def batch_plan(given: int | None, model: nn.Module, points: ImageDataset, device: str) -> MemoryPlan:
+    """The batch size, resolved once for every consumer of an evaluation (the attacks, the diagnostics,
+    the certificates): ``--batch-size`` when given, else ``auto_batch_size`` lowered to what fits in the
+    free memory (robench.engine.memory). Attacks with per-call randomness, and every stage on a randomised
+    model, still run a whole block of ``block_size`` points per call: their results never depend on it."""
+    if given is not None:
+        return MemoryPlan(given)
+    limit = auto_batch_size(points.input_shape, device, len(points))
+    return memory_plan(model, points.input_shape, device, limit)
+
+
 def resolve_device(device: str) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RobenchError(f"device '{device}' was requested but CUDA is not available (use --device cpu)")
@@ -183,14 +194,9 @@ class Evaluation:
         self.definition = load_definition(settings.suite, settings.trust_code)
         self.data = evaluation_points(dataset, settings)
         check_threat(threat, self.data.input_shape)
-        self.batch_size = settings.batch_size or auto_batch_size(
-            self.data.input_shape, self.device, len(self.data)
-        )
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
-        memory = MemoryPlan(self.batch_size)
-        if settings.batch_size is None:  # no more than fits in memory (robench.engine.memory)
-            memory = memory_plan(self.counted.model, self.data.input_shape, self.device, self.batch_size)
-            self.batch_size = memory.batch
+        memory = batch_plan(settings.batch_size, self.counted.model, self.data, self.device)
+        self.batch_size = memory.batch  # the one batch size of the evaluation (record.batch_size)
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
         self.suite, self.attacks = resolve_suite(

@@ -168,8 +168,8 @@ def certify_record(
         result.certificates, result.certificates_note = [], problem
         return result
     result.certificates = certify_points(
-        target.loaded.module, points, target.threat, methods, device=device, batch_size=run.batch_size
-    )
+        target.loaded.module, points, target.threat, methods, device=device, batch_size=result.batch_size
+    )  # the evaluation's batch size, as resolved once (robench.engine.evaluation.batch_plan)
     result.flags = [*result.flags, *contradictions(result)]
     return result
 
@@ -270,7 +270,7 @@ def run_certification(request: CertifyRequest) -> CertificationRecord:
 def _certification(request: CertifyRequest) -> CertificationRecord:
     from robench.core.environment import environment
     from robench.core.threads import use_threads
-    from robench.engine.evaluation import check_outputs, resolve_device
+    from robench.engine.evaluation import batch_plan, check_outputs, resolve_device
     from robench.engine.identity import points_key_of
     from robench.pipeline.target import resolve_target
 
@@ -281,8 +281,9 @@ def _certification(request: CertifyRequest) -> CertificationRecord:
     points, model, device = target.points(run), target.loaded.module, resolve_device(run.device)
     check_outputs(model, points, device)
     require_certifiable(target, run)
+    batch = batch_plan(run.batch_size, model, points, device).batch  # as an evaluation resolves it
     certificates = certify_points(
-        model, points, target.threat, request.methods, device=device, batch_size=run.batch_size
+        model, points, target.threat, request.methods, device=device, batch_size=batch
     )
     smoothed = []
     if request.smoothing is not None:
@@ -298,7 +299,7 @@ def _certification(request: CertifyRequest) -> CertificationRecord:
                 device=device,
             )
         )
-    clean = int((_predictions(model, points.images.to(device), CHUNK).cpu() == points.labels).sum())
+    clean = int((_predictions(model, points.images.to(device), batch).cpu() == points.labels).sum())
     return CertificationRecord(
         model=target.loaded.name,
         key=points_key_of(points, target.threat, run.seed, target.loaded.sha256),
