@@ -217,21 +217,6 @@ def _normalization(request: _Request, fitted: FittedCheckpoint, dataset: Any, mo
     )
 
 
-def _normalization(request: _Request, fitted: FittedCheckpoint, dataset: Any, model: str) -> Normalization:
-    """What robench puts in front of the network: the rule of robench.models.normalization applied to the
-    values given, the checkpoint's buffers, the layout's own and the data's."""
-    return choose_normalization(
-        given=request.given,
-        given_by=request.given_by,
-        checkpoint=fitted.normalization,
-        layout=find_layout(ARCHITECTURES.canonical(request.arch)),
-        arch=request.arch,
-        dataset=dataset,
-        in_channels=request.in_channels,
-        model=model,
-    )
-
-
 def load_model(
     card: ModelCard | str | None = None,
     *,
