@@ -3,7 +3,7 @@
 ``run_gate(GateRequest(...))`` is the Python API behind ``robench gate`` and the pytest plugin (both
 through ``check_model``, which takes their flat options). The dataset, threat and eps default to the
 model card's (threat: linf when nothing gives one); a result stored under the same key
-(``robench.engine.identity.EvaluationKey``: checkpoint sha256, points, threat, eps, suite name, version
+(``robench.core.identity.EvaluationKey``: checkpoint sha256, points, threat, eps, suite name, version
 and content digest, seed, mode, block size) is reused unless ``reuse=False``; a fresh result is stored.
 Diagnostics run by default (their verdict is printed; ``require_reliable`` needs them).
 """

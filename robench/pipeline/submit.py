@@ -7,7 +7,7 @@ five evaluations within a few minutes on 2 CPU cores); any other dataset ``DEFAU
 of the deterministic subset for the seed. The suite is ``standard``
 with diagnostics, in cascade mode, then IBP and CROWN-IBP certify the same points (``SUBMIT_METHODS``;
 a model they cannot bound gets no certificate and a note). A stored result with the same key
-(``robench.engine.identity.EvaluationKey``) and a verdict is reused unless ``force``.
+(``robench.core.identity.EvaluationKey``) and a verdict is reused unless ``force``.
 """
 
 from __future__ import annotations

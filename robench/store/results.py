@@ -1,7 +1,7 @@
 """The results store: every evaluation run with its record, per-stage costs and per-sample outcomes.
 
 Runs are only ever added (``--force`` adds a newer run, it never overwrites); a lookup by key returns the
-newest run. The key (``robench.engine.identity.EvaluationKey``) includes the suite's content digest, so a
+newest run. The key (``robench.core.identity.EvaluationKey``) includes the suite's content digest, so a
 run is reused only by an evaluation of the same suite content; a run whose suite digest is not known
 (migrated from a store without digests, see ``robench.store.migrate``) is never reused. Each run is
 written in one transaction together with clearing its resume state.
