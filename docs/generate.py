@@ -324,10 +324,15 @@ FIELD_NOTES = {
     "EvaluationResult.eps": "the exact float radius (`8/255` is stored as 0.03137254901960784)",
     "EvaluationResult.seed": "seed of the subset and of every random start",
     "EvaluationResult.subset_sha256": "sha256 of the evaluated points' canonical indices",
+    "EvaluationResult.suite": "{name, version, attacks (as built), digest (sha256 of the suite's content, "
+    'robench.attacks.suites; "" when it has none), definition (the content: attacks, escalate, extra_rounds, '
+    "focus)}",
+    "EvaluationResult.mode": '"cascade" | "independent"',
     "EvaluationResult.stages": "one row per attack of the suite, in cascade order",
     "EvaluationResult.samples": "one row per evaluated point, by canonical index (not in entries)",
     "EvaluationResult.flags": "the diagnostics' flags (docs/diagnostics.md)",
-    "EvaluationResult.verdict": "`reliable`, `unreliable` (an error flag) or `unchecked` (no diagnostics)",
+    "EvaluationResult.verdict": "derived from the flags: `unreliable` (an error flag about the evaluation), "
+    "else `reliable` once the diagnostics ran, else `unchecked`; a record read back is checked against it",
     "EvaluationResult.clean_cost": "the clean pass (it also takes one input gradient per point)",
     "EvaluationResult.problems": "rejected outputs, crashed attacks, NaN logits, unusable gradients",
     "EvaluationResult.probe": "the randomness probe",
@@ -376,6 +381,7 @@ FIELD_NOTES = {
     "CardSummary.paper": "paper reference",
     "DataInfo.spec": "the dataset as given (paths made absolute)",
     "DataInfo.preprocessing": "what was done to the stored images (e.g. `Res256Crop224`)",
+    "DataInfo.fingerprint": "sha256 of the evaluated images and labels (robench.data.ImageDataset)",
     "Counts.n": "evaluated points",
     "Counts.clean_correct": "points classified correctly",
     "Counts.robust": "points robust to every stage",
@@ -435,6 +441,37 @@ def _nested(hint: Any) -> list[type]:
     return [t for a in typing.get_args(hint) for t in _nested(a)]
 
 
+def _json_fields(cls: type) -> list[tuple[str, Any, type | None]]:
+    """(name, type hint, class whose source comments it) of each field of ``cls`` as the record's JSON holds
+    it: the embedded key's fields flat where records keep them (robench.core.identity.RECORD_PLACE), the
+    suite as one object, the derived verdict after the flags."""
+    from robench.core.identity import RECORD_PLACE, EvaluationKey, PointsKey
+    from robench.core.record import DataInfo
+
+    hints, out = typing.get_type_hints(cls), []
+    for f in dataclasses.fields(cls):
+        if f.name == "key":
+            key_hints = typing.get_type_hints(EvaluationKey)
+            out += [
+                (
+                    k.name,
+                    key_hints[k.name],
+                    PointsKey if k.name in PointsKey.__annotations__ else EvaluationKey,
+                )
+                for k in dataclasses.fields(EvaluationKey)
+                if k.name not in RECORD_PLACE
+            ]
+        elif f.name == "suite_content":
+            out.append(("suite", hints[f.name], None))  # as a whole: FIELD_NOTES says it
+        else:
+            out.append((f.name, hints[f.name], cls))
+        if f.name == "flags" and cls.__name__ == "EvaluationResult":
+            out.append(("verdict", str, None))
+    if cls is DataInfo:
+        out.insert(2, ("fingerprint", str, cls))
+    return out
+
+
 def record_block() -> str:
     from robench.core.record import SCHEMA_VERSION, EvaluationResult
 
@@ -444,24 +481,19 @@ def record_block() -> str:
         if cls in order:
             continue
         order.append(cls)
-        for hint in typing.get_type_hints(cls).values():
+        for _, hint, _ in _json_fields(cls):
             queue += [t for t in _nested(hint) if t not in order]
     used = set()
     parts = [note("the dataclasses of robench.core.record (fields, type hints, source comments)")]
     parts.append(f"Schema version {SCHEMA_VERSION}.\n")
     for cls in order:
-        hints, comments = typing.get_type_hints(cls), _field_comments(cls)
         rows = []
-        for f in dataclasses.fields(cls):
-            key = f"{cls.__name__}.{f.name}"
-            text = comments.get(f.name) or FIELD_NOTES.get(key, "")
+        for name, hint, owner in _json_fields(cls):
+            key = f"{cls.__name__}.{name}"
+            text = (_field_comments(owner).get(name) if owner else "") or FIELD_NOTES.get(key, "")
             used.add(key)
             rows.append(
-                (
-                    code(f.name),
-                    _type_text(hints[f.name], lambda t: f"[{t.__name__}](#{t.__name__.lower()})"),
-                    text,
-                )
+                (code(name), _type_text(hint, lambda t: f"[{t.__name__}](#{t.__name__.lower()})"), text)
             )
         doc = inspect.getdoc(cls) if cls.__doc__ else ""
         intro = f"{first_sentence(doc)}\n\n" if doc and not doc.startswith(cls.__name__ + "(") else ""

@@ -20,7 +20,7 @@ import contextlib
 import torch
 from torch import nn
 
-from robench.attacks.base import Attack
+from robench.attacks.base import Attack, attack_survivors
 from robench.attacks.early_stop import AllBroken, EarlyStop
 from robench.attacks.external import AA_NORMS, quiet_external
 from robench.core.seeding import point_noise, salt
@@ -84,21 +84,26 @@ class APGD(Attack):
         from pyautoattack.autopgd_base import APGDAttack
 
         return APGDAttack(
-            None, n_iter=self.steps, norm=AA_NORMS[self.threat.norm], n_restarts=1, eps=self.threat.eps,
-            seed=0, loss=self.loss, eot_iter=1, rho=self.rho, verbose=False, device=device,
-        )  # fmt: skip
+            None,
+            n_iter=self.steps,
+            norm=AA_NORMS[self.threat.norm],
+            n_restarts=1,
+            eps=self.threat.eps,
+            seed=0,
+            loss=self.loss,
+            eot_iter=1,
+            rho=self.rho,
+            verbose=False,
+            device=device,
+        )
 
     def perturb(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
     ) -> torch.Tensor:
         x, y = x.detach(), y.detach()
-        result = x.clone()
-        done = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-        for restart in range(self.restarts):
-            todo = (~done).nonzero().squeeze(1)
-            if todo.numel() == 0:
-                break
+
+        def attempt(restart: int, todo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             start = aa_start(self.threat, x[todo], seeds[todo.cpu()], salt(self.spec) + restart)
-            found, adv = run_apgd(self.runner(x.device), model, x[todo], y[todo], start, self.eot_samples)
-            result[todo], done[todo] = adv, found
-        return result
+            return run_apgd(self.runner(x.device), model, x[todo], y[todo], start, self.eot_samples)
+
+        return attack_survivors(x, self.restarts, attempt)

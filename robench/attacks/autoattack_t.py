@@ -31,9 +31,14 @@ class AutoAttackTail(PyAutoAttackAttack):
         from pyautoattack import AutoAttack as PyAutoAttack
 
         runner = PyAutoAttack(
-            model, norm=self.aa_norm, eps=self.threat.eps, version="custom", attacks=list(ATTACKS),
-            seed=seed, device=x.device,
-        )  # fmt: skip
+            model,
+            norm=self.aa_norm,
+            eps=self.threat.eps,
+            version="custom",
+            attacks=list(ATTACKS),
+            seed=seed,
+            device=x.device,
+        )
         runner.apgd_targeted.n_restarts, runner.apgd_targeted.n_target_classes = 1, 9
         runner.fab.n_restarts, runner.fab.n_target_classes = 1, 9
         runner.square.n_queries = SQUARE_QUERIES

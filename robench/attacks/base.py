@@ -9,6 +9,7 @@ on how points are sharded across processes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -46,3 +47,22 @@ class Attack(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec!r}, {self.threat})"
+
+
+#: one round of an attack on the points still unbroken: (round, their positions) -> (found, x_adv) over them
+Round = Callable[[int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def attack_survivors(x: torch.Tensor, rounds: int, attempt: Round) -> torch.Tensor:
+    """Restarts (or targets) on the survivors: round k attacks only the points no earlier round broke;
+    each point keeps the output of the last round that attacked it (a broken point: the round that broke
+    it). The restart loop of every attack that has one."""
+    result = x.clone()
+    done = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    for k in range(rounds):
+        todo = (~done).nonzero().squeeze(1)
+        if todo.numel() == 0:
+            break
+        found, adv = attempt(k, todo)
+        result[todo], done[todo] = adv, found
+    return result

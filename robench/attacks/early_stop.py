@@ -24,9 +24,13 @@ class AllBroken(Exception):
 
 class EarlyStop(nn.Module):
     def __init__(
-        self, model: nn.Module, y: torch.Tensor, eot_samples: int = 1, x0: torch.Tensor | None = None,
+        self,
+        model: nn.Module,
+        y: torch.Tensor,
+        eot_samples: int = 1,
+        x0: torch.Tensor | None = None,
         threat: ThreatModel | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         self.training = False  # libraries check the flag (foolbox warns); the wrapped model keeps its own
         self.model, self.y, self.eot_samples = model, y, int(eot_samples)

@@ -15,7 +15,7 @@ import contextlib
 import torch
 from torch import nn
 
-from robench.attacks.base import Attack
+from robench.attacks.base import Attack, attack_survivors
 from robench.attacks.early_stop import AllBroken, EarlyStop
 from robench.attacks.external import AA_NORMS, quiet_external
 from robench.errors import AttackError
@@ -41,9 +41,16 @@ class TargetedFAB(Attack):
 
         stop = EarlyStop(model, y, x0=x, threat=self.threat)
         runner = FABAttack_PT(
-            stop, norm=AA_NORMS[self.threat.norm], n_restarts=1, n_iter=self.steps, eps=self.threat.eps,
-            seed=0, targeted=True, n_target_classes=1, device=x.device,
-        )  # fmt: skip
+            stop,
+            norm=AA_NORMS[self.threat.norm],
+            n_restarts=1,
+            n_iter=self.steps,
+            eps=self.threat.eps,
+            seed=0,
+            targeted=True,
+            n_target_classes=1,
+            device=x.device,
+        )
         runner.target_class = rank
         with quiet_external(x.device), contextlib.suppress(AllBroken):
             runner.attack_single_run(x, y, use_rand_start=False, is_targeted=True)
@@ -53,15 +60,11 @@ class TargetedFAB(Attack):
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
     ) -> torch.Tensor:
         x, y = x.detach(), y.detach()
-        result = x.clone()
-        done = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-        for j in range(self.targets):
-            todo = (~done).nonzero().squeeze(1)
-            if todo.numel() == 0:
-                break
-            stop = self.run_target(model, x[todo], y[todo], rank=j + 2)
-            if stop.x_found is not None:
-                found = stop.found
-                result[todo[found]] = stop.x_found[found]
-                done[todo[found]] = True
-        return result
+
+        def attempt(j: int, todo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            stop = self.run_target(model, x[todo], y[todo], rank=j + 2)  # a point not broken keeps x
+            if stop.x_found is None:
+                return torch.zeros_like(todo, dtype=torch.bool), x[todo]
+            return stop.found, torch.where(stop.found.view(-1, *([1] * (x.dim() - 1))), stop.x_found, x[todo])
+
+        return attack_survivors(x, self.targets, attempt)

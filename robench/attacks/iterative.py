@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from robench.attacks.base import Attack
+from robench.attacks.base import Attack, attack_survivors
 from robench.attacks.losses import LOSSES
 from robench.core.seeding import point_noise, salt
 from robench.errors import AttackError
@@ -53,17 +53,12 @@ class IterativeAttack(Attack):
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
     ) -> torch.Tensor:
         x, y = x.detach(), y.detach()
-        result = x.clone()
-        done = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-        for restart in range(self.restarts):
-            todo = (~done).nonzero().squeeze(1)
-            if todo.numel() == 0:
-                break
+
+        def attempt(restart: int, todo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             start = self._start(x[todo], seeds[todo.cpu()], restart)
-            found, final = self._run(model, x[todo], y[todo], start, check_final=restart < self.restarts - 1)
-            result[todo] = final
-            done[todo] = found
-        return result
+            return self._run(model, x[todo], y[todo], start, check_final=restart < self.restarts - 1)
+
+        return attack_survivors(x, self.restarts, attempt)
 
     def _start(self, x: torch.Tensor, seeds: torch.Tensor, restart: int) -> torch.Tensor:
         if not self.random_start:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from robench.attacks.apgd import STEPS, aa_start, run_apgd
-from robench.attacks.base import Attack
+from robench.attacks.base import Attack, attack_survivors
 from robench.attacks.external import AA_NORMS
 from robench.core.seeding import salt
 from robench.errors import AttackError
@@ -81,9 +81,17 @@ class TargetedAPGD(Attack):
         from pyautoattack.autopgd_base import APGDAttack_targeted
 
         runner = APGDAttack_targeted(
-            None, n_iter=self.steps, norm=AA_NORMS[self.threat.norm], n_restarts=1, eps=self.threat.eps,
-            seed=0, eot_iter=1, rho=self.rho, verbose=False, device=device,
-        )  # fmt: skip
+            None,
+            n_iter=self.steps,
+            norm=AA_NORMS[self.threat.norm],
+            n_restarts=1,
+            eps=self.threat.eps,
+            seed=0,
+            eot_iter=1,
+            rho=self.rho,
+            verbose=False,
+            device=device,
+        )
         runner.y_target = target
         return runner
 
@@ -91,19 +99,15 @@ class TargetedAPGD(Attack):
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
     ) -> torch.Tensor:
         x, y = x.detach(), y.detach()
-        result = x.clone()
         if x.shape[0] == 0:
-            return result
+            return x.clone()
         targets = ranked_targets(model, x, y, self.threat, self.candidates, self.ranking)
         if targets.shape[1] < 3:
             raise AttackError(f"attack '{self.spec}' needs at least 4 classes (targeted DLR loss)")
-        done = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-        for j in range(min(self.targets, targets.shape[1])):
-            todo = (~done).nonzero().squeeze(1)
-            if todo.numel() == 0:
-                break
+
+        def attempt(j: int, todo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             start = aa_start(self.threat, x[todo], seeds[todo.cpu()], salt(self.spec) + j)
             runner = self.runner(x.device, targets[todo, j])
-            found, adv = run_apgd(runner, model, x[todo], y[todo], start, self.eot_samples)
-            result[todo], done[todo] = adv, found
-        return result
+            return run_apgd(runner, model, x[todo], y[todo], start, self.eot_samples)
+
+        return attack_survivors(x, min(self.targets, targets.shape[1]), attempt)

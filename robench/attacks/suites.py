@@ -25,6 +25,7 @@ from pathlib import Path
 
 from robench.attacks import parse_spec
 from robench.core.documents import read_document
+from robench.core.identity import UNKNOWN_DIGEST
 from robench.core.names import NAME_RULE, is_name
 from robench.errors import AttackError, RobenchError
 from robench.registry import Registry, check_trusted
@@ -33,8 +34,6 @@ from robench.registry import Registry, check_trusted
 #: the attacks' defaults, how the focus, escalation rules and extra rounds run). Part of every suite
 #: digest: bump it whenever that meaning changes, so that no stored result is reused across the change.
 SUITE_SEMANTICS = 1
-#: the digest of a recorded suite whose content is not known (recorded before digests, or inconsistent)
-UNKNOWN_DIGEST = "unknown"
 
 
 @dataclass(frozen=True)

@@ -137,8 +137,9 @@ def _encode(program: _Program, graph: BoundGraph, node, bounds) -> None:
         program.add_rows(entries, bias, bias)
     elif node.kind == "add":
         a, b = (program.block(i, n) for i in node.inputs)
-        program.add_rows([(ids, out, np.ones(n)), (ids, a, -np.ones(n)), (ids, b, -np.ones(n))],
-                         np.zeros(n), np.zeros(n))  # fmt: skip
+        program.add_rows(
+            [(ids, out, np.ones(n)), (ids, a, -np.ones(n)), (ids, b, -np.ones(n))], np.zeros(n), np.zeros(n)
+        )
     else:
         _encode_relu(program, node, program.block(node.inputs[0], n), out, bounds[node.inputs[0]])
 
@@ -153,8 +154,11 @@ def _encode_relu(program: _Program, node, source, out, bounds) -> None:
     stable = ids[~unstable]
     if len(stable):
         k = np.arange(len(stable))
-        program.add_rows([(k, out[stable], np.ones(len(stable))), (k, source[stable], -fixed[stable])],
-                         np.zeros(len(stable)), np.zeros(len(stable)))  # fmt: skip
+        program.add_rows(
+            [(k, out[stable], np.ones(len(stable))), (k, source[stable], -fixed[stable])],
+            np.zeros(len(stable)),
+            np.zeros(len(stable)),
+        )
     idx = ids[unstable]
     if not len(idx):
         return
@@ -166,8 +170,9 @@ def _encode_relu(program: _Program, node, source, out, bounds) -> None:
     program.add_rows([(k, out[idx], ones), (k, binary, -hi[idx])], np.full(count, -np.inf), np.zeros(count))
     program.add_rows(
         [(k, out[idx], ones), (k, source[idx], -ones), (k, binary, -lo[idx])],
-        np.full(count, -np.inf), -lo[idx],
-    )  # fmt: skip
+        np.full(count, -np.inf),
+        -lo[idx],
+    )
 
 
 def _affine_matrix(node, graph: BoundGraph) -> tuple[np.ndarray, np.ndarray]:
@@ -195,9 +200,12 @@ def _solve(program: _Program, graph: BoundGraph, label: int, time_limit: float):
         c = np.zeros(program.size)
         c[logits[label]], c[logits[j]] = 1.0, -1.0
         result = milp(
-            c, integrality=integrality, bounds=Bounds(program.lower, program.upper), constraints=constraints,
+            c,
+            integrality=integrality,
+            bounds=Bounds(program.lower, program.upper),
+            constraints=constraints,
             options={"time_limit": time_limit, "mip_rel_gap": 1e-9},
-        )  # fmt: skip
+        )
         if result.status != 0 or result.x is None:
             raise RobenchError(f"exact verification did not finish ({result.message})")
         if result.fun < best:

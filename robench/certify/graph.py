@@ -25,7 +25,7 @@ from robench.certify.ops import (
     ReshapeOp,
     batchnorm_op,
     constant_op,
-)  # fmt: skip
+)
 from robench.errors import RobenchError
 
 SUPPORTED = (
@@ -297,9 +297,14 @@ def _functional_maxpool(n: fx.Node, in_shape, out_shape) -> MaxPoolOp:
     if given.get("return_indices"):
         raise RobenchError(f"cannot certify: operation '{n.name}' (max_pool2d) returns indices")
     return MaxPoolOp(
-        given["kernel_size"], given.get("stride"), given.get("padding", 0), given.get("dilation", 1),
-        given.get("ceil_mode", False), in_shape, out_shape,
-    )  # fmt: skip
+        given["kernel_size"],
+        given.get("stride"),
+        given.get("padding", 0),
+        given.get("dilation", 1),
+        given.get("ceil_mode", False),
+        in_shape,
+        out_shape,
+    )
 
 
 def _module_op(module: nn.Module, in_shape, out_shape, in_train_mode: RobenchError):

@@ -21,7 +21,7 @@ def interval_step(node: Node, inputs: list[Bounds], work: WorkCounter | None = N
     """The output interval of ``node`` from the intervals of its inputs."""
     op = node.op
     if node.kind == "affine":
-        (lo, hi), = inputs  # fmt: skip
+        ((lo, hi),) = inputs
         mid, rad = (hi + lo) / 2, (hi - lo) / 2
         out_mid, out_rad = op.forward(mid), op.abs_linear(rad)
         if work is not None:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from robench.core.counting import CountingModel
-from robench.core.seeding import call_seed, point_seed, salt
+from robench.core.seeding import STAGE_BASE, call_seed, point_seed, salt
 from robench.core.stats import proportion_interval
 from robench.errors import RobenchError
 
@@ -98,7 +98,7 @@ def smoothed_certify(
     started = time.perf_counter()
     rows = []
     for i in range(len(x)):
-        base = point_seed(seed, int(indices[i]), 0)
+        base = point_seed(seed, int(indices[i]), STAGE_BASE["smoothing"])
         selection = _votes(counting, x[i], sigma, n0, call_seed(base, _SELECTION), batch_size)
         top = int(selection.argmax())
         votes = int(_votes(counting, x[i], sigma, n, call_seed(base, _ESTIMATION), batch_size)[top])
@@ -108,10 +108,18 @@ def smoothed_certify(
     seconds = time.perf_counter() - started
     prediction, radius, p_low, votes = zip(*rows, strict=True)
     return SmoothedCertificates(
-        sigma, n0, n, alpha, torch.tensor(prediction), torch.tensor(radius, dtype=torch.float64),
-        torch.tensor(p_low, dtype=torch.float64), torch.tensor(votes), y.detach().cpu().long(),
-        counting.forward_samples, seconds,
-    )  # fmt: skip
+        sigma,
+        n0,
+        n,
+        alpha,
+        torch.tensor(prediction),
+        torch.tensor(radius, dtype=torch.float64),
+        torch.tensor(p_low, dtype=torch.float64),
+        torch.tensor(votes),
+        y.detach().cpu().long(),
+        counting.forward_samples,
+        seconds,
+    )
 
 
 def _votes(model: nn.Module, x: torch.Tensor, sigma: float, num: int, seed: int, batch_size: int):

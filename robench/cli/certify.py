@@ -31,9 +31,13 @@ def print_certificates(record: CertificationRecord) -> None:
     for cert in record.certificates:
         per_point = cert.work / cert.bounded if cert.bounded else 0.0
         table.add_row(
-            cert.requested_method, cert.method, f"{100 * cert.certified_acc:.2f}%", str(cert.bounded),
-            f"{cert.seconds:.2f}", f"{per_point:,.1f} fwd",
-        )  # fmt: skip
+            cert.requested_method,
+            cert.method,
+            f"{100 * cert.certified_acc:.2f}%",
+            str(cert.bounded),
+            f"{cert.seconds:.2f}",
+            f"{per_point:,.1f} fwd",
+        )
     console.print(table)
     console.print(
         "certified acc: points provably robust (a lower bound on the robust accuracy); bounded: points the "

@@ -24,8 +24,18 @@ def summary_table(demo: DemoResult):
     first = demo.submissions[0].entry.result
     title = f"{first.dataset} {first.threat} eps {first.eps:g}, n={first.n} test images"
     table = Table(title=f"{title}, suite {first.suite['name']}")
-    columns = ("model", "recipe", "clean %", "certified %", "robust %", "FGSM %", "PGD-20 %", "verdict",
-               "flags", "result")  # fmt: skip
+    columns = (
+        "model",
+        "recipe",
+        "clean %",
+        "certified %",
+        "robust %",
+        "FGSM %",
+        "PGD-20 %",
+        "verdict",
+        "flags",
+        "result",
+    )
     for column in columns:
         table.add_column(column, justify="right" if "%" in column else "left")
     for sub in demo.submissions:
@@ -34,12 +44,17 @@ def summary_table(demo: DemoResult):
         verdict = "[bold red]UNRELIABLE[/]" if r.verdict == "unreliable" else verdict_text(r)
         certified = best_certificate(r.certificates, r.eps)
         table.add_row(
-            sub.entry.name, str(sub.entry.card.get("recipe", "")), pct(r.clean_acc),
+            sub.entry.name,
+            str(sub.entry.card.get("recipe", "")),
+            pct(r.clean_acc),
             f"{pct(certified.certified_acc)} ({certified.label})" if certified is not None else pct(None),
             f"[bold]{pct(r.robust_acc)}[/]",
-            pct(r.stage_acc("fgsm")), pct(r.stage_acc("pgd-20")), verdict, flags,
+            pct(r.stage_acc("fgsm")),
+            pct(r.stage_acc("pgd-20")),
+            verdict,
+            flags,
             "reused" if sub.reused else "evaluated",
-        )  # fmt: skip
+        )
     return table
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -87,43 +86,33 @@ def evaluate(request: EvaluationRequest, *, out: Path | None, resume: bool) -> N
     """Evaluate a model's robustness with a suite of escalating attacks (cascade)."""
     from robench.core.outputs import check_output_file
     from robench.core.threads import use_threads
-    from robench.distributed import launched_distributed, rank_device, rank_state_path
-    from robench.engine.evaluation import resolve_device
-    from robench.pipeline.evaluate import evaluate_target
-    from robench.pipeline.target import resolve_target
+    from robench.distributed import rank_state_path
+    from robench.pipeline.evaluate import run_request
 
     if out is not None:  # before the evaluation: a record is never lost at the end
         check_output_file(out, "--out")
     use_threads(request.run.threads)
-    run = dataclasses.replace(request.run, device=rank_device(resolve_device(request.run.device)))
-    diagnostics = request.diagnostics
-    target = resolve_target(request.replace(run=run))
-    typer.echo(f"model: {target.loaded.describe()}", err=True)
     state = None
     if out is not None:
         state = FileState(rank_state_path(out.with_name(out.name + ".state")))  # per rank under torchrun
         if not resume:
             state.clear()
-    if launched_distributed():  # torchrun: shard the points over the ranks, rank 0 gets the record
-        from robench.pipeline.certify import certify_record, require_certifiable
-        from robench.pipeline.distributed import evaluate_distributed
-
-        if request.certify:
-            require_certifiable(target, run)
-        result = evaluate_distributed(target, run, diagnostics=diagnostics, state=state)
-        if result is None:  # another rank: rank 0 prints, writes and clears every rank's state
-            return
-        if request.certify:  # rank 0 certifies the gathered record's points
-            certify_record(target, run, result, request.certify)
-    else:
-        result = evaluate_target(target, run, diagnostics=diagnostics, state=state, certify=request.certify)
+    result = run_request(
+        request,
+        state=state,
+        keep=None if out is None else lambda record: _write(record, out),
+        announce=lambda target: typer.echo(f"model: {target.loaded.describe()}", err=True),
+    )
+    if result is None:  # another rank of a torchrun launch: rank 0 prints and writes
+        return
     print_result(result)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        result.to_json(out)
-        if not launched_distributed():
-            state.clear()
         typer.echo(f"results written to {out}")
+
+
+def _write(result: EvaluationResult, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_json(out)
 
 
 EXTRA = [

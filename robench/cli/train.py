@@ -31,23 +31,23 @@ def train_command(
     if not main:
         return
     summary = result.summary
+    flags = summary.flags
     kinds = ("not_learning", "catastrophic_overfitting", "robust_overfitting")
-    flags = [k for k in kinds if summary["flags"][k]]
+    raised = [k for k in kinds if k in flags.raised()]
     typer.echo(
         f"card: {result.paths.card}  checkpoint: {result.paths.final.name}  log: {result.paths.log_csv.name}"
     )
     typer.echo(
-        f"best validation PGD accuracy {summary['best']['val_pgd_acc']:.3f} "
-        f"(epoch {summary['best']['epoch']}, {summary['checkpoints']['best'] or 'not kept'}); "
-        f"flags: {', '.join(flags) or 'none'}"
+        f"best validation PGD accuracy {summary.best_pgd:.3f} "
+        f"(epoch {summary.best_epoch}, {summary.checkpoints['best'] or 'not kept'}); "
+        f"flags: {', '.join(raised) or 'none'}"
     )
-    if summary["flags"]["not_learning"]:
-        typer.echo(f"robench: error: {summary['flags']['not_learning_reason']}", err=True)
+    if flags.not_learning is not None:
+        typer.echo(f"robench: error: {flags.not_learning}", err=True)
         raise typer.Exit(1)  # the files are written (and flagged), but a run that never learned fails
-    if summary["flags"]["stopped_early"]:
-        typer.echo(
-            f"stopped early: {summary['flags']['catastrophic_overfitting_reason']}; last good weights kept"
-        )
+    if flags.stopped_early:
+        reason = (flags.catastrophic_overfitting or {}).get("reason")
+        typer.echo(f"stopped early: {reason}; last good weights kept")
     typer.echo(f"evaluate with: robench evaluate --model {result.paths.card}")
 
 

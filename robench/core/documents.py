@@ -287,11 +287,16 @@ def _children(value: Any, hint: Any, at: str) -> list[tuple[Any, Any, str]]:
         return [(item, args[1], f"{at}.{key}" if at else str(key)) for key, item in value.items()]
     if dataclasses.is_dataclass(origin) and isinstance(value, origin):
         hints = _hints(origin)
-        return [
-            (getattr(value, f.name), hints[f.name], f"{at}.{f.name}" if at else f.name)
-            for f in dataclasses.fields(origin)
-        ]
+        return [(getattr(value, f.name), hints[f.name], _field_at(at, f)) for f in dataclasses.fields(origin)]
     return []
+
+
+def _field_at(at: str, f: dataclasses.Field) -> str:
+    """Where a field sits in the document: under its parent's path, or in the parent's place itself for
+    a field whose metadata says ``embedded`` (a record's key: the document keeps its fields flat)."""
+    if f.metadata.get("embedded"):
+        return at
+    return f"{at}.{f.name}" if at else f.name
 
 
 @functools.cache

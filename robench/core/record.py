@@ -13,13 +13,16 @@ they are (robench.core.migrate).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from robench.core.cost import Cost
+from robench.core.identity import EvaluationKey, Keyed, PointsKey
 from robench.core.migrate import upgrade_v1
 
 SCHEMA_VERSION = 3
@@ -37,6 +40,15 @@ class Flag:
     #: "evaluation": the number may be wrong (an error makes the verdict unreliable); "model": the model is
     #: broken and the number stands (shown beside the verdict, which it leaves alone)
     finding: str = "evaluation"
+
+
+def verdict_of(flags: Iterable[Flag], *, checked: bool = True) -> str:
+    """The reliability verdict, which speaks to the number: any error flag about the evaluation (its
+    number may be wrong) makes it "unreliable"; a model finding (the model is broken, the number stands)
+    leaves it alone; without one, "reliable" once the diagnostics ran (``checked``), else "unchecked"."""
+    if any(flag.severity == "error" and flag.finding != "model" for flag in flags):
+        return "unreliable"
+    return "reliable" if checked else "unchecked"
 
 
 FOCUS = "focus"  # StageResult.escalated_by of a suite's focus stage (robench.pipeline.focus)
@@ -120,6 +132,31 @@ class Problems:
     nonfinite_logits: list[NonFinite] = field(default_factory=list)
     gradients: GradientProblems = field(default_factory=GradientProblems)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problems:
+        """From the JSON (a record's or a saved outcome's); a list a record lacks is empty."""
+        return cls(
+            rejected=[Rejection(**r) for r in data.get("rejected", [])],
+            attack_errors=[AttackFailure(**e) for e in data.get("attack_errors", [])],
+            nonfinite_logits=[NonFinite(**e) for e in data.get("nonfinite_logits", [])],
+            gradients=GradientProblems(**data.get("gradients", {})),
+        )
+
+    def merge(self, other: Problems) -> None:
+        """Add another shard's (or stage's) problems to these, in place."""
+        self.rejected += other.rejected
+        self.attack_errors += other.attack_errors
+        self.nonfinite_logits += other.nonfinite_logits
+        for name, values in vars(other.gradients).items():
+            getattr(self.gradients, name).extend(values)
+
+    def copy(self) -> Problems:
+        """A copy whose gradient lists are sorted (canonical order: the record of any sharding is equal)."""
+        merged = Problems()
+        merged.merge(self)
+        merged.gradients = GradientProblems(*(sorted(v) for v in vars(merged.gradients).values()))
+        return merged
+
 
 @dataclass
 class ProbeSummary:
@@ -172,11 +209,11 @@ class ModelInfo:
 
 @dataclass
 class DataInfo:
-    """Which data was evaluated: the spec as given, its board name, preprocessing and fingerprint."""
+    """Which data was evaluated: the spec as given, its board name and preprocessing (its fingerprint, the
+    sha256 of the evaluated images and labels, is the key's ``data_fingerprint``; the JSON keeps it here)."""
 
     spec: str = ""
     preprocessing: str = "none"
-    fingerprint: str = ""  # sha256 of the evaluated images and labels (robench.data.ImageDataset)
     missing: int = 0  # samples of the split not found on disk
 
 
@@ -269,29 +306,22 @@ class Counts:
 
 
 @dataclass
-class EvaluationResult:
+class EvaluationResult(Keyed):
     model: str
-    checkpoint_sha256: str | None
-    dataset: str
-    split: str
-    threat: str
-    eps: float
-    seed: int
-    subset_sha256: str
-    #: {name, version, attacks (as built), digest (sha256 of the suite's content, robench.attacks.suites;
-    #: "" when it has none), definition (the content: attacks, escalate, extra_rounds, focus)}
-    suite: dict[str, Any]
-    mode: str  # "cascade" | "independent"
+    #: what was evaluated (checkpoint, points, threat, suite, seed, mode, block size): its fields read as the
+    #: record's own (``result.eps``, ``result.dataset``, ...); the JSON keeps them flat (RECORD_PLACE)
+    key: EvaluationKey = field(metadata={"embedded": True})
+    #: the suite as it ran, beside the key's name, version and digest: attacks (as built), definition (the
+    #: content: attacks, escalate, extra_rounds, focus); ``suite`` shows them together
+    suite_content: dict[str, Any]
     stages: list[StageResult]
     samples: list[SampleResult]
     flags: list[Flag] = field(default_factory=list)
-    verdict: str = "unchecked"
     clean_cost: Cost = field(default_factory=Cost)
     problems: Problems = field(default_factory=Problems)
     probe: ProbeSummary = field(default_factory=ProbeSummary)
     eot_samples: int = 1
     batch_size: int = 0
-    block_size: int = 0
     diagnostics: DiagnosticsSummary | None = None
     card: CardSummary | None = None
     model_info: ModelInfo | None = None
@@ -303,6 +333,33 @@ class EvaluationResult:
     counts: Counts | None = None  # only for records kept without samples
     certificates: list[CertificateSummary] = field(default_factory=list)  # the base model's, by bound
     certificates_note: str = ""  # why the evaluation has no certificates (e.g. a layer certify cannot bound)
+
+    @property
+    def suite(self) -> dict[str, Any]:
+        """{name, version, attacks (as built), digest (sha256 of the suite's content, robench.attacks.suites;
+        "" when it has none; absent in a record from before digests), definition}."""
+        key = self.key
+        head = {"name": key.suite_name, "version": key.suite_version}
+        attacks = {"attacks": self.suite_content.get("attacks", [])}
+        digest = {} if key.suite_digest is None else {"digest": key.suite_digest}
+        rest = {k: v for k, v in self.suite_content.items() if k != "attacks"}
+        return head | attacks | digest | rest
+
+    def set_suite(self, suite: dict[str, Any]) -> None:
+        """Relabel the record's suite (a migration's ``legacy_suite``): the key follows."""
+        self.key = dataclasses.replace(
+            self.key,
+            suite_name=suite["name"],
+            suite_version=suite["version"],
+            suite_digest=suite.get("digest"),
+        )
+        self.suite_content = {k: v for k, v in suite.items() if k not in ("name", "version", "digest")}
+
+    @property
+    def verdict(self) -> str:
+        """Derived, never stored: "unreliable" with an error flag about the evaluation, else "reliable" once
+        the diagnostics ran, else "unchecked" (robench.diagnostics.verdict says what it speaks to)."""
+        return verdict_of(self.flags, checked=self.diagnostics is not None)
 
     @property
     def n(self) -> int:
@@ -380,11 +437,23 @@ class EvaluationResult:
         return slim
 
     def to_dict(self, *, samples: bool = True) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("samples", "counts")}
-        data = {k: asdict(v) if hasattr(v, "__dataclass_fields__") else v for k, v in data.items()}
+        """The JSON schema's dict: the key's fields flat where records keep them (``PointsKey.to_record``),
+        then every other field, then the derived verdict and accuracies (and the samples)."""
+        data: dict[str, Any] = {"model": self.model, "suite": self.suite}
+        self.key.to_record(data)
+        data["suite"], data["mode"] = data.pop("suite"), data.pop("mode")
+        skipped = ("model", "key", "suite_content", "samples", "counts")
+        for f in fields(self):
+            if f.name not in skipped:
+                value = getattr(self, f.name)
+                data[f.name] = asdict(value) if hasattr(value, "__dataclass_fields__") else value
+            if f.name in _AFTER:
+                data[_AFTER[f.name]] = self.verdict if f.name == "flags" else data.pop(_AFTER[f.name])
         data["stages"] = [asdict(s) for s in self.stages]
         data["flags"] = [asdict(f) for f in self.flags]
         data["certificates"] = [c.to_dict() for c in self.certificates]
+        if self.data_info is not None or self.key.data_fingerprint:  # the fingerprint is kept there
+            data["data_info"] = _data_info(asdict(self.data_info or DataInfo()), self.key.data_fingerprint)
         if self.diagnostics is not None:
             data["diagnostics"]["broken"] = {str(k): v for k, v in self.diagnostics.broken.items()}
         data |= {"n": self.n, "clean_acc": self.clean_acc, "robust_acc": self.robust_acc}
@@ -394,26 +463,34 @@ class EvaluationResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
+        """A record from its JSON dict (older schemas converted); what it states and derives must agree."""
         data = upgrade_v1(data) if data.get("schema_version", 1) < 2 else dict(data)
+        for name, kind, words in (("suite", dict, "a table"), ("verdict", str, "text")):
+            if name in data and not isinstance(data[name], kind):
+                raise ValueError(f"'{name}' must be {words}, got {data[name]!r}")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        values["key"] = EvaluationKey.from_record(data)
+        values["suite_content"] = {
+            k: v for k, v in (data.get("suite") or {}).items() if k not in ("name", "version", "digest")
+        }
         values["stages"] = [_stage(s) for s in data.get("stages", [])]
         values["samples"] = [SampleResult(**s) for s in data.get("samples", [])]
         values["flags"] = [Flag(**f) for f in data.get("flags", [])]
         values["clean_cost"] = Cost(**data.get("clean_cost", {}))
-        values["problems"] = _problems(data.get("problems") or {})
+        values["problems"] = Problems.from_dict(data.get("problems") or {})
         values["probe"] = ProbeSummary(**data.get("probe", {}))
         values["diagnostics"] = _diagnostics(data.get("diagnostics"))
         values["card"] = CardSummary(**data["card"]) if data.get("card") else None
         values["model_info"] = ModelInfo(**data["model_info"]) if data.get("model_info") else None
-        values["data_info"] = DataInfo(**data["data_info"]) if data.get("data_info") else None
+        values["data_info"] = _read_data_info(data.get("data_info"))
         values["certificates"] = [CertificateSummary.from_dict(c) for c in data.get("certificates", [])]
         values["schema_version"] = SCHEMA_VERSION
         if not values["samples"] and "n" in data:
             n = int(data["n"])
             values["counts"] = Counts(n, round(data["clean_acc"] * n), round(data["robust_acc"] * n))
         result = cls(**values)
-        _check_stated_counts(result, data)
+        _check_stated(result, data)
         return result
 
     def to_json(self, path: str | Path | None = None, *, samples: bool = True) -> str:
@@ -427,9 +504,17 @@ class EvaluationResult:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
-def _check_stated_counts(result: EvaluationResult, data: dict[str, Any]) -> None:
-    """A record file whose stated accuracies disagree with its own samples is damaged or edited: the
-    samples decide (they are what was measured), and the reader is told."""
+def _check_stated(result: EvaluationResult, data: dict[str, Any]) -> None:
+    """A record file whose stated accuracies or verdict disagree with what its own samples and flags give
+    is damaged or edited: the samples and flags decide (they are what was measured), and the reader is
+    told."""
+    stated = data.get("verdict")
+    if stated is not None and stated != result.verdict:
+        warnings.warn(
+            f"the record's stated verdict {stated!r} disagrees with its flags and diagnostics, which give "
+            f"{result.verdict!r}; robench uses the flags",
+            stacklevel=3,
+        )
     if not result.samples or "robust_acc" not in data:
         return
     stated = (int(data.get("n", result.n)), data.get("clean_acc"), data.get("robust_acc"))
@@ -445,17 +530,25 @@ def _check_stated_counts(result: EvaluationResult, data: dict[str, Any]) -> None
         )
 
 
+#: the JSON's order, as records have always had it: the verdict after the flags, the block size after the
+#: batch size
+_AFTER = {"flags": "verdict", "batch_size": "block_size"}
+
+
+def _data_info(info: dict[str, Any], fingerprint: str) -> dict[str, Any]:
+    """``data_info`` as the JSON keeps it: the key's fingerprint after the preprocessing."""
+    items = list(info.items())
+    return dict([*items[:2], ("fingerprint", fingerprint), *items[2:]])
+
+
+def _read_data_info(data: dict[str, Any] | None) -> DataInfo | None:
+    if not data:
+        return None
+    return DataInfo(**{k: v for k, v in data.items() if k != "fingerprint"})
+
+
 def _stage(data: dict[str, Any]) -> StageResult:
     return StageResult(**{**data, "cost": Cost(**data.get("cost", {}))})
-
-
-def _problems(data: dict[str, Any]) -> Problems:
-    return Problems(
-        rejected=[Rejection(**r) for r in data.get("rejected", [])],
-        attack_errors=[AttackFailure(**e) for e in data.get("attack_errors", [])],
-        nonfinite_logits=[NonFinite(**e) for e in data.get("nonfinite_logits", [])],
-        gradients=GradientProblems(**data.get("gradients", {})),
-    )
 
 
 def _diagnostics(data: dict[str, Any] | None) -> DiagnosticsSummary | None:
@@ -467,19 +560,13 @@ def _diagnostics(data: dict[str, Any] | None) -> DiagnosticsSummary | None:
 
 
 @dataclass
-class CertificationRecord:
+class CertificationRecord(Keyed):
     """What ``robench certify`` measured (its ``--out`` JSON): the base model's certificates, one per
     bound, and apart from them the *smoothed* classifier's (a different classifier, never the base
-    model's bracket)."""
+    model's bracket). Its ``key`` is the evaluation key's points part (no suite: nothing was attacked)."""
 
     model: str
-    checkpoint_sha256: str | None
-    dataset: str
-    split: str
-    threat: str
-    eps: float
-    seed: int
-    subset_sha256: str
+    key: PointsKey = field(metadata={"embedded": True})
     n: int
     clean_correct: int  # points the base model classifies correctly
     certificates: list[CertificateSummary] = field(default_factory=list)
@@ -495,13 +582,17 @@ class CertificationRecord:
         return self.clean_correct / max(self.n, 1)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self) | {"clean_acc": self.clean_acc}
+        data = {"model": self.model}
+        self.key.to_record(data)
+        data |= {k: v for k, v in asdict(self).items() if k not in ("model", "key")}
+        data["clean_acc"] = self.clean_acc
         data["certificates"] = [c.to_dict() for c in self.certificates]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CertificationRecord:
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["key"] = PointsKey.from_record(data)
         values["certificates"] = [CertificateSummary.from_dict(c) for c in data.get("certificates", [])]
         values["smoothed"] = [SmoothedSummary(**s) for s in data.get("smoothed", [])]
         values["card"] = CardSummary(**data["card"]) if data.get("card") else None

@@ -33,6 +33,9 @@ _SAMPLE_MULTIPLIER = 7919
 #: first seed-stage position of each phase: a phase's k-th attack or draw uses ``STAGE_BASE[phase] + k``
 STAGE_BASE: dict[str, int] = {
     "suite": 0,
+    #: randomized smoothing's noise (robench.certify.smoothing): a point's seed at stage 0, told apart from
+    #: the suite's first attack by the salts of its draws; kept so that its certificates stay as they were
+    "smoothing": 0,
     "diagnostics": 1000,
     "escalation": 2000,
     "round": 3000,

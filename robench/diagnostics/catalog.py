@@ -5,7 +5,6 @@ from __future__ import annotations
 from robench.core.record import EvaluationResult, Flag
 from robench.diagnostics.check import Check
 from robench.diagnostics.registry import CHECKS, DEFAULT_CHECKS, PIPELINE_CHECKS
-from robench.diagnostics.verdict import verdict
 
 
 def check_of(code: str) -> Check | None:
@@ -36,6 +35,4 @@ def refresh_findings(result: EvaluationResult) -> EvaluationResult:
         check = check_of(flag.code)
         if check is not None:
             flag.finding = check.finding
-    if result.verdict != "unchecked":
-        result.verdict = verdict(result.flags)
     return result

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robench.core.record import FINDINGS, Flag
 from robench.core.stats import SIGNIFICANCE
+
+if TYPE_CHECKING:
+    from robench.diagnostics.context import DiagnosticContext
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -19,7 +22,8 @@ class Check:
     severity: str  # of the flag it raises: "error" makes the evaluation unreliable
     meaning: str  # what the flag says about the evaluation, for a reader of a report
     action: str  # what to do about it
-    run: Callable[[Any], list[Flag]] | None = None  # ``run(ctx) -> flags``; None: raised by the pipeline
+    #: ``run(ctx) -> flags`` on a DiagnosticContext; None: raised by the pipeline
+    run: Callable[[DiagnosticContext], list[Flag]] | None = None
     #: evidence keys that hold a robust accuracy measured at the evaluated eps (an upper bound on the
     #: true robust accuracy): an unreliable entry is ranked by the lowest of them and its worst case
     bounds: tuple[str, ...] = ()

@@ -12,7 +12,7 @@ random starts) is seeded from the evaluation seed and the draw's name (``robench
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -25,6 +25,9 @@ from robench.data.base import ImageDataset
 from robench.diagnostics.verdict import verdict
 from robench.engine.settings import BLOCK_SIZE
 from robench.threat import ThreatModel
+
+if TYPE_CHECKING:
+    from robench.diagnostics.tools import GradientStatus
 
 #: default bound on the points an expensive check attacks (docs/diagnostics.md)
 SAMPLE_SIZE = 64
@@ -50,9 +53,20 @@ class DiagnosticContext:
     unusable_gradients: torch.Tensor | None = None  # bool per point, if the engine recorded any
     attacks: list[Any] | None = None  # the suite's Attack objects as the engine ran them, if known
     sample_size: int = SAMPLE_SIZE
-    cache: dict[str, Any] = field(default_factory=dict)  # facts shared between checks
     flags: list[Flag] = field(default_factory=list)  # flags raised so far (later checks may escalate)
     extra_broken: dict[int, str] = field(default_factory=dict)  # canonical index -> stage that broke it
+    # derived from the record and the data (``__post_init__``), over the n points in sample order
+    indices: torch.Tensor = field(init=False)  # canonical indices (CPU)
+    x: torch.Tensor = field(init=False)  # images, on the device
+    y: torch.Tensor = field(init=False)  # labels, on the device
+    clean_correct: torch.Tensor = field(init=False)  # bool (CPU)
+    robust: torch.Tensor = field(init=False)  # bool (CPU), updated by the checks' verified breaks
+    broken_by: list[str | None] = field(init=False)  # the stage or check that broke each point
+    suite_attacks: list[str] = field(init=False)  # the suite's attack specs as built
+    # what checks share, computed once when first asked for (``clean_logits``, ``gradients``)
+    _clean_logits: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _gradients: dict[str, GradientStatus] = field(default_factory=dict, init=False, repr=False)
+    _seeded_calls: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, CountingModel):
@@ -64,9 +78,35 @@ class DiagnosticContext:
         self.x = self.data.images.to(self.device)
         self.y = self.data.labels.to(self.device)
         self.clean_correct = torch.tensor([s.clean_correct for s in samples], dtype=torch.bool)
-        self.robust = torch.tensor([s.robust for s in samples], dtype=torch.bool)  # updated by the checks
+        self.robust = torch.tensor([s.robust for s in samples], dtype=torch.bool)
         self.broken_by = [s.broken_by for s in samples]
         self.suite_attacks = list(self.result.suite.get("attacks", []))
+
+    def next_seeded_call(self) -> int:
+        """The number of the next seeded call (``tools.seeded_call``): 0, 1, 2, ... in the checks' order."""
+        self._seeded_calls += 1
+        return self._seeded_calls - 1
+
+    def clean_logits(self) -> torch.Tensor:
+        """Logits (CPU) of all n points on clean input, computed once per evaluation."""
+        if self._clean_logits is None:
+            from robench.diagnostics.tools import forward_batch, predict, seeded_call
+
+            with seeded_call(self):
+                self._clean_logits = predict(self.model, self.x, forward_batch(self))
+        return self._clean_logits
+
+    def gradients(self, loss: str = "ce") -> GradientStatus:
+        """Input-gradient status of the clean-correct points for ``loss`` (others: all False), computed once.
+        The cross-entropy's is the engine's clean-pass record (no pass spent); another loss is computed only
+        at the points whose cross-entropy gradient is unusable (where a check needs it)."""
+        if loss not in self._gradients:
+            from robench.diagnostics.tools import loss_gradients, recorded_ce_gradients
+
+            self._gradients[loss] = (
+                recorded_ce_gradients(self) if loss == "ce" else loss_gradients(self, loss)
+            )
+        return self._gradients[loss]
 
     @property
     def eot(self) -> bool:
@@ -136,7 +176,8 @@ class DiagnosticsReport:
         return verdict(self.flags)
 
     def apply_to(self, result: EvaluationResult) -> EvaluationResult:
-        """Fold extra breaks into the worst case; record the checks' costs, the flags and the verdict."""
+        """Fold extra breaks into the worst case; record the checks' costs and the flags (the verdict
+        follows from them)."""
         if result.diagnostics is not None:
             raise ValueError("diagnostics were already applied to this result")
         for sample in result.samples:
@@ -145,5 +186,4 @@ class DiagnosticsReport:
                 sample.broken_by = self.broken[sample.index]
         result.diagnostics = DiagnosticsSummary(list(self.checks), dict(self.broken), SAMPLE_SIZE)
         result.flags = list(self.flags)
-        result.verdict = self.verdict
         return result

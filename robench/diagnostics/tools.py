@@ -13,6 +13,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -23,6 +24,9 @@ from robench.core.seeding import seeded_rng
 from robench.core.stats import binomial_sf
 from robench.core.verify import verify
 from robench.threat import ThreatModel
+
+if TYPE_CHECKING:
+    from robench.diagnostics.context import DiagnosticContext
 
 # per-point losses whose input gradients the checks inspect (the margin is invariant to the logits' scale)
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -83,24 +87,27 @@ def gradient_status(
 
 
 @contextlib.contextmanager
-def seeded_call(ctx) -> Iterator[None]:
+def seeded_call(ctx: DiagnosticContext) -> Iterator[None]:
     """With EOT, the body in an RNG fork seeded from (seed, "diagnostics", how many seeded calls came
     before); the calls come in a fixed order for a seed. Without EOT nothing changes."""
     if not ctx.eot:
         yield
         return
-    number = ctx.cache["seeded_calls"] = ctx.cache.get("seeded_calls", -1) + 1
-    with seeded_rng(ctx.device, ctx.seed, "diagnostics", number):
+    with seeded_rng(ctx.device, ctx.seed, "diagnostics", ctx.next_seeded_call()):
         yield
 
 
-def verified_breaks(ctx, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatModel | None = None):
+def verified_breaks(
+    ctx: DiagnosticContext, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatModel | None = None
+):
     """Bool per position (CPU): x_adv is legal in the threat model and misclassified by the real model."""
     with seeded_call(ctx):
         return _breaks(ctx, positions, x_adv, threat)
 
 
-def _breaks(ctx, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatModel | None) -> torch.Tensor:
+def _breaks(
+    ctx: DiagnosticContext, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatModel | None
+) -> torch.Tensor:
     if positions.numel() == 0:
         return torch.zeros(0, dtype=torch.bool)
     dev = positions.to(ctx.x.device)
@@ -108,7 +115,11 @@ def _breaks(ctx, positions: torch.Tensor, x_adv: torch.Tensor, threat: ThreatMod
 
 
 def attack_breaks(
-    ctx, attack, positions: torch.Tensor, seeds: torch.Tensor, model: nn.Module | None = None
+    ctx: DiagnosticContext,
+    attack,
+    positions: torch.Tensor,
+    seeds: torch.Tensor,
+    model: nn.Module | None = None,
 ) -> torch.Tensor:
     """Run an attack (on ``model``, e.g. a BPDA wrapper; default the real one) at these positions and
     verify its outputs on the real model, in the attack's threat model: verified breaks per position.
@@ -131,21 +142,18 @@ def attack_breaks(
     return torch.cat(breaks)
 
 
-def forward_batch(ctx) -> int:
+def forward_batch(ctx: DiagnosticContext) -> int:
     """Batch size of the cached passes: with EOT the block size, so a random model's draws (seeded per
     call) do not depend on the batch size."""
     return ctx.block_size if ctx.eot else ctx.batch_size
 
 
-def clean_logits(ctx) -> torch.Tensor:
-    """Logits of all n points on clean input (computed once per evaluation)."""
-    if "clean_logits" not in ctx.cache:
-        with seeded_call(ctx):
-            ctx.cache["clean_logits"] = predict(ctx.model, ctx.x, forward_batch(ctx))
-    return ctx.cache["clean_logits"]
+def clean_logits(ctx: DiagnosticContext) -> torch.Tensor:
+    """Logits of all n points on clean input (``DiagnosticContext.clean_logits``: computed once)."""
+    return ctx.clean_logits()
 
 
-def recorded_ce_gradients(ctx) -> GradientStatus:
+def recorded_ce_gradients(ctx: DiagnosticContext) -> GradientStatus:
     """The cross-entropy gradient status the engine's clean pass recorded, for the clean-correct points."""
     problems = ctx.result.problems.gradients
     rows = [set(problems.no_graph), set(problems.nonfinite), set(problems.zero_grad)]
@@ -153,35 +161,35 @@ def recorded_ce_gradients(ctx) -> GradientStatus:
     return GradientStatus(*(mask & ctx.clean_correct for mask in masks))
 
 
-def gradients(ctx, loss: str = "ce") -> GradientStatus:
-    """Input-gradient status of the clean-correct points for ``loss`` (others: all False); cached. The
-    cross-entropy's is the engine's clean-pass record (no pass spent); another loss is computed only at
-    the points whose cross-entropy gradient is unusable (where a check needs it)."""
-    key = f"gradients:{loss}"
-    if key not in ctx.cache and loss == "ce":
-        ctx.cache[key] = recorded_ce_gradients(ctx)
-    if key not in ctx.cache:
-        positions = (gradients(ctx, "ce").unusable & ctx.clean_correct).nonzero().flatten()
-        dev = positions.to(ctx.x.device)
-        with seeded_call(ctx):
-            part = gradient_status(ctx.model, ctx.x[dev], ctx.y[dev], forward_batch(ctx), loss)
-        full = GradientStatus(*(torch.zeros(ctx.n, dtype=torch.bool) for _ in range(3)))
-        for name in ("missing", "nonfinite", "zero"):
-            getattr(full, name)[positions] = getattr(part, name)
-        ctx.cache[key] = full
-    return ctx.cache[key]
+def gradients(ctx: DiagnosticContext, loss: str = "ce") -> GradientStatus:
+    """Input-gradient status of the clean-correct points for ``loss`` (``DiagnosticContext.gradients``:
+    computed once)."""
+    return ctx.gradients(loss)
+
+
+def loss_gradients(ctx: DiagnosticContext, loss: str) -> GradientStatus:
+    """The gradient status for ``loss`` at the points whose cross-entropy gradient is unusable (others:
+    all False), computed."""
+    positions = (ctx.gradients("ce").unusable & ctx.clean_correct).nonzero().flatten()
+    dev = positions.to(ctx.x.device)
+    with seeded_call(ctx):
+        part = gradient_status(ctx.model, ctx.x[dev], ctx.y[dev], forward_batch(ctx), loss)
+    full = GradientStatus(*(torch.zeros(ctx.n, dtype=torch.bool) for _ in range(3)))
+    for name in ("missing", "nonfinite", "zero"):
+        getattr(full, name)[positions] = getattr(part, name)
+    return full
 
 
 MIN_DROP = 0.01  # estimated robust-accuracy drop (fraction of all points) that flags extra breaks ...
 MIN_POINTS = 2  # ... with at least this many points broken
 
 
-def estimated_drop(ctx, broken: int, attacked: int, survivors: int) -> float:
+def estimated_drop(ctx: DiagnosticContext, broken: int, attacked: int, survivors: int) -> float:
     """The robust-accuracy drop (fraction of all n points) if a sample's break rate held for all survivors."""
     return broken / max(attacked, 1) * survivors / ctx.n
 
 
-def overstated_p(ctx, broken: int, attacked: int, survivors: int) -> float:
+def overstated_p(ctx: DiagnosticContext, broken: int, attacked: int, survivors: int) -> float:
     """Exact one-sided binomial test that the suite overstates the robust accuracy by more than MIN_DROP:
     ``broken`` of ``attacked`` points (drawn from ``survivors``) fell to the extra attack, where a drop of
     MIN_DROP of all n points would break each with probability MIN_DROP * n / survivors."""
@@ -203,7 +211,7 @@ SINGLE_STEP, MULTI_STEP = "fgsm", "pgd-20"
 SHORT_PGD = re.compile(r"pgd-(\d+)")  # cross-entropy PGD, one random start (read below 20 steps)
 
 
-def single_then_multi_stages(ctx) -> tuple[str, ...]:
+def single_then_multi_stages(ctx: DiagnosticContext) -> tuple[str, ...]:
     """The suite's opening FGSM -> PGD-20 of a deterministic cascade, with any shorter PGD rungs between
     (``fast``: fgsm -> pgd-20; ``standard``: fgsm -> pgd-7 -> pgd-20): their per-point results are the
     single-step / multi-step comparison some checks need, already paid for. The accuracy after PGD-20

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from robench.core.record import Flag
+from robench.core.record import Flag, verdict_of
 
 
 def verdict(flags: Iterable[Flag]) -> str:
-    errors = [flag for flag in flags if flag.severity == "error" and flag.finding != "model"]
-    return "unreliable" if errors else "reliable"
+    """The verdict of a checked evaluation with these flags (``EvaluationResult.verdict`` derives it)."""
+    return verdict_of(flags, checked=True)
 
 
 def model_findings(flags: Iterable[Flag]) -> list[str]:

@@ -1,9 +1,9 @@
 """The engine's API: the clean pass and the cascade of verified attack stages, into a record.
 
-``evaluate(...)`` runs every point in one process. ``evaluate_shard(...)`` runs the same evaluation on
-one shard of the points and returns its ``Outcome``; ``merge_shards(...)`` turns the shards' outcomes into
-the record ``evaluate`` would have produced (every decision is per point and every seed per point, so
-the merge is exact). Diagnostics are not the engine's: ``robench.pipeline`` runs them on the record.
+``evaluate(...)`` runs every point in one process. A shard is ``Evaluation.run(state, shard=(rank,
+world))``, which returns its ``Outcome``; ``merge_shards(...)`` turns the shards' outcomes into the record
+``evaluate`` would have produced (every decision is per point and every seed per point, so the merge is
+exact). Diagnostics are not the engine's: ``robench.pipeline`` runs them on the record.
 """
 
 from __future__ import annotations
@@ -62,11 +62,6 @@ def evaluate(
         return outcome.to_record(environment(evaluation.device), **evaluation.details())
 
 
-def evaluate_shard(evaluation: Evaluation, rank: int, world: int, state: Any = None) -> Outcome:
-    """Run ``evaluation`` on shard ``rank`` of ``world`` of its points; merge outcomes with merge_shards."""
-    return evaluation.run(as_state(state), shard=(rank, world))
-
-
 def merge_shards(
     outcomes: Sequence[Outcome | dict[str, Any]],
     *,
@@ -82,6 +77,6 @@ def merge_shards(
         merged = merge_outcomes(parts)
     except ValueError as exc:
         raise RobenchError(f"cannot merge shard results: {exc}") from None
-    if len(merged.indices) != merged.config["n"]:
-        raise RobenchError(f"shard results cover {len(merged.indices)} of {merged.config['n']} points")
+    if len(merged.indices) != merged.n:
+        raise RobenchError(f"shard results cover {len(merged.indices)} of {merged.n} points")
     return merged.to_record(environment(device), **(details or {}))

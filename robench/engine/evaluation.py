@@ -15,18 +15,14 @@ from torch import nn
 from robench.attacks.base import Attack
 from robench.attacks.suites import Suite, load_suite
 from robench.core.counting import CountingModel
+from robench.core.identity import EvaluationKey
 from robench.core.randomness import PROBE_POINTS, RandomnessProbe, probe_randomness
 from robench.core.record import DataInfo, ProbeSummary
 from robench.core.seeding import seeded_rng
 from robench.data.base import ImageDataset
-from robench.engine.identity import (
-    evaluation_config,
-    evaluation_key_of,
-    evaluation_points,
-    suite_description,
-)
+from robench.engine.identity import evaluation_key_of, evaluation_points, suite_description
 from robench.engine.memory import MemoryPlan, memory_plan
-from robench.engine.outcome import Outcome
+from robench.engine.outcome import Outcome, same_evaluation
 from robench.engine.runner import RunContext, run_all, run_points
 from robench.engine.settings import RunSettings
 from robench.engine.state import EvaluationState
@@ -46,6 +42,17 @@ def auto_batch_size(input_shape: Sequence[int], device: str, n: int) -> int:
     gpu = device.startswith("cuda")
     budget, cap = (2**24, 2048) if gpu else (2**21, 512)
     return max(1, min(n, cap, max(16, budget // numel)))
+
+
+def batch_plan(given: int | None, model: nn.Module, points: ImageDataset, device: str) -> MemoryPlan:
+    """The batch size, resolved once for every consumer of an evaluation (the attacks, the diagnostics,
+    the certificates): ``--batch-size`` when given, else ``auto_batch_size`` lowered to what fits in the
+    free memory (robench.engine.memory). Attacks with per-call randomness, and every stage on a randomised
+    model, still run a whole block of ``block_size`` points per call: their results never depend on it."""
+    if given is not None:
+        return MemoryPlan(given)
+    limit = auto_batch_size(points.input_shape, device, len(points))
+    return memory_plan(model, points.input_shape, device, limit)
 
 
 def resolve_device(device: str) -> str:
@@ -176,7 +183,10 @@ class Evaluation:
         *,
         model_name: str = "model",
         checkpoint_sha256: str | None = None,
+        key: EvaluationKey | None = None,
     ) -> None:
+        """``key``: the evaluation's key if the caller created it already (``evaluation_key_of``, the one
+        function that creates it, on the same points, threat, settings and suite)."""
         self.settings, self.threat = settings, threat
         self.device = resolve_device(settings.device)
         #: the named or file suite as loaded (its focus, rules and rounds); None for a list of attacks.
@@ -184,14 +194,9 @@ class Evaluation:
         self.definition = load_definition(settings.suite, settings.trust_code)
         self.data = evaluation_points(dataset, settings)
         check_threat(threat, self.data.input_shape)
-        self.batch_size = settings.batch_size or auto_batch_size(
-            self.data.input_shape, self.device, len(self.data)
-        )
         self.counted = CountingModel(prepare_for_eval(model).to(self.device))
-        memory = MemoryPlan(self.batch_size)
-        if settings.batch_size is None:  # no more than fits in memory (robench.engine.memory)
-            memory = memory_plan(self.counted.model, self.data.input_shape, self.device, self.batch_size)
-            self.batch_size = memory.batch
+        memory = batch_plan(settings.batch_size, self.counted.model, self.data, self.device)
+        self.batch_size = memory.batch  # the one batch size of the evaluation (record.batch_size)
         self.randomness, self.probe_cost = self._probe_randomness()
         self.eot_samples = SUITE_EOT_SAMPLES if self.randomness.randomized else 1
         self.suite, self.attacks = resolve_suite(
@@ -201,10 +206,15 @@ class Evaluation:
             warning = memory.block_warning(min(self.block_size, len(self.data)))
             if warning:
                 warnings.warn(warning, stacklevel=2)
-        self.key = evaluation_key_of(self.data, threat, settings, checkpoint_sha256, self.suite)
-        self.config = evaluation_config(
-            self.key, model=model_name, n=len(self.data), suite=self.suite, eot_samples=self.eot_samples
-        )
+        self.key = key or evaluation_key_of(self.data, threat, settings, checkpoint_sha256, self.suite)
+        #: what the outcome carries beside its points (robench.engine.outcome.IDENTITY)
+        self.identity = {
+            "key": self.key,
+            "model": model_name,
+            "n": len(self.data),
+            "suite": {k: v for k, v in self.suite.items() if k not in ("name", "version", "digest")},
+            "eot_samples": self.eot_samples,
+        }
 
     @property
     def seed(self) -> int:
@@ -239,20 +249,19 @@ class Evaluation:
         """The record fields that come from the preparation, not from the outcome."""
         probe = ProbeSummary(self.randomness.randomized, self.randomness.points, self.probe_cost)
         data = self.data
-        info = DataInfo(data.spec or data.name, data.preprocessing, self.key.data_fingerprint, data.missing)
+        info = DataInfo(data.spec or data.name, data.preprocessing, data.missing)
         return {"probe": probe, "batch_size": self.batch_size, "data_info": info}
 
     def run(self, state: EvaluationState | None, shard: tuple[int, int] | None = None) -> Outcome:
         """The suite on every point or on shard ``(rank, world)``; resumes from ``state``, never clears it."""
-        data, config = self.data, self.config
+        data, shard_of = self.data, None
         positions = list(range(len(self.data)))
         if shard is not None:
             positions = shard_positions(len(self.data), *shard, self.block_size)
             data = self.data.take(torch.tensor(positions, dtype=torch.long))
-            config = {**config, "shard": list(shard)}
-        outcome = self._resumed(state, config) or Outcome.start(
-            config, data.indices.tolist(), data.labels.tolist()
-        )
+            shard_of = list(shard)
+        fresh = Outcome.start(data.indices.tolist(), data.labels.tolist(), **self.identity, shard=shard_of)
+        outcome = self._resumed(state, fresh) or fresh
         ctx = self._context(data, positions, state)
         return run_all(ctx, self.attacks, outcome)
 
@@ -265,17 +274,23 @@ class Evaluation:
     def _context(self, data: ImageDataset, positions: list[int], state: EvaluationState | None = None):
         """The batch loops' context for these points (positions in the evaluated subset, for blocks)."""
         return RunContext(
-            model=self.counted, data=data, threat=self.threat, seed=self.seed, batch_size=self.batch_size,
-            device=self.device, blocks=[p // self.block_size for p in positions], randomized=self.randomized,
+            model=self.counted,
+            data=data,
+            threat=self.threat,
+            seed=self.seed,
+            batch_size=self.batch_size,
+            device=self.device,
+            blocks=[p // self.block_size for p in positions],
+            randomized=self.randomized,
             state=state,
-        )  # fmt: skip
+        )
 
     @staticmethod
-    def _resumed(state: EvaluationState | None, config: dict[str, Any]) -> Outcome | None:
+    def _resumed(state: EvaluationState | None, fresh: Outcome) -> Outcome | None:
         saved = state.load() if state is not None else None
         if saved is None:
             return None
-        if saved.get("config") == config:
+        if same_evaluation(saved, fresh):
             try:
                 return Outcome.from_dict(saved)
             except (KeyError, TypeError):

@@ -6,31 +6,34 @@ exactly, and a resumed run continues from the last finished batch.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from robench.core.cost import Cost
-from robench.core.record import (
-    AttackFailure,
-    EvaluationResult,
-    GradientProblems,
-    NonFinite,
-    Problems,
-    Rejection,
-    SampleResult,
-    StageResult,
-)
+from robench.core.identity import EvaluationKey
+from robench.core.record import EvaluationResult, Problems, SampleResult, StageResult
 
 # status of a point in a stage
 PENDING, SURVIVED, BROKEN, REJECTED, FAILED = 0, 1, 2, 3, 4
 
 
+#: the fields that say which evaluation an outcome belongs to: a resumed state must match them, shards
+#: must agree on them (but for ``shard``)
+IDENTITY = ("key", "model", "n", "suite", "eot_samples", "shard")
+
+
 @dataclass
 class Outcome:
-    config: dict[str, Any]  # the evaluation's identity (engine.identity.evaluation_config)
+    key: EvaluationKey  # the evaluation's identity, created once (robench.engine.identity.evaluation_key_of)
+    model: str  # the record's name for the model
+    n: int  # points of the whole evaluation (a shard holds some of them)
+    suite: dict[str, Any]  # the suite as it runs: attacks (as built), definition (the record's suite_content)
+    eot_samples: int  # gradient samples per attack step the probe chose (1: a deterministic model)
     indices: list[int]
     labels: list[int]
+    shard: list[int] | None = None  # [rank, world] of a shard's outcome
     clean_correct: list[bool] | None = None  # None until the clean pass is done
     status: list[list[int]] = field(default_factory=list)  # [stage][point]
     stage_cost: list[Cost] = field(default_factory=list)
@@ -49,23 +52,28 @@ class Outcome:
             self.margin[point] = value
 
     @classmethod
-    def start(cls, config: dict[str, Any], indices: list[int], labels: list[int]) -> Outcome:
-        stages = len(config["suite"]["attacks"])
+    def start(cls, indices: list[int], labels: list[int], **identity: Any) -> Outcome:
+        """A fresh outcome of these points; ``identity``: the ``IDENTITY`` fields."""
+        stages = len(identity["suite"]["attacks"])
         return cls(
-            config=config,
             indices=list(indices),
             labels=list(labels),
             status=[[PENDING] * len(indices) for _ in range(stages)],
             stage_cost=[Cost() for _ in range(stages)],
+            **identity,
         )
+
+    def identity(self) -> dict[str, Any]:
+        """The ``IDENTITY`` fields as JSON holds them (what ``same_evaluation`` compares)."""
+        return json.loads(json.dumps({name: _plain(getattr(self, name)) for name in IDENTITY}))
 
     @property
     def stage_names(self) -> list[str]:
-        return list(self.config["suite"]["attacks"])
+        return list(self.suite["attacks"])
 
     @property
     def independent(self) -> bool:
-        return self.config["mode"] == "independent"
+        return self.key.mode == "independent"
 
     def needs_attack(self, stage: int, point: int) -> bool:
         """Whether this stage still has to attack this point (cascade: only points robust so far)."""
@@ -86,15 +94,10 @@ class Outcome:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outcome:
         data = dict(data)
+        data["key"] = EvaluationKey(**data["key"])
         data["stage_cost"] = [Cost(**c) for c in data["stage_cost"]]
         data["clean_cost"] = Cost(**data["clean_cost"])
-        problems = data["problems"]
-        data["problems"] = Problems(
-            rejected=[Rejection(**r) for r in problems["rejected"]],
-            attack_errors=[AttackFailure(**e) for e in problems["attack_errors"]],
-            nonfinite_logits=[NonFinite(**e) for e in problems["nonfinite_logits"]],
-            gradients=GradientProblems(**problems["gradients"]),
-        )
+        data["problems"] = Problems.from_dict(data["problems"])
         return cls(**data)
 
     def stage_rows(self) -> list[StageResult]:
@@ -133,46 +136,40 @@ class Outcome:
         ]
 
     def to_record(self, env: dict[str, Any], **details: Any) -> EvaluationResult:
-        """The record of this outcome; ``details`` fills the record fields the outcome does not hold
-        (probe, batch_size, extra)."""
-        cfg = self.config
-        problems = Problems(
-            rejected=list(self.problems.rejected),
-            attack_errors=list(self.problems.attack_errors),
-            nonfinite_logits=list(self.problems.nonfinite_logits),
-            gradients=GradientProblems(*(sorted(v) for v in vars(self.problems.gradients).values())),
-        )
+        """The record of this outcome, which embeds its key; ``details`` fills the record fields the
+        outcome does not hold (probe, batch_size, data_info)."""
         return EvaluationResult(
-            model=cfg["model"],
-            checkpoint_sha256=cfg["checkpoint_sha256"],
-            dataset=cfg["dataset"],
-            split=cfg["split"],
-            threat=cfg["threat"],
-            eps=cfg["eps"],
-            seed=cfg["seed"],
-            subset_sha256=cfg["subset_sha256"],
-            suite=cfg["suite"],
-            mode=cfg["mode"],
+            model=self.model,
+            key=self.key,
+            suite_content=dict(self.suite),
             stages=self.stage_rows(),
             samples=self.sample_rows(),
             clean_cost=self.clean_cost,
-            problems=problems,
-            eot_samples=cfg["eot_samples"],
-            block_size=cfg["block_size"],
+            problems=self.problems.copy(),
+            eot_samples=self.eot_samples,
             env=env,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             **details,
         )
 
 
+def same_evaluation(saved: dict[str, Any], outcome: Outcome, *, but: tuple[str, ...] = ()) -> bool:
+    """Whether a saved outcome (``to_dict``) belongs to the same evaluation as ``outcome``."""
+    mine = outcome.identity()
+    return all(saved.get(name) == mine[name] for name in IDENTITY if name not in but)
+
+
+def _plain(value: Any) -> Any:
+    return asdict(value) if hasattr(value, "__dataclass_fields__") else value
+
+
 def merge_outcomes(outcomes: list[Outcome]) -> Outcome:
-    """Combine the outcomes of disjoint shards (same configuration) into one, ordered by canonical index."""
+    """Combine the outcomes of disjoint shards (same evaluation) into one, ordered by canonical index."""
     if not outcomes:
         raise ValueError("no shard outcomes to merge")
-    base = {k: v for k, v in outcomes[0].config.items() if k != "shard"}
-    for other in outcomes[1:]:
-        if {k: v for k, v in other.config.items() if k != "shard"} != base:
-            raise ValueError("shard outcomes come from different evaluation configurations")
+    first = outcomes[0]
+    if not all(same_evaluation(o.identity(), first, but=("shard",)) for o in outcomes[1:]):
+        raise ValueError("shard outcomes come from different evaluation configurations")
     if any(o.clean_correct is None for o in outcomes):
         raise ValueError("a shard outcome is incomplete (its clean pass has not run)")
     rows = sorted(
@@ -182,7 +179,8 @@ def merge_outcomes(outcomes: list[Outcome]) -> Outcome:
     )
     if len({r[0] for r in rows}) != len(rows):
         raise ValueError("shard outcomes overlap: a point was evaluated by more than one shard")
-    merged = Outcome.start(base, [r[0] for r in rows], [r[1] for r in rows])
+    identity = {name: getattr(first, name) for name in IDENTITY if name != "shard"}
+    merged = Outcome.start([r[0] for r in rows], [r[1] for r in rows], **identity)
     merged.clean_correct = [r[2] for r in rows]
     merged.status = [[r[3][k] for r in rows] for k in range(len(merged.status))]
     merged.margin = [r[4] for r in rows]
@@ -191,13 +189,5 @@ def merge_outcomes(outcomes: list[Outcome]) -> Outcome:
         merged.stage_cost = [
             total + part for total, part in zip(merged.stage_cost, o.stage_cost, strict=True)
         ]
-        _extend(merged.problems, o.problems)
+        merged.problems.merge(o.problems)
     return merged
-
-
-def _extend(into: Problems, other: Problems) -> None:
-    into.rejected += other.rejected
-    into.attack_errors += other.attack_errors
-    into.nonfinite_logits += other.nonfinite_logits
-    for name, values in vars(other.gradients).items():
-        getattr(into.gradients, name).extend(values)

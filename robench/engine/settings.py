@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from robench.core.identity import BLOCK_SIZE
 from robench.core.threads import threads_field
 from robench.errors import RobenchError
 from robench.options import option
-
-#: points per block for attacks with per-call randomness (and the unit of sharding): large enough for
-#: AutoAttack to work on full batches, small enough to balance shards of real evaluations
-BLOCK_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -21,7 +18,13 @@ class RunSettings:
         default=None, metadata=option("number of points (default: the whole split)", short="-n")
     )
     seed: int = field(default=0, metadata=option("seed of the subset and of every random start"))
-    batch_size: int | None = field(default=None, metadata=option("override the automatic batch size"))
+    batch_size: int | None = field(
+        default=None,
+        metadata=option(
+            "points per model call for the attacks, the diagnostics and the certificates (default: "
+            "automatic, as fits in memory; per-call-random attacks run a whole block per call)"
+        ),
+    )
     block_size: int = field(
         default=BLOCK_SIZE,
         metadata=option("points per block: AutoAttack and Square run per block; the sharding unit"),

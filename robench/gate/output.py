@@ -59,19 +59,13 @@ def format_summary(report: GateReport) -> str:
 
 def summary_dict(report: GateReport) -> dict[str, Any]:
     r = report.result
+    evaluated = {"model": r.model, "suite": r.suite}
+    r.key.to_record(evaluated)  # what was evaluated: the key's fields, as the record keeps them
     return {
         "passed": report.passed,
         "exit_code": report.exit_code,
-        "model": r.model,
-        "checkpoint_sha256": r.checkpoint_sha256,
-        "dataset": r.dataset,
-        "split": r.split,
-        "threat": r.threat,
-        "eps": r.eps,
+        **evaluated,
         "n": r.n,
-        "seed": r.seed,
-        "subset_sha256": r.subset_sha256,
-        "suite": r.suite,
         "clean_acc": r.clean_acc,
         "robust_acc": r.robust_acc,
         "verdict": r.verdict,

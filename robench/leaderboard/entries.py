@@ -55,10 +55,10 @@ class Entry:
         result = EvaluationResult.from_dict(
             {k: v for k, v in data.items() if k not in ("name", "entry_version")}
         )
-        if isinstance(result.suite, dict) and "digest" not in result.suite:  # from before suite digests
+        if result.key.suite_digest is None:  # from before suite digests
             from robench.attacks.suites import legacy_suite  # torch: not at the command line's start-up
 
-            result.suite = legacy_suite(result.suite, randomized=result.eot_samples > 1)
+            result.set_suite(legacy_suite(result.suite, randomized=result.eot_samples > 1))
         return cls(name=data["name"], result=result, card=card)
 
 

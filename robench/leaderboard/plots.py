@@ -88,8 +88,9 @@ def place_labels(ax, points: list[tuple[str, float, float]], avoid=(), fontsize:
     for text, x, y in points:
         best = None
         for ring, offset, ha, va in _spots():
-            label = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=ha, va=va,
-                                fontsize=fontsize)  # fmt: skip
+            label = ax.annotate(
+                text, (x, y), xytext=offset, textcoords="offset points", ha=ha, va=va, fontsize=fontsize
+            )
             box = label.get_window_extent(renderer).padded(pixels)  # a pixel of space around the text
             outside = not (inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1))
             cost = (sum(box.overlaps(other) for other in taken), ring, outside)

@@ -248,9 +248,10 @@ def list_cards(root: str | os.PathLike | None = None, *, trust_code: bool = Fals
         placed = (path.parent.parent.name, path.parent.name)
         if ":" not in card.dataset and placed != (card.dataset, card.threat):
             raise _fail(
-                str(path), f"says {card.dataset}/{card.threat} but lies in {path.parent.parent.name}/"
+                str(path),
+                f"says {card.dataset}/{card.threat} but lies in {path.parent.parent.name}/"
                 f"{path.parent.name}; move it to {card.dataset}/{card.threat}/",
-            )  # fmt: skip
+            )
         cards.append(card)
     return sorted(cards, key=lambda c: c.id)
 

@@ -22,8 +22,8 @@ DM_NORMALIZATION = {"cifar10": DM_CIFAR10, "cifar100": DM_CIFAR100}
 
 @dataclass(frozen=True)
 class Layout:
-    name: str
-    factory: str  # lazy "module:function"
+    name: str  # also the name of its factory function in ``module``
+    module: str  # the module of robench.models.archs that defines the factory
     codebase: str
     paper: str
     distinguishes: str  # what its forward does that a neighbour's does not
@@ -34,6 +34,11 @@ class Layout:
     generic: str | None = None  # the option-taking layout this row is a setting of
     settings: dict[str, Any] = field(default_factory=dict)  # ... and those settings
     input_size: int = 32  # the resolution it is built for
+
+    @property
+    def factory(self) -> str:
+        """The lazy "module:function" that builds it."""
+        return f"{ARCHS}.{self.module}:{self.name}"
 
     @property
     def is_family(self) -> bool:
@@ -63,95 +68,259 @@ _IBP_SIDE = "nn.Sequential keys by position; option input_size (28 MNIST, 32 CIF
 _DM = "deepmind-research adversarial_robustness/pytorch/model_zoo.py; " + _RB + "/dm_wide_resnet.py"
 
 LAYOUTS: tuple[Layout, ...] = (
-    Layout("small_cnn", f"{ARCHS}.small_cnn:small_cnn", "robench", "-",
-           "two 3x3 convs and an MLP head, for 8x8 digits and 28x28 MNIST", input_size=8),
-    Layout("wk_small_mnist", f"{ARCHS}.wong_kolter:wk_small_mnist", _CA + " mnist_model", _WK_PAPER,
-           _WK_SMALL + "; 28x28 inputs (MNIST, Fashion-MNIST)", input_size=28),
-    Layout("wk_large_mnist", f"{ARCHS}.wong_kolter:wk_large_mnist", _CA + " mnist_model_large", _WK_PAPER,
-           _WK_LARGE + "; 28x28 inputs", input_size=28),
-    Layout("wk_small_cifar", f"{ARCHS}.wong_kolter:wk_small_cifar", _CA + " cifar_model (= svhn_model)",
-           _WK_PAPER, _WK_SMALL + "; 32x32 inputs (CIFAR-10, SVHN)"),
-    Layout("wk_large_cifar", f"{ARCHS}.wong_kolter:wk_large_cifar", _CA + " cifar_model_large", _WK_PAPER,
-           _WK_LARGE + "; 32x32 inputs"),
-    Layout("ibp_small", f"{ARCHS}.dm_ibp:ibp_small", _IBP + " 'small'", _IBP_PAPER,
-           "conv16 4x4/2, conv32 4x4/1 without padding, fc100, fc; " + _IBP_SIDE, input_size=28),
-    Layout("ibp_medium", f"{ARCHS}.dm_ibp:ibp_medium", _IBP + " 'medium'", _IBP_PAPER,
-           "conv32 3x3, conv32 4x4/2, conv64 3x3, conv64 4x4/2 without padding, fc512, fc512, fc; "
-           + _IBP_SIDE, input_size=28),
-    Layout("ibp_large", f"{ARCHS}.dm_ibp:ibp_large",
-           _IBP + " 'large'; huanzhang12/CROWN-IBP model_defs_gowal.py IBP_large ('dm-large')", _IBP_PAPER,
-           "conv64 3x3 x2, conv128 3x3/2, conv128 3x3 x2, padding 1, fc512, fc; " + _IBP_SIDE,
-           input_size=28),
-    Layout("resnet18", f"{ARCHS}.resnet:resnet18",
-           "kuangliu/pytorch-cifar; " + _RB + "/resnet.py ResNet18; MadryLab/robustness cifar_models",
-           "He et al. 2016", "post-activation BasicBlocks, 3x3 stem, no max-pool; keys shortcut.0/1, linear"),
-    Layout("resnet50", f"{ARCHS}.resnet:resnet50",
-           "MadryLab/robustness cifar_models.resnet50; " + _RB + "/resnet.py ResNet(Bottleneck, [3,4,6,3])",
-           "Engstrom et al. 2019 (robustness library)",
-           "Bottleneck blocks (conv3, bn3), 3x3 stem, no max-pool; keys shortcut.0/1, linear"),
-    Layout("preact_resnet18", f"{ARCHS}.preact_resnet:preact_resnet18", "robench (family name)", "-",
-           "a family name: a fresh model is preact_resnet18_rice; a checkpoint must name its layout",
-           members=("preact_resnet18_rice", "preact_resnet18_wong")),
-    Layout("preact_resnet18_rice", f"{ARCHS}.preact_resnet:preact_resnet18_rice",
-           "locuslab/robust_overfitting preactresnet.py; " + _RB
-           + "/resnet.py PreActBlockV2, bn_before_fc=True",
-           "Rice et al. 2020", _RICE, shares_keys_with=("preact_resnet18_wong",),
-           generic="preact_resnet", settings={"depth": 18, "shortcut_from": "activation", "final_bn": True}),
-    Layout("preact_resnet18_wong", f"{ARCHS}.preact_resnet:preact_resnet18_wong",
-           "locuslab/fast_adversarial CIFAR10/preact_resnet.py; " + _RB + "/resnet.py PreActBlock, "
-           "bn_before_fc=True", "Wong et al. 2020", _WONG, shares_keys_with=("preact_resnet18_rice",),
-           generic="preact_resnet", settings={"depth": 18, "shortcut_from": "input", "final_bn": True}),
-    Layout("preact_resnet18_wong_nobn", f"{ARCHS}.preact_resnet:preact_resnet18_wong_nobn",
-           _RB + "/resnet.py PreActResNet(PreActBlock, [2,2,2,2]) "
-           "(Wong2020Fast, Andriushchenko2020Understanding)",
-           "Wong et al. 2020 (RobustBench entry)",
-           "shortcut from the block input x; no final BatchNorm and no ReLU before pooling (no bn.* keys)",
-           generic="preact_resnet", settings={"depth": 18, "shortcut_from": "input", "final_bn": False}),
-    Layout("preact_resnet", f"{ARCHS}.preact_resnet:preact_resnet", _RB + "/resnet.py PreActResNet switches",
-           "-", "options depth (18, 34), shortcut_from ('activation' | 'input'), final_bn (true | false)"),
-    Layout("wide_resnet", f"{ARCHS}.wide_resnet:wide_resnet",
-           "locuslab/robust_overfitting wideresnet.py; " + _RB
-           + "/wide_resnet.py WideResNet(sub_block1=False)",
-           "Zagoruyko & Komodakis 2016; Madry et al. 2018; Rice et al. 2020",
-           _WRN + "; options depth, width, dropout, fc_bias"),
-    Layout("wrn_28_10", f"{ARCHS}.wide_resnet:wrn_28_10", "as wide_resnet", "Zagoruyko & Komodakis 2016",
-           _WRN, generic="wide_resnet", settings={"depth": 28, "width": 10}),
-    Layout("wrn_34_10", f"{ARCHS}.wide_resnet:wrn_34_10", "as wide_resnet", "Madry et al. 2018",
-           _WRN, generic="wide_resnet", settings={"depth": 34, "width": 10}),
-    Layout("wide_resnet_trades", f"{ARCHS}.wide_resnet:wide_resnet_trades",
-           "yaodongyu/TRADES models/wideresnet.py; yaircarmon/semisup-adv models/wideresnet.py; "
-           + _RB + "/wide_resnet.py WideResNet(sub_block1=True)", "Zhang et al. 2019; Carmon et al. 2019",
-           _TRADES + "; options depth, width, fc_bias", unused_prefixes=("sub_block1.",)),
-    Layout("wrn_28_10_trades", f"{ARCHS}.wide_resnet:wrn_28_10_trades", "as wide_resnet_trades",
-           "Carmon et al. 2019", _TRADES, unused_prefixes=("sub_block1.",),
-           generic="wide_resnet_trades", settings={"depth": 28, "width": 10}),
-    Layout("wrn_34_10_trades", f"{ARCHS}.wide_resnet:wrn_34_10_trades", "as wide_resnet_trades",
-           "Zhang et al. 2019", _TRADES, unused_prefixes=("sub_block1.",),
-           generic="wide_resnet_trades", settings={"depth": 34, "width": 10}),
-    Layout("dm_wide_resnet", f"{ARCHS}.dm_wide_resnet:dm_wide_resnet", _DM + " DMWideResNet",
-           "Gowal et al. 2020; Rebuffi et al. 2021", _DM_WRN + "; options depth, width, activation",
-           normalization=DM_NORMALIZATION),
-    Layout("dm_wrn_28_10", f"{ARCHS}.dm_wide_resnet:dm_wrn_28_10", "as dm_wide_resnet (Swish)",
-           "Gowal et al. 2020; Rebuffi et al. 2021", _DM_WRN, normalization=DM_NORMALIZATION,
-           generic="dm_wide_resnet", settings={"depth": 28, "width": 10, "activation": "swish"}),
-    Layout("dm_wrn_70_16", f"{ARCHS}.dm_wide_resnet:dm_wrn_70_16", "as dm_wide_resnet (Swish)",
-           "Gowal et al. 2020; Rebuffi et al. 2021", _DM_WRN, normalization=DM_NORMALIZATION,
-           generic="dm_wide_resnet", settings={"depth": 70, "width": 16, "activation": "swish"}),
-    Layout("dm_preact_resnet", f"{ARCHS}.dm_preact_resnet:dm_preact_resnet", _DM + " DMPreActResNet",
-           "Rebuffi et al. 2021; Gowal et al. 2021", _DM_PRN + "; options depth (18, 34), activation",
-           normalization=DM_NORMALIZATION),
-    Layout("dm_preact_resnet18", f"{ARCHS}.dm_preact_resnet:dm_preact_resnet18",
-           "as dm_preact_resnet (Swish)",
-           "Rebuffi et al. 2021; Gowal et al. 2021", _DM_PRN, normalization=DM_NORMALIZATION,
-           generic="dm_preact_resnet", settings={"depth": 18, "activation": "swish"}),
-    Layout("torchvision_resnet18", f"{ARCHS}.torchvision_resnet:torchvision_resnet18",
-           "pytorch/vision torchvision.models.resnet18", "He et al. 2016",
-           "ImageNet layout: 7x7 stem, max-pool, downsample shortcuts, fc head", input_size=224),
-    Layout("torchvision_resnet50", f"{ARCHS}.torchvision_resnet:torchvision_resnet50",
-           "pytorch/vision torchvision.models.resnet50; MadryLab/robustness imagenet_models.resnet50",
-           "He et al. 2016; Engstrom et al. 2019 (ImageNet)",
-           "ImageNet layout: 7x7 stem, max-pool, Bottleneck, downsample shortcuts, fc head", input_size=224),
-)  # fmt: skip
+    Layout(
+        name="small_cnn",
+        module="small_cnn",
+        codebase="robench",
+        paper="-",
+        distinguishes="two 3x3 convs and an MLP head, for 8x8 digits and 28x28 MNIST",
+        input_size=8,
+    ),
+    Layout(
+        name="wk_small_mnist",
+        module="wong_kolter",
+        codebase=_CA + " mnist_model",
+        paper=_WK_PAPER,
+        distinguishes=_WK_SMALL + "; 28x28 inputs (MNIST, Fashion-MNIST)",
+        input_size=28,
+    ),
+    Layout(
+        name="wk_large_mnist",
+        module="wong_kolter",
+        codebase=_CA + " mnist_model_large",
+        paper=_WK_PAPER,
+        distinguishes=_WK_LARGE + "; 28x28 inputs",
+        input_size=28,
+    ),
+    Layout(
+        name="wk_small_cifar",
+        module="wong_kolter",
+        codebase=_CA + " cifar_model (= svhn_model)",
+        paper=_WK_PAPER,
+        distinguishes=_WK_SMALL + "; 32x32 inputs (CIFAR-10, SVHN)",
+    ),
+    Layout(
+        name="wk_large_cifar",
+        module="wong_kolter",
+        codebase=_CA + " cifar_model_large",
+        paper=_WK_PAPER,
+        distinguishes=_WK_LARGE + "; 32x32 inputs",
+    ),
+    Layout(
+        name="ibp_small",
+        module="dm_ibp",
+        codebase=_IBP + " 'small'",
+        paper=_IBP_PAPER,
+        distinguishes="conv16 4x4/2, conv32 4x4/1 without padding, fc100, fc; " + _IBP_SIDE,
+        input_size=28,
+    ),
+    Layout(
+        name="ibp_medium",
+        module="dm_ibp",
+        codebase=_IBP + " 'medium'",
+        paper=_IBP_PAPER,
+        distinguishes="conv32 3x3, conv32 4x4/2, conv64 3x3, conv64 4x4/2 without padding, fc512, fc512, fc; "
+        + _IBP_SIDE,
+        input_size=28,
+    ),
+    Layout(
+        name="ibp_large",
+        module="dm_ibp",
+        codebase=_IBP + " 'large'; huanzhang12/CROWN-IBP model_defs_gowal.py IBP_large ('dm-large')",
+        paper=_IBP_PAPER,
+        distinguishes="conv64 3x3 x2, conv128 3x3/2, conv128 3x3 x2, padding 1, fc512, fc; " + _IBP_SIDE,
+        input_size=28,
+    ),
+    Layout(
+        name="resnet18",
+        module="resnet",
+        codebase="kuangliu/pytorch-cifar; " + _RB + "/resnet.py ResNet18; MadryLab/robustness cifar_models",
+        paper="He et al. 2016",
+        distinguishes="post-activation BasicBlocks, 3x3 stem, no max-pool; keys shortcut.0/1, linear",
+    ),
+    Layout(
+        name="resnet50",
+        module="resnet",
+        codebase="MadryLab/robustness cifar_models.resnet50; "
+        + _RB
+        + "/resnet.py ResNet(Bottleneck, [3,4,6,3])",
+        paper="Engstrom et al. 2019 (robustness library)",
+        distinguishes="Bottleneck blocks (conv3, bn3), 3x3 stem, no max-pool; keys shortcut.0/1, linear",
+    ),
+    Layout(
+        name="preact_resnet18",
+        module="preact_resnet",
+        codebase="robench (family name)",
+        paper="-",
+        distinguishes=(
+            "a family name: a fresh model is preact_resnet18_rice; a checkpoint must name its layout"
+        ),
+        members=("preact_resnet18_rice", "preact_resnet18_wong"),
+    ),
+    Layout(
+        name="preact_resnet18_rice",
+        module="preact_resnet",
+        codebase="locuslab/robust_overfitting preactresnet.py; "
+        + _RB
+        + "/resnet.py PreActBlockV2, bn_before_fc=True",
+        paper="Rice et al. 2020",
+        distinguishes=_RICE,
+        shares_keys_with=("preact_resnet18_wong",),
+        generic="preact_resnet",
+        settings={"depth": 18, "shortcut_from": "activation", "final_bn": True},
+    ),
+    Layout(
+        name="preact_resnet18_wong",
+        module="preact_resnet",
+        codebase="locuslab/fast_adversarial CIFAR10/preact_resnet.py; " + _RB + "/resnet.py PreActBlock, "
+        "bn_before_fc=True",
+        paper="Wong et al. 2020",
+        distinguishes=_WONG,
+        shares_keys_with=("preact_resnet18_rice",),
+        generic="preact_resnet",
+        settings={"depth": 18, "shortcut_from": "input", "final_bn": True},
+    ),
+    Layout(
+        name="preact_resnet18_wong_nobn",
+        module="preact_resnet",
+        codebase=_RB + "/resnet.py PreActResNet(PreActBlock, [2,2,2,2]) "
+        "(Wong2020Fast, Andriushchenko2020Understanding)",
+        paper="Wong et al. 2020 (RobustBench entry)",
+        distinguishes=(
+            "shortcut from the block input x; no final BatchNorm and no ReLU before pooling (no bn.* keys)"
+        ),
+        generic="preact_resnet",
+        settings={"depth": 18, "shortcut_from": "input", "final_bn": False},
+    ),
+    Layout(
+        name="preact_resnet",
+        module="preact_resnet",
+        codebase=_RB + "/resnet.py PreActResNet switches",
+        paper="-",
+        distinguishes=(
+            "options depth (18, 34), shortcut_from ('activation' | 'input'), final_bn (true | false)"
+        ),
+    ),
+    Layout(
+        name="wide_resnet",
+        module="wide_resnet",
+        codebase="locuslab/robust_overfitting wideresnet.py; "
+        + _RB
+        + "/wide_resnet.py WideResNet(sub_block1=False)",
+        paper="Zagoruyko & Komodakis 2016; Madry et al. 2018; Rice et al. 2020",
+        distinguishes=_WRN + "; options depth, width, dropout, fc_bias",
+    ),
+    Layout(
+        name="wrn_28_10",
+        module="wide_resnet",
+        codebase="as wide_resnet",
+        paper="Zagoruyko & Komodakis 2016",
+        distinguishes=_WRN,
+        generic="wide_resnet",
+        settings={"depth": 28, "width": 10},
+    ),
+    Layout(
+        name="wrn_34_10",
+        module="wide_resnet",
+        codebase="as wide_resnet",
+        paper="Madry et al. 2018",
+        distinguishes=_WRN,
+        generic="wide_resnet",
+        settings={"depth": 34, "width": 10},
+    ),
+    Layout(
+        name="wide_resnet_trades",
+        module="wide_resnet",
+        codebase="yaodongyu/TRADES models/wideresnet.py; yaircarmon/semisup-adv models/wideresnet.py; "
+        + _RB
+        + "/wide_resnet.py WideResNet(sub_block1=True)",
+        paper="Zhang et al. 2019; Carmon et al. 2019",
+        distinguishes=_TRADES + "; options depth, width, fc_bias",
+        unused_prefixes=("sub_block1.",),
+    ),
+    Layout(
+        name="wrn_28_10_trades",
+        module="wide_resnet",
+        codebase="as wide_resnet_trades",
+        paper="Carmon et al. 2019",
+        distinguishes=_TRADES,
+        unused_prefixes=("sub_block1.",),
+        generic="wide_resnet_trades",
+        settings={"depth": 28, "width": 10},
+    ),
+    Layout(
+        name="wrn_34_10_trades",
+        module="wide_resnet",
+        codebase="as wide_resnet_trades",
+        paper="Zhang et al. 2019",
+        distinguishes=_TRADES,
+        unused_prefixes=("sub_block1.",),
+        generic="wide_resnet_trades",
+        settings={"depth": 34, "width": 10},
+    ),
+    Layout(
+        name="dm_wide_resnet",
+        module="dm_wide_resnet",
+        codebase=_DM + " DMWideResNet",
+        paper="Gowal et al. 2020; Rebuffi et al. 2021",
+        distinguishes=_DM_WRN + "; options depth, width, activation",
+        normalization=DM_NORMALIZATION,
+    ),
+    Layout(
+        name="dm_wrn_28_10",
+        module="dm_wide_resnet",
+        codebase="as dm_wide_resnet (Swish)",
+        paper="Gowal et al. 2020; Rebuffi et al. 2021",
+        distinguishes=_DM_WRN,
+        normalization=DM_NORMALIZATION,
+        generic="dm_wide_resnet",
+        settings={"depth": 28, "width": 10, "activation": "swish"},
+    ),
+    Layout(
+        name="dm_wrn_70_16",
+        module="dm_wide_resnet",
+        codebase="as dm_wide_resnet (Swish)",
+        paper="Gowal et al. 2020; Rebuffi et al. 2021",
+        distinguishes=_DM_WRN,
+        normalization=DM_NORMALIZATION,
+        generic="dm_wide_resnet",
+        settings={"depth": 70, "width": 16, "activation": "swish"},
+    ),
+    Layout(
+        name="dm_preact_resnet",
+        module="dm_preact_resnet",
+        codebase=_DM + " DMPreActResNet",
+        paper="Rebuffi et al. 2021; Gowal et al. 2021",
+        distinguishes=_DM_PRN + "; options depth (18, 34), activation",
+        normalization=DM_NORMALIZATION,
+    ),
+    Layout(
+        name="dm_preact_resnet18",
+        module="dm_preact_resnet",
+        codebase="as dm_preact_resnet (Swish)",
+        paper="Rebuffi et al. 2021; Gowal et al. 2021",
+        distinguishes=_DM_PRN,
+        normalization=DM_NORMALIZATION,
+        generic="dm_preact_resnet",
+        settings={"depth": 18, "activation": "swish"},
+    ),
+    Layout(
+        name="torchvision_resnet18",
+        module="torchvision_resnet",
+        codebase="pytorch/vision torchvision.models.resnet18",
+        paper="He et al. 2016",
+        distinguishes="ImageNet layout: 7x7 stem, max-pool, downsample shortcuts, fc head",
+        input_size=224,
+    ),
+    Layout(
+        name="torchvision_resnet50",
+        module="torchvision_resnet",
+        codebase="pytorch/vision torchvision.models.resnet50; MadryLab/robustness imagenet_models.resnet50",
+        paper="He et al. 2016; Engstrom et al. 2019 (ImageNet)",
+        distinguishes="ImageNet layout: 7x7 stem, max-pool, Bottleneck, downsample shortcuts, fc head",
+        input_size=224,
+    ),
+)
 
 _BY_NAME = {entry.name: entry for entry in LAYOUTS}
 

@@ -119,9 +119,14 @@ def _from_card(card: ModelCard, given: dict[str, Any], checkpoint, trust_code: b
         values = (given["mean"], given["std"]) if given["mean"] is not None else None
         by = "explicit"
     return _Request(
-        card.architecture, card.num_classes, card.in_channels or (len(values[0]) if values else None),
-        dict(card.arch_kwargs), values, by, checkpoint if checkpoint is not None else card.checkpoint_path,
-    )  # fmt: skip
+        card.architecture,
+        card.num_classes,
+        card.in_channels or (len(values[0]) if values else None),
+        dict(card.arch_kwargs),
+        values,
+        by,
+        checkpoint if checkpoint is not None else card.checkpoint_path,
+    )
 
 
 def _from_caller(given: dict[str, Any], checkpoint) -> _Request:
@@ -139,9 +144,14 @@ def _from_caller(given: dict[str, Any], checkpoint) -> _Request:
         raise RobenchError(f"mean/std have {len(mean)} values but the model takes {in_channels} channels")
     given_values = (mean, std) if mean is not None else None
     return _Request(
-        arch, given["num_classes"], in_channels, dict(given["arch_kwargs"] or {}), given_values, "explicit",
+        arch,
+        given["num_classes"],
+        in_channels,
+        dict(given["arch_kwargs"] or {}),
+        given_values,
+        "explicit",
         checkpoint,
-    )  # fmt: skip
+    )
 
 
 def _read(
@@ -181,10 +191,30 @@ def _built(
     fitted = FittedCheckpoint()
     if state is not None:
         fitted = fit_state_dict(
-            net, state, arch=request.arch, num_classes=request.num_classes, source=str(request.checkpoint),
-            accept_normalization=True, classes_from=classes_from,
-        )  # fmt: skip
+            net,
+            state,
+            arch=request.arch,
+            num_classes=request.num_classes,
+            source=str(request.checkpoint),
+            accept_normalization=True,
+            classes_from=classes_from,
+        )
     return net, sha256, fitted, (*read_notes, *fitted.notes)
+
+
+def _normalization(request: _Request, fitted: FittedCheckpoint, dataset: Any, model: str) -> Normalization:
+    """What robench puts in front of the network: the rule of robench.models.normalization applied to the
+    values given, the checkpoint's buffers, the layout's own and the data's."""
+    return choose_normalization(
+        given=request.given,
+        given_by=request.given_by,
+        checkpoint=fitted.normalization,
+        layout=find_layout(ARCHITECTURES.canonical(request.arch)),
+        arch=request.arch,
+        dataset=dataset,
+        in_channels=request.in_channels,
+        model=model,
+    )
 
 
 def load_model(
@@ -222,11 +252,7 @@ def load_model(
     net, sha256, fitted, notes = _built(request, card, dataset, classes_from)
     source, loaded = str(request.checkpoint), sha256 is not None
     name = card.id if card is not None else Path(request.checkpoint).stem if loaded else request.arch
-    normalization = choose_normalization(
-        given=request.given, given_by=request.given_by, checkpoint=fitted.normalization,
-        layout=find_layout(ARCHITECTURES.canonical(request.arch)), arch=request.arch, dataset=dataset,
-        in_channels=request.in_channels, model=source if loaded else name,
-    )  # fmt: skip
+    normalization = _normalization(request, fitted, dataset, source if loaded else name)
     if normalization.source == "checkpoint":
         notes += (
             f"{source}: robench applies its normalisation before the network, {normalization.describe()}",
@@ -235,10 +261,16 @@ def load_model(
         warnings.warn(note, LoadNote, stacklevel=2)
     module = prepare_for_eval(normalize(net, normalization.mean, normalization.std), quiet=True).to(device)
     return LoadedModel(
-        module=module, name=name, sha256=sha256, card=card, architecture=request.arch,
-        layout=concrete_layout(ARCHITECTURES.canonical(request.arch)), arch_kwargs=request.arch_kwargs,
-        normalization=normalization, notes=notes,
-    )  # fmt: skip
+        module=module,
+        name=name,
+        sha256=sha256,
+        card=card,
+        architecture=request.arch,
+        layout=concrete_layout(ARCHITECTURES.canonical(request.arch)),
+        arch_kwargs=request.arch_kwargs,
+        normalization=normalization,
+        notes=notes,
+    )
 
 
 def load_any(

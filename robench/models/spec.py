@@ -103,9 +103,15 @@ class ModelSpec:
             return load_zoo_model(self.model, model_dir=self.model_dir, download=self.download, device=device)
         if card is not None:
             return load_model(
-                card, checkpoint=self.checkpoint, mean=self.mean, std=self.std, arch_kwargs=self.arch_kwargs,
-                device=device, dataset=data, trust_code=self.trust_code,
-            )  # fmt: skip
+                card,
+                checkpoint=self.checkpoint,
+                mean=self.mean,
+                std=self.std,
+                arch_kwargs=self.arch_kwargs,
+                device=device,
+                dataset=data,
+                trust_code=self.trust_code,
+            )
         return load_model(
             checkpoint=self.checkpoint,
             arch=self.arch,

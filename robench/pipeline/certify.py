@@ -76,8 +76,14 @@ def _bound(model, x, y, threat, method: str, chunk: int) -> tuple[torch.Tensor, 
     certified, first, seconds, work = [], None, 0.0, 0.0
     with progress_bar(f"certify {method}", total=len(x)) as bar:
         for start in range(0, len(x), chunk):
-            certs = certify_bounds(model, x[start : start + chunk], y[start : start + chunk], threat,
-                                   method=method, batch_size=chunk)  # fmt: skip
+            certs = certify_bounds(
+                model,
+                x[start : start + chunk],
+                y[start : start + chunk],
+                threat,
+                method=method,
+                batch_size=chunk,
+            )
             first = first or certs
             certified.append(certs.certified.cpu())
             seconds, work = seconds + certs.cost.seconds, work + certs.cost.forward_equivalents
@@ -110,17 +116,26 @@ def certify_points(
         used, seconds, work, note = method, 0.0, 0.0, ""
         if bool(open_points.any()):
             where = open_points.nonzero().flatten()
-            mask, (first, seconds, work) = _bound(model, x[where.to(device)], y[where.to(device)], threat,
-                                                  method, chunk)  # fmt: skip
+            mask, (first, seconds, work) = _bound(
+                model, x[where.to(device)], y[where.to(device)], threat, method, chunk
+            )
             certified[where[mask]] = True
             used, note = first.method, first.note
         if method == "ibp":
             by_ibp = certified
         found[method] = CertificateSummary(
-            method=used, requested_method=method, norm=threat.norm, eps=float(threat.eps), n=len(indices),
-            certified_count=int(certified.sum()), certified=[indices[i] for i in _where(certified)],
-            bounded=int(open_points.sum()), seconds=round(seconds, 3), work=round(work, 1), note=note,
-        )  # fmt: skip
+            method=used,
+            requested_method=method,
+            norm=threat.norm,
+            eps=float(threat.eps),
+            n=len(indices),
+            certified_count=int(certified.sum()),
+            certified=[indices[i] for i in _where(certified)],
+            bounded=int(open_points.sum()),
+            seconds=round(seconds, 3),
+            work=round(work, 1),
+            note=note,
+        )
     return [found[m] for m in methods]
 
 
@@ -140,7 +155,6 @@ def certify_record(
     (``certified_but_broken``, an error: the verdict becomes unreliable). ``required=False``: a model
     certify cannot bound gets no certificates and a note instead of an error."""
     from robench.diagnostics.checks.certified_but_broken import contradictions
-    from robench.diagnostics.verdict import verdict
     from robench.engine.evaluation import resolve_device
 
     points, device = target.points(run), resolve_device(run.device)
@@ -154,19 +168,23 @@ def certify_record(
         result.certificates, result.certificates_note = [], problem
         return result
     result.certificates = certify_points(
-        target.loaded.module, points, target.threat, methods, device=device, batch_size=run.batch_size
-    )
-    flags = contradictions(result)
-    if flags:
-        result.flags = [*result.flags, *flags]
-        result.verdict = verdict(result.flags)
+        target.loaded.module, points, target.threat, methods, device=device, batch_size=result.batch_size
+    )  # the evaluation's batch size, as resolved once (robench.engine.evaluation.batch_plan)
+    result.flags = [*result.flags, *contradictions(result)]
     return result
 
 
 def smooth_points(
-    model: nn.Module, points: ImageDataset, sigma: float, *, samples: int, n0: int, alpha: float, seed: int,
+    model: nn.Module,
+    points: ImageDataset,
+    sigma: float,
+    *,
+    samples: int,
+    n0: int,
+    alpha: float,
+    seed: int,
     device: str = "cpu",
-) -> SmoothedSummary:  # fmt: skip
+) -> SmoothedSummary:
     """Randomized smoothing's CERTIFY on ``points``: the smoothed classifier's prediction and l2 radius per
     point (noise seeded by the seed and each point's canonical index, so chunks do not matter)."""
     import torch
@@ -179,19 +197,32 @@ def smooth_points(
         for start in range(0, len(points), CHUNK):
             part = slice(start, start + CHUNK)
             certs = smoothed_certify(
-                model, points.images[part].to(device), points.labels[part], sigma, n0=n0, n=samples,
-                alpha=alpha, seed=seed, indices=points.indices[part], batch_size=1_000,
-            )  # fmt: skip
+                model,
+                points.images[part].to(device),
+                points.labels[part],
+                sigma,
+                n0=n0,
+                n=samples,
+                alpha=alpha,
+                seed=seed,
+                indices=points.indices[part],
+                batch_size=1_000,
+            )
             parts.append(certs)
             seconds, forward = seconds + certs.seconds, forward + certs.base_forward_passes
             bar.advance(len(certs.labels))
     return SmoothedSummary(
-        sigma=float(sigma), n0=n0, samples=samples, alpha=alpha, indices=points.indices.tolist(),
+        sigma=float(sigma),
+        n0=n0,
+        samples=samples,
+        alpha=alpha,
+        indices=points.indices.tolist(),
         labels=points.labels.tolist(),
         smoothed_prediction=torch.cat([c.smoothed_prediction for c in parts]).tolist(),
         smoothed_radius_l2=torch.cat([c.smoothed_radius_l2 for c in parts]).tolist(),
-        base_forward=forward, seconds=round(seconds, 3),
-    )  # fmt: skip
+        base_forward=forward,
+        seconds=round(seconds, 3),
+    )
 
 
 @dataclass(frozen=True)
@@ -239,7 +270,8 @@ def run_certification(request: CertifyRequest) -> CertificationRecord:
 def _certification(request: CertifyRequest) -> CertificationRecord:
     from robench.core.environment import environment
     from robench.core.threads import use_threads
-    from robench.engine.evaluation import check_outputs, resolve_device
+    from robench.engine.evaluation import batch_plan, check_outputs, resolve_device
+    from robench.engine.identity import points_key_of
     from robench.pipeline.target import resolve_target
 
     if request.evaluation.run.threads is not None:
@@ -249,34 +281,58 @@ def _certification(request: CertifyRequest) -> CertificationRecord:
     points, model, device = target.points(run), target.loaded.module, resolve_device(run.device)
     check_outputs(model, points, device)
     require_certifiable(target, run)
+    batch = batch_plan(run.batch_size, model, points, device).batch  # as an evaluation resolves it
     certificates = certify_points(
-        model, points, target.threat, request.methods, device=device, batch_size=run.batch_size
+        model, points, target.threat, request.methods, device=device, batch_size=batch
     )
     smoothed = []
     if request.smoothing is not None:
         smoothed.append(
-            smooth_points(model, points, request.smoothing, samples=request.samples, n0=request.n0,
-                          alpha=request.alpha, seed=run.seed, device=device)
-        )  # fmt: skip
-    clean = int((_predictions(model, points.images.to(device), CHUNK).cpu() == points.labels).sum())
+            smooth_points(
+                model,
+                points,
+                request.smoothing,
+                samples=request.samples,
+                n0=request.n0,
+                alpha=request.alpha,
+                seed=run.seed,
+                device=device,
+            )
+        )
+    clean = int((_predictions(model, points.images.to(device), batch).cpu() == points.labels).sum())
     return CertificationRecord(
-        model=target.loaded.name, checkpoint_sha256=target.loaded.sha256, dataset=points.name,
-        split=points.split, threat=target.threat.norm, eps=float(target.threat.eps), seed=run.seed,
-        subset_sha256=points.subset_sha256(), n=len(points), clean_correct=clean, certificates=certificates,
-        smoothed=smoothed, card=target.card_summary, env=environment(device),
+        model=target.loaded.name,
+        key=points_key_of(points, target.threat, run.seed, target.loaded.sha256),
+        n=len(points),
+        clean_correct=clean,
+        certificates=certificates,
+        smoothed=smoothed,
+        card=target.card_summary,
+        env=environment(device),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-    )  # fmt: skip
+    )
 
 
 def certify(
-    model: Any = None, dataset: Any = None, threat: Any = None, *, methods: Any = DEFAULT_METHODS,
-    smoothing: float | None = None, samples: int = 1_000, n0: int = 100, alpha: float = 0.001,
+    model: Any = None,
+    dataset: Any = None,
+    threat: Any = None,
+    *,
+    methods: Any = DEFAULT_METHODS,
+    smoothing: float | None = None,
+    samples: int = 1_000,
+    n0: int = 100,
+    alpha: float = 0.001,
     **options: Any,
-) -> CertificationRecord:  # fmt: skip
+) -> CertificationRecord:
     """``robench certify`` from Python: ``model`` is a card id or name or an ``nn.Module``; ``dataset``,
     ``threat`` and ``options`` (``n``, ``seed``, ``eps``, ...) are those of ``robench.evaluate``."""
     request = CertifyRequest(
-        request_from_options(model, dataset=dataset, threat=threat, **options), methods=methods,
-        smoothing=smoothing, samples=samples, n0=n0, alpha=alpha,
-    )  # fmt: skip
+        request_from_options(model, dataset=dataset, threat=threat, **options),
+        methods=methods,
+        smoothing=smoothing,
+        samples=samples,
+        n0=n0,
+        alpha=alpha,
+    )
     return run_certification(request)

@@ -1,9 +1,9 @@
 """Sharded evaluation: every rank runs the cascade on its shard, rank 0 merges and returns the record.
 
-Each rank prepares the evaluation (``engine.PreparedEvaluation``) and runs it on its shard (whole
-blocks of points). The
-per-point outcomes are gathered on rank 0 only after every rank has reported success
-(``run_and_gather``); a failing rank makes every rank raise, so nothing is written or stored. Per-point
+Each rank prepares the evaluation (``robench.engine.evaluation.Evaluation``) and runs it on its shard
+(whole blocks of points: ``Evaluation.run(state, shard=(rank, world))``). The per-point outcomes are
+gathered on rank 0 only after every rank has reported success (``run_and_gather``); a failing rank makes
+every rank raise, so nothing is written or stored. Per-point
 seeds make the merged per-sample outcomes identical to a single-process run for any world size. In the
 merged record, pass counts (forward, backward, attacked, broken, rejected, and the randomness probe's
 forwards) are summed over ranks, and ``seconds`` (per stage, clean pass and total) is the maximum over
@@ -71,7 +71,8 @@ def rank_state(state: Any, ctx: DistContext, rank: int | None = None) -> Evaluat
 def evaluate_distributed(
     target: Target, run: RunSettings, *, diagnostics: bool = True, state: Any = None
 ) -> EvaluationResult | None:
-    """``evaluate_target`` across the ranks of a torchrun launch (same record as one process).
+    """``evaluate_target`` across the ranks of a torchrun launch (same record as one process); the pipeline
+    calls it for a request under torchrun (``robench.pipeline.evaluate.run_request``).
 
     Returns the merged record on rank 0 and None on every other rank (only rank 0 writes or stores).
     """

@@ -20,9 +20,8 @@ import dataclasses
 
 from robench.attacks.suites import Suite
 from robench.core.record import EvaluationResult, Flag, StageResult
-from robench.diagnostics.catalog import check_of
 from robench.core.seeding import STAGE_BASE
-from robench.diagnostics.verdict import verdict
+from robench.diagnostics.catalog import check_of
 from robench.engine.evaluation import Evaluation, build_suite_attack
 
 ESCALATION_STAGE = STAGE_BASE["escalation"]
@@ -48,7 +47,6 @@ def escalate(evaluation: Evaluation, result: EvaluationResult) -> EvaluationResu
         broken_by_stage[spec] = run_extra_stage(evaluation, result, spec, code, ESCALATION_STAGE + k)
     if specs:
         result.flags = [_answered(flag, rules, broken_by_stage) for flag in result.flags]
-        result.verdict = verdict(result.flags)
     return result
 
 
@@ -65,9 +63,13 @@ def extra_rounds(evaluation: Evaluation, result: EvaluationResult, suite: Suite)
 
 
 def run_extra_stage(
-    evaluation: Evaluation, result: EvaluationResult, spec: str, code: str, stage: int,
+    evaluation: Evaluation,
+    result: EvaluationResult,
+    spec: str,
+    code: str,
+    stage: int,
     among: set[int] | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """One attack after the cascade on every robust point (``among``: only these positions), recorded as
     a stage with ``escalated_by = code``; returns how many it broke."""
     attack = build_suite_attack(spec, evaluation.threat, evaluation.eot_samples)
@@ -81,10 +83,15 @@ def run_extra_stage(
     result.problems.rejected += rejections
     result.stages.append(
         StageResult(
-            attack=attack.spec, robust_acc=result.robust_acc, attacked=len(positions), broken=sum(broken),
-            cost=cost, rejected=len(rejections), escalated_by=code,
+            attack=attack.spec,
+            robust_acc=result.robust_acc,
+            attacked=len(positions),
+            broken=sum(broken),
+            cost=cost,
+            rejected=len(rejections),
+            escalated_by=code,
         )
-    )  # fmt: skip
+    )
     return sum(broken)
 
 

@@ -3,7 +3,7 @@
 ``run_gate(GateRequest(...))`` is the Python API behind ``robench gate`` and the pytest plugin (both
 through ``check_model``, which takes their flat options). The dataset, threat and eps default to the
 model card's (threat: linf when nothing gives one); a result stored under the same key
-(``robench.engine.identity.EvaluationKey``: checkpoint sha256, points, threat, eps, suite name, version
+(``robench.core.identity.EvaluationKey``: checkpoint sha256, points, threat, eps, suite name, version
 and content digest, seed, mode, block size) is reused unless ``reuse=False``; a fresh result is stored.
 Diagnostics run by default (their verdict is printed; ``require_reliable`` needs them).
 """
@@ -56,6 +56,7 @@ def run_gate(request: GateRequest) -> tuple[GateReport, float]:
 def _run_gate(request: GateRequest) -> tuple[GateReport, float]:
     from robench.engine.evaluation import resolve_device
     from robench.gate.baseline import load_baseline
+    from robench.pipeline.keys import with_suite_loaded
     from robench.pipeline.target import resolve_target
 
     started = time.perf_counter()
@@ -70,8 +71,9 @@ def _run_gate(request: GateRequest) -> tuple[GateReport, float]:
     baseline = request.baseline
     base = load_baseline(baseline) if isinstance(baseline, (str, Path)) else baseline
     resolve_device(evaluation.run.device)
-    target = resolve_target(evaluation, default_threat="linf")
-    result, reused = _result(target, request)
+    run = with_suite_loaded(evaluation.run)  # the suite is loaded once, for the key and the engine
+    target = resolve_target(evaluation.replace(run=run), default_threat="linf")
+    result, reused = _result(target, request, run)
     report = GateReport(
         result=result,
         thresholds=thresholds,
@@ -103,13 +105,12 @@ def _describe(baseline: str | Path | EvaluationResult | None) -> str | None:
     return None if baseline is None else str(baseline)
 
 
-def _result(target: Target, request: GateRequest) -> tuple[EvaluationResult, bool]:
+def _result(target: Target, request: GateRequest, run: RunSettings) -> tuple[EvaluationResult, bool]:
     from robench.diagnostics.catalog import refresh_findings
     from robench.pipeline.evaluate import evaluate_target
     from robench.pipeline.keys import evaluation_key
     from robench.store import ResultsStore
 
-    run = request.evaluation.run
     need_verdict = request.thresholds.require_reliable
     key = evaluation_key(target, run)
     with ResultsStore(request.store) as results:
@@ -118,7 +119,11 @@ def _result(target: Target, request: GateRequest) -> tuple[EvaluationResult, boo
             if stored is not None:
                 return refresh_findings(stored), True
         result = evaluate_target(
-            target, run, diagnostics=request.evaluation.diagnostics, certify=request.evaluation.certify
+            target,
+            run,
+            diagnostics=request.evaluation.diagnostics,
+            certify=request.evaluation.certify,
+            key=key,
         )
         if key.reusable:
             results.put(result)

@@ -7,7 +7,7 @@ five evaluations within a few minutes on 2 CPU cores); any other dataset ``DEFAU
 of the deterministic subset for the seed. The suite is ``standard``
 with diagnostics, in cascade mode, then IBP and CROWN-IBP certify the same points (``SUBMIT_METHODS``;
 a model they cannot bound gets no certificate and a note). A stored result with the same key
-(``robench.engine.identity.EvaluationKey``) and a verdict is reused unless ``force``.
+(``robench.core.identity.EvaluationKey``) and a verdict is reused unless ``force``.
 """
 
 from __future__ import annotations
@@ -112,11 +112,11 @@ def check_same_data(target: Target, settings: SubmitSettings) -> None:
         )
     fingerprint = target.points(submission_run(target, settings)).fingerprint()
     for other in load_entries(data.name, target.threat.norm, settings.leaderboards):
-        info = other.result.data_info
-        if info is not None and info.fingerprint and info.fingerprint != fingerprint:
+        theirs = other.result.key.data_fingerprint
+        if theirs and theirs != fingerprint:
             raise RobenchError(
                 f"the {data.name}/{target.threat.norm} board's entry '{other.name}' was evaluated on other "
-                f"data (fingerprint {info.fingerprint[:12]}… vs {fingerprint[:12]}… here: another folder, "
+                f"data (fingerprint {theirs[:12]}… vs {fingerprint[:12]}… here: another folder, "
                 "file or seed); submit to a board of its own"
             )
 
@@ -129,17 +129,17 @@ def evaluate_or_reuse(
     from robench.diagnostics.catalog import refresh_findings
     from robench.pipeline.certify import SUBMIT_METHODS, certify_record
     from robench.pipeline.evaluate import evaluate_target
-    from robench.pipeline.keys import evaluation_key
+    from robench.pipeline.keys import evaluation_key, with_suite_loaded
     from robench.pipeline.sweep import add_certified_sweep, add_eps_sweep
     from robench.store import SqliteState
 
-    run = submission_run(target, settings)
+    run = with_suite_loaded(submission_run(target, settings))
     key = evaluation_key(target, run)
     if not settings.force:
         stored = store.lookup(key, require_verdict=True)
         if stored is not None:
             return refresh_findings(stored), True
-    result = evaluate_target(target, run, diagnostics=True, state=SqliteState(store, key))
+    result = evaluate_target(target, run, diagnostics=True, state=SqliteState(store, key), key=key)
     certify_record(target, run, result, SUBMIT_METHODS, required=False)
     add_eps_sweep(target.loaded.module, result)
     add_certified_sweep(target.loaded.module, result)
@@ -242,14 +242,27 @@ class CardFields:
         data = load_dataset(self.dataset, "test")
         num_classes = self.num_classes or data.num_classes
         normalization = load_model(
-            checkpoint=checkpoint, arch=self.arch, num_classes=num_classes, in_channels=data.input_shape[0],
-            mean=self.mean, std=self.std, arch_kwargs=self.arch_kwargs, dataset=data,
-        ).normalization  # fmt: skip
+            checkpoint=checkpoint,
+            arch=self.arch,
+            num_classes=num_classes,
+            in_channels=data.input_shape[0],
+            mean=self.mean,
+            std=self.std,
+            arch_kwargs=self.arch_kwargs,
+            dataset=data,
+        ).normalization
         values = {
-            "name": self.name, "architecture": self.arch, "dataset": self.dataset, "num_classes": num_classes,
-            "threat": self.threat, "eps": self.eps, "mean": list(normalization.mean),
-            "std": list(normalization.std), "checkpoint": checkpoint.name, "sha256": sha256_file(checkpoint),
-        }  # fmt: skip
+            "name": self.name,
+            "architecture": self.arch,
+            "dataset": self.dataset,
+            "num_classes": num_classes,
+            "threat": self.threat,
+            "eps": self.eps,
+            "mean": list(normalization.mean),
+            "std": list(normalization.std),
+            "checkpoint": checkpoint.name,
+            "sha256": sha256_file(checkpoint),
+        }
         values |= {k: getattr(self, k) for k in ("recipe", "source", "paper") if getattr(self, k) is not None}
         if self.arch_kwargs:
             values["arch_kwargs"] = self.arch_kwargs

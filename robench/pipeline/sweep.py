@@ -57,14 +57,18 @@ def add_certified_sweep(model: nn.Module, result: EvaluationResult, *, n: int = 
         return
     accuracies = []
     for eps in curve.eps:
-        certificates = certify_points(model, points, ThreatModel(result.threat, eps), SUBMIT_METHODS,
-                                      device=device)  # fmt: skip
+        certificates = certify_points(
+            model, points, ThreatModel(result.threat, eps), SUBMIT_METHODS, device=device
+        )
         accuracies.append(max(c.certified_acc for c in certificates))
     method = " + ".join(c.upper() for c in SUBMIT_METHODS)
     result.extra["certified_sweep"] = {
-        "eps": list(curve.eps), "certified_acc": accuracies, "method": SUBMIT_METHODS[-1], "n": len(points),
+        "eps": list(curve.eps),
+        "certified_acc": accuracies,
+        "method": SUBMIT_METHODS[-1],
+        "n": len(points),
         "source": f"{method} certified, n={len(points)}",
-    }  # fmt: skip
+    }
 
 
 def report_curve(model: nn.Module | None, result: EvaluationResult) -> EpsCurve | None:

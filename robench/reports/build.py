@@ -71,8 +71,17 @@ def _row(stage: str, acc: float, attacked: int, broken: int, rejected: int, cost
 
 def _stage_rows(entry: Entry) -> list[dict[str, str]]:
     result = entry.result
-    rows = [{"stage": "clean", "acc": pct(result.clean_acc), "attacked": str(result.n), "broken": "",
-             "rejected": "", "passes": "", "seconds": ""}]  # fmt: skip
+    rows = [
+        {
+            "stage": "clean",
+            "acc": pct(result.clean_acc),
+            "attacked": str(result.n),
+            "broken": "",
+            "rejected": "",
+            "passes": "",
+            "seconds": "",
+        }
+    ]
     return rows + [
         _row(r.stage, r.robust_acc, r.attacked, r.broken, r.rejected, r.cost) for r in ladder_rows(result)
     ]
@@ -122,9 +131,14 @@ def _figures(
     eps_path = _output(folder, f"{name}.eps.png")
     if curve is not None:
         figures["eps"] = plots.eps_plot(
-            curve.eps, curve.robust_acc, result.eps, eps_path, curve.source,
-            certified=certified_curve_from_record(result), headline=(result.robust_acc, _headline(result)),
-        )  # fmt: skip
+            curve.eps,
+            curve.robust_acc,
+            result.eps,
+            eps_path,
+            curve.source,
+            certified=certified_curve_from_record(result),
+            headline=(result.robust_acc, _headline(result)),
+        )
         eps_note = curve.source
     else:
         eps_path.unlink(missing_ok=True)
@@ -155,11 +169,17 @@ def _certificates(result) -> dict[str, Any]:
     """The bracket [certified, empirical] and one row per bound, for the report's summary."""
     best = best_certificate(result.certificates, result.eps)
     rows = [
-        {"bound": c.label, "requested": CERTIFY_LABELS.get(c.requested_method, c.requested_method),
-         "acc": pct(c.certified_acc), "bounded": str(c.bounded), "seconds": f"{c.seconds:.1f}",
-         "work": count_text(c.work / c.bounded) if c.bounded else "0", "note": c.note}
+        {
+            "bound": c.label,
+            "requested": CERTIFY_LABELS.get(c.requested_method, c.requested_method),
+            "acc": pct(c.certified_acc),
+            "bounded": str(c.bounded),
+            "seconds": f"{c.seconds:.1f}",
+            "work": count_text(c.work / c.bounded) if c.bounded else "0",
+            "note": c.note,
+        }
         for c in result.certificates
-    ]  # fmt: skip
+    ]
     return {
         "certified": f"{pct(best.certified_acc)} % ({best.label})" if best is not None else "",
         "bracket": f"[{pct(best.certified_acc)}, {pct(result.robust_acc)}] %" if best is not None else "",

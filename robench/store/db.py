@@ -14,9 +14,9 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from robench.errors import RobenchError
-from robench.store.migrate import add_suite_digests
+from robench.store.migrate import add_suite_digests, rekey_custom
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry upgrades the schema from version i to i + 1 (index 0 creates version 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -74,10 +74,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE runs ADD COLUMN suite_digest TEXT NOT NULL DEFAULT '';
     """,
+    "",  # 3: the same tables; custom suites' runs keyed by a version of None (DATA_MIGRATIONS)
 )
 #: what runs after a version's SQL (the new version -> a function of the connection): 2 keys every
-#: stored run by its suite's content (robench.store.migrate)
-DATA_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: add_suite_digests}
+#: stored run by its suite's content, 3 rekeys the runs of custom suites (robench.store.migrate)
+DATA_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: add_suite_digests, 3: rekey_custom}
 
 
 def default_store_path() -> Path:

@@ -1,7 +1,7 @@
 """The results store: every evaluation run with its record, per-stage costs and per-sample outcomes.
 
 Runs are only ever added (``--force`` adds a newer run, it never overwrites); a lookup by key returns the
-newest run. The key (``robench.engine.identity.EvaluationKey``) includes the suite's content digest, so a
+newest run. The key (``robench.core.identity.EvaluationKey``) includes the suite's content digest, so a
 run is reused only by an evaluation of the same suite content; a run whose suite digest is not known
 (migrated from a store without digests, see ``robench.store.migrate``) is never reused. Each run is
 written in one transaction together with clearing its resume state.
@@ -14,8 +14,8 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from robench.core.identity import EvaluationKey
 from robench.core.record import EvaluationResult, SampleResult
-from robench.engine.identity import EvaluationKey
 from robench.store.db import SCHEMA_VERSION, connect, default_store_path, expected_schema, transaction
 
 
@@ -63,7 +63,7 @@ class ResultsStore:
 
     def put(self, result: EvaluationResult) -> int:
         """Store one run (record, stages, samples) and clear its resume state, all in one transaction."""
-        key = EvaluationKey.of(result)
+        key = result.key
         row = {"key": key.digest(), **run_key_columns(key), "model": result.model, "n": result.n}
         row |= {"clean_acc": result.clean_acc, "robust_acc": result.robust_acc, "verdict": result.verdict}
         row |= {"created": result.created, "record": result.to_json(samples=False)}
@@ -163,8 +163,9 @@ class ResultsStore:
 
 def run_key_columns(key: EvaluationKey) -> dict[str, object]:
     """The key's fields that ``runs`` keeps as columns (to list and filter runs), taken from the key itself:
-    the key's fields are listed once, in ``EvaluationKey``."""
-    return {name: value for name, value in asdict(key).items() if name in _RUN_COLUMNS}
+    the key's fields are listed once, in ``EvaluationKey``. A custom suite's version (None) is ""."""
+    columns = {name: value for name, value in asdict(key).items() if name in _RUN_COLUMNS}
+    return columns | {"suite_version": key.suite_version or ""}
 
 
 _RUN_COLUMNS = frozenset(expected_schema(SCHEMA_VERSION)["runs"])

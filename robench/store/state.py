@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from robench.engine.identity import EvaluationKey
+from robench.core.identity import EvaluationKey
 from robench.store.db import transaction
 from robench.store.results import ResultsStore
 

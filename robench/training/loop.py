@@ -27,18 +27,13 @@ from robench.progress import progress_bar
 from robench.threat import ThreatModel
 from robench.training.artifacts import RunPaths, write_logs, write_model_card
 from robench.training.config import TrainConfig
-from robench.training.data import (
-    augment_batch,
-    default_augment,
-    epoch_order,
-    monitor_points,
-    train_val_split,
-)  # fmt: skip
+from robench.training.data import augment_batch, default_augment, epoch_order, monitor_points, train_val_split
 from robench.training.monitor import EpochMetrics, catastrophic_overfitting, not_learning, validation_metrics
 from robench.training.optim import build_optimizer, learning_rate, set_learning_rate
 from robench.training.ranks import TrainingRanks
 from robench.training.recipes import RecipeRandom, build_recipe
 from robench.training.state import ResumeState, optimizer_from_parts, optimizer_to_parts
+from robench.training.summary import TrainingFlags, TrainingSummary
 
 
 @dataclass
@@ -54,7 +49,7 @@ class TrainEvent:
 class TrainResult:
     paths: RunPaths
     rows: list[dict[str, Any]]
-    summary: dict[str, Any]
+    summary: TrainingSummary
     model: nn.Module = field(repr=False)
 
 
@@ -133,14 +128,19 @@ class _Run:
         config, train_set = self.config, self.train_set
         torch.manual_seed(config.seed)
         net = create_model(
-            concrete_layout(config.arch), num_classes=train_set.num_classes,
-            in_channels=train_set.images.shape[1], options=config.arch_kwargs,
-        )  # fmt: skip
+            concrete_layout(config.arch),
+            num_classes=train_set.num_classes,
+            in_channels=train_set.images.shape[1],
+            options=config.arch_kwargs,
+        )
         if config.init_checkpoint:
             fit_state_dict(
-                net, read_state_dict(config.init_checkpoint), arch=config.arch,
-                num_classes=train_set.num_classes, source=config.init_checkpoint,
-            )  # fmt: skip
+                net,
+                read_state_dict(config.init_checkpoint),
+                arch=config.arch,
+                num_classes=train_set.num_classes,
+                source=config.init_checkpoint,
+            )
         model = normalize(net, train_set.mean, train_set.std).to(self.device)
         return model.to(memory_format=torch.channels_last) if config.use_channels_last else model
 
@@ -333,57 +333,80 @@ def _epoch_row(epoch, optimizer, progress, metrics: EpochMetrics, co: bool) -> d
     }
 
 
-def _finish(paths, config, recipe, progress, model, train_set, val_set, monitor) -> dict[str, Any]:
+def _finish(paths, config, recipe, progress, model, train_set, val_set, monitor) -> TrainingSummary:
+    """Rank 0, once the epochs are done: the final checkpoint, the summary, the logs and the model card."""
+    sha256 = save_checkpoint(model, paths.final)
+    if not config.keep_best:
+        paths.best.unlink(missing_ok=True)
+    checkpoints = {
+        "final": paths.final.name,
+        "best": paths.best.name if config.keep_best else None,
+        "final_sha256": sha256,
+    }
+    summary = _summary(paths.name, config, recipe, progress, checkpoints, (train_set, val_set, monitor))
+    write_logs(paths, progress.rows, summary.to_dict())
+    described = {k: v for k, v in recipe.describe().items() if k != "recipe"}
+    training = {
+        "epochs": config.epochs,
+        "epochs_run": len(progress.rows),
+        "seed": config.seed,
+        "batch_size": config.batch_size,
+        "optimizer": config.optimizer,
+        "lr": config.lr,
+        "schedule": config.schedule,
+        "weight_decay": config.weight_decay,
+        **described,
+        "log": paths.log_csv.name,
+        "log_json": paths.log_json.name,
+        "best_checkpoint": checkpoints["best"],
+        **summary.card_flags(),
+    }
+    write_model_card(
+        paths,
+        config,
+        num_classes=train_set.num_classes,
+        mean=train_set.mean,
+        std=train_set.std,
+        sha256=sha256,
+        paper=recipe.paper,
+        training=training,
+    )
+    return summary
+
+
+def _summary(name, config, recipe, progress, checkpoints, sets) -> TrainingSummary:
+    """What the run found: the guards' flags and the best and final validation PGD accuracy (after an early
+    stop, the final weights are those of the last epoch without the catastrophic-overfitting flag)."""
+    train_set, val_set, monitor = sets
     final_row = progress.rows[-1]
-    if progress.stopped_early:  # the restored weights are those of the last epoch without the flag
+    if progress.stopped_early:
         good = [r for r in progress.rows if not r["catastrophic_overfitting"]]
         final_row = good[-1] if good else None
     final_pgd = final_row["val_pgd_acc"] if final_row else None
     gap = progress.best_pgd - final_pgd if final_pgd is not None else None
-    stalled = not_learning(progress.rows, train_set.num_classes, config)
-    sha256 = save_checkpoint(model, paths.final)
-    if not config.keep_best:
-        paths.best.unlink(missing_ok=True)
-    best_name = paths.best.name if config.keep_best else None
-    summary = {
-        "name": paths.name,
-        "config": config.to_dict(),
-        "recipe": recipe.describe(),
-        "validation": {
-            "split": "train.subset(val_size, seed=VALIDATION_SEED) of the train split",
-            "train_size": len(train_set),
-            "val_size": len(val_set),
-            "monitored": len(monitor),
-            "monitor_subset_sha256": monitor.subset_sha256(),
-            "attacks": f"fgsm (step eps), pgd-{config.monitor_pgd_steps} (step 2.5 eps/k, random start)",
-        },
-        "flags": {
-            "catastrophic_overfitting": progress.co is not None,
-            "catastrophic_overfitting_epoch": (progress.co or {}).get("epoch"),
-            "catastrophic_overfitting_reason": (progress.co or {}).get("reason"),
-            "stopped_early": progress.stopped_early,
-            "robust_overfitting": gap is not None and gap > config.ro_gap,
-            "not_learning": stalled is not None,
-            "not_learning_reason": stalled,
-        },
-        "best": {"epoch": progress.best_epoch, "val_pgd_acc": progress.best_pgd},
-        "final": {"epoch": final_row["epoch"] if final_row else 0, "val_pgd_acc": final_pgd},
-        "best_minus_final_pgd": gap,
-        "checkpoints": {"final": paths.final.name, "best": best_name, "final_sha256": sha256},
+    flags = TrainingFlags(
+        catastrophic_overfitting=progress.co,
+        stopped_early=progress.stopped_early,
+        robust_overfitting=gap is not None and gap > config.ro_gap,
+        not_learning=not_learning(progress.rows, train_set.num_classes, config),
+    )
+    validation = {
+        "split": "train.subset(val_size, seed=VALIDATION_SEED) of the train split",
+        "train_size": len(train_set),
+        "val_size": len(val_set),
+        "monitored": len(monitor),
+        "monitor_subset_sha256": monitor.subset_sha256(),
+        "attacks": f"fgsm (step eps), pgd-{config.monitor_pgd_steps} (step 2.5 eps/k, random start)",
     }
-    write_logs(paths, progress.rows, summary)
-    training = {
-        "epochs": config.epochs, "epochs_run": len(progress.rows), "seed": config.seed,
-        "batch_size": config.batch_size, "optimizer": config.optimizer, "lr": config.lr,
-        "schedule": config.schedule, "weight_decay": config.weight_decay, **recipe.describe(),
-        "log": paths.log_csv.name, "log_json": paths.log_json.name, "best_checkpoint": best_name,
-        "catastrophic_overfitting": progress.co is not None,
-        "robust_overfitting": summary["flags"]["robust_overfitting"],
-        "not_learning": stalled is not None,
-    }  # fmt: skip
-    training.pop("recipe")
-    write_model_card(
-        paths, config, num_classes=train_set.num_classes, mean=train_set.mean, std=train_set.std,
-        sha256=sha256, paper=recipe.paper, training=training,
-    )  # fmt: skip
-    return summary
+    return TrainingSummary(
+        name=name,
+        config=config.to_dict(),
+        recipe=recipe.describe(),
+        validation=validation,
+        flags=flags,
+        best_epoch=progress.best_epoch,
+        best_pgd=progress.best_pgd,
+        final_epoch=final_row["epoch"] if final_row else 0,
+        final_pgd=final_pgd,
+        checkpoints=checkpoints,
+    )

@@ -31,9 +31,19 @@ from robench.training.loop import train
 
 EPS = 0.3
 _COMMON = dict(
-    arch="small_cnn", dataset="digits", threat="linf", eps=EPS, batch_size=64, optimizer="adam",
-    lr=3e-3, weight_decay=0.0, schedule="constant", seed=0, device="cpu", keep_best=False,
-)  # fmt: skip
+    arch="small_cnn",
+    dataset="digits",
+    threat="linf",
+    eps=EPS,
+    batch_size=64,
+    optimizer="adam",
+    lr=3e-3,
+    weight_decay=0.0,
+    schedule="constant",
+    seed=0,
+    device="cpu",
+    keep_best=False,
+)
 
 ZOO: dict[str, TrainConfig] = {
     "standard": TrainConfig(recipe="standard", epochs=10, **_COMMON),
@@ -47,10 +57,20 @@ ZOO: dict[str, TrainConfig] = {
 
 FASHION_EPS = 0.1
 _FASHION = dict(
-    arch="wk_small_mnist", dataset="fashion-mnist", threat="linf", eps=FASHION_EPS, batch_size=128,
-    optimizer="adam", lr=1e-3, weight_decay=0.0, schedule="piecewise", seed=0, device="cpu",
-    keep_best=True, monitor_n=1000,
-)  # fmt: skip
+    arch="wk_small_mnist",
+    dataset="fashion-mnist",
+    threat="linf",
+    eps=FASHION_EPS,
+    batch_size=128,
+    optimizer="adam",
+    lr=1e-3,
+    weight_decay=0.0,
+    schedule="piecewise",
+    seed=0,
+    device="cpu",
+    keep_best=True,
+    monitor_n=1000,
+)
 
 FASHION_ZOO: dict[str, TrainConfig] = {
     "standard": TrainConfig(recipe="standard", epochs=10, **_FASHION),
@@ -138,12 +158,9 @@ def train_zoo(
         if dataset != "digits":  # the digits cards stay as they were
             finish_card(outcome.paths.card, best=name in SELECT_BEST[dataset])
         results[name] = test_accuracy(outcome.paths.card)
-        flags = outcome.summary["flags"]
-        print(
-            f"{name:9s} " + " ".join(f"{k} {v:.3f}" for k, v in results[name].items())
-            + f"  catastrophic_overfitting={flags['catastrophic_overfitting']}",
-            flush=True,
-        )  # fmt: skip
+        co = outcome.summary.flags.catastrophic_overfitting is not None
+        accuracies = " ".join(f"{k} {v:.3f}" for k, v in results[name].items())
+        print(f"{name:9s} {accuracies}  catastrophic_overfitting={co}", flush=True)
     return results
 
 

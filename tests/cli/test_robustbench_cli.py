@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,9 @@ from robench.cli import main
 from robench.core.cost import Cost
 from robench.core.record import DataInfo, EvaluationResult, ModelInfo, SampleResult, StageResult
 from robench.leaderboard.entries import make_entry, write_entry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "leaderboard"))
+from synthetic_records import flat_record  # noqa: E402
 
 needs_robustbench = pytest.mark.skipif(
     importlib.util.find_spec("robustbench") is None, reason="the robustbench extra is not installed"
@@ -37,7 +42,7 @@ def cifar_record(
     samples = [
         SampleResult(index=i, label=i % 10, clean_correct=i < clean, robust=i < robust) for i in range(n)
     ]
-    return EvaluationResult(
+    return flat_record(
         model="robustbench:cifar10/Linf/Carmon2019Unlabeled",
         checkpoint_sha256="ab" * 32,
         dataset=dataset,

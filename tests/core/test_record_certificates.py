@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "leaderboard"))
 from synthetic_records import build_result  # noqa: E402
 
+from robench.core.identity import PointsKey  # noqa: E402
 from robench.core.record import (  # noqa: E402
     CertificateSummary,
     CertificationRecord,
@@ -86,9 +87,15 @@ def test_best_certificate_is_the_highest_at_the_eps_asked():
 
 def _smoothed() -> SmoothedSummary:
     return SmoothedSummary(
-        sigma=0.25, n0=100, samples=1000, alpha=0.001, indices=[3, 7, 9, 11], labels=[1, 2, 3, 4],
-        smoothed_prediction=[1, 2, -1, 0], smoothed_radius_l2=[0.6, 0.2, 0.0, 0.9],
-    )  # fmt: skip
+        sigma=0.25,
+        n0=100,
+        samples=1000,
+        alpha=0.001,
+        indices=[3, 7, 9, 11],
+        labels=[1, 2, 3, 4],
+        smoothed_prediction=[1, 2, -1, 0],
+        smoothed_radius_l2=[0.6, 0.2, 0.0, 0.9],
+    )
 
 
 def test_smoothed_certified_accuracy_counts_correct_points_with_the_radius():
@@ -99,14 +106,27 @@ def test_smoothed_certified_accuracy_counts_correct_points_with_the_radius():
 
 
 def test_a_certification_record_keeps_the_smoothed_classifier_apart(tmp_path):
+    key = PointsKey(
+        checkpoint_sha256="ab" * 32,
+        dataset="digits",
+        split="test",
+        threat="linf",
+        eps=0.3,
+        seed=0,
+        subset_sha256="cd" * 32,
+    )
     record = CertificationRecord(
-        model="digits/linf/pgd", checkpoint_sha256="ab" * 32, dataset="digits", split="test", threat="linf",
-        eps=0.3, seed=0, subset_sha256="cd" * 32, n=20, clean_correct=18,
-        certificates=_with_certificates().certificates, smoothed=[_smoothed()],
-    )  # fmt: skip
+        model="digits/linf/pgd",
+        key=key,
+        n=20,
+        clean_correct=18,
+        certificates=_with_certificates().certificates,
+        smoothed=[_smoothed()],
+    )
     record.to_json(tmp_path / "c.json")
     data = json.loads((tmp_path / "c.json").read_text())
     assert data["kind"] == "certification" and data["clean_acc"] == pytest.approx(0.9)
     assert [s["classifier"] for s in data["smoothed"]] == ["smoothed"]
     assert all("sigma" not in c for c in data["certificates"])  # no smoothing field among the base's
     assert CertificationRecord.from_json(tmp_path / "c.json") == record
+    assert (data["eps"], data["dataset"], record.eps) == (0.3, "digits", 0.3)  # the key's, flat

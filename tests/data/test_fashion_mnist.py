@@ -138,7 +138,8 @@ def test_evaluation_record_names_the_data_and_its_fingerprint(tmp_path, no_debia
     result = evaluate(net, "fashion-mnist", "linf", data_root=str(tmp_path), suite="quick", diagnostics=False)
     data = load_dataset("fashion-mnist", "test", root=str(tmp_path))
     assert result.eps == 0.1 and result.dataset == "fashion-mnist" and result.n == 6
-    assert result.data_info.fingerprint == data.fingerprint()
+    assert result.key.data_fingerprint == data.fingerprint()
+    assert result.to_dict()["data_info"]["fingerprint"] == data.fingerprint()  # where the JSON keeps it
 
 
 def test_real_fashion_mnist_files():

@@ -41,7 +41,7 @@ def test_black_box_check_uses_the_attack_objects_the_engine_ran(tiny_net, run_ev
 
 def test_black_box_stages_from_names_skip_those_no_spec_rebuilds(tiny_net, run_evaluation, digits_test):
     result = run_evaluation(tiny_net, suite=["fgsm"], n=20, diagnostics=False)
-    result.suite["attacks"] = ["fgsm", "my-corners", "square-100"]
+    result.suite_content["attacks"] = ["fgsm", "my-corners", "square-100"]
     ctx = DiagnosticContext(model=tiny_net, data=digits_test.subset(20, 0), threat=THREAT, result=result)
     assert black_box_stages(ctx) == {"square-100"}
     ctx.attacks = [RandomCorners(THREAT, "my-corners")]

@@ -134,7 +134,9 @@ def test_checks_reuse_the_suites_own_fgsm_and_pgd20_and_agree_with_attacking_aga
     points = digits_test.subset(40, 0)
     reused = co_accuracies(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=result))
     assert reused == pytest.approx((result.stages[0].robust_acc, result.stages[1].robust_acc))
-    alone = dataclasses.replace(result, mode="independent")  # not a cascade: the check attacks itself
+    alone = dataclasses.replace(
+        result, key=dataclasses.replace(result.key, mode="independent")
+    )  # not a cascade: the check attacks itself
     fgsm, pgd = co_accuracies(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=alone))
     assert fgsm == pytest.approx(reused[0]) and pgd >= reused[1] - 1e-12
     report = run_diagnostics(DiagnosticContext(model=tiny_net, data=points, threat=threat, result=result))
@@ -155,7 +157,9 @@ def test_checks_read_a_ladders_short_pgd_rungs_up_to_pgd20(
     ctx = DiagnosticContext(model=tiny_net, data=digits_test.subset(40, 0), threat=threat, result=result)
     if reads:
         assert co_accuracies(ctx) == pytest.approx((result.stages[0].robust_acc, result.stages[2].robust_acc))
-    alone = dataclasses.replace(copy.deepcopy(result), mode="independent")
+    alone = dataclasses.replace(
+        copy.deepcopy(result), key=dataclasses.replace(result.key, mode="independent")
+    )
     report = run_diagnostics(ctx)
     cost = {c.check: c.cost.passes for c in report.checks}
     assert (cost["catastrophic_overfitting"] == 0) is reads

@@ -68,9 +68,13 @@ def test_chance_level_from_the_record(tiny_net, run_evaluation, digits_test, cor
 
 
 def test_old_records_get_their_model_findings_on_read():
-    record = EvaluationResult(
-        "m", None, "digits", "test", "linf", 0.3, 0, "", {}, "cascade", [], [],
-        flags=[Flag("catastrophic_overfitting", "error", "old")], verdict="unreliable",
+    flag = {"code": "catastrophic_overfitting", "severity": "error", "message": "old"}  # no "finding" yet
+    record = EvaluationResult.from_dict(
+        {"schema_version": 3, "model": "m", "checkpoint_sha256": None, "dataset": "digits", "split": "test",
+         "threat": "linf", "eps": 0.3, "seed": 0, "subset_sha256": "", "mode": "cascade", "stages": [],
+         "suite": {"name": "custom", "version": None, "attacks": []}, "samples": [], "flags": [flag],
+         "diagnostics": {"checks": []}, "verdict": "unreliable"}
     )  # fmt: skip
+    assert record.verdict == "unreliable"  # an evaluation finding, as the record was written
     refresh_findings(record)
     assert (record.flags[0].finding, record.verdict) == ("model", "reliable")

@@ -120,7 +120,7 @@ def test_a_rank_that_crashes_mid_run_keeps_every_shard_progress(digits_weights, 
     points = range(len(finished.indices))
     assert not any(finished.needs_attack(stage, p) for stage in range(len(SUITE)) for p in points)
     assert rank1["clean_correct"] is not None
-    assert rank0["config"]["shard"] == [0, 2] and rank1["config"]["shard"] == [1, 2]
+    assert rank0["shard"] == [0, 2] and rank1["shard"] == [1, 2]
     assert not state.exists()
 
 

@@ -31,7 +31,7 @@ def test_two_rank_training_completes_and_resumes_exactly(tmp_path):
     assert len(full_rows) == 2 and full_rows[-1]["train_acc"] > 0
     # rank 0 wrote the checkpoint, card and logs; its hash is the one the summary records
     final = tmp_path / "full" / "m.safetensors"
-    assert sha256_file(final) == rank0["full"][2]["checkpoints"]["final_sha256"]
+    assert sha256_file(final) == rank0["full"][2].checkpoints["final_sha256"]
     assert (tmp_path / "cut" / "m.toml").exists() and not (tmp_path / "cut" / "m.resume.json").exists()
 
 

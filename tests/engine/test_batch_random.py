@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from robench.engine.evaluate import evaluate_shard, merge_shards
+from robench.engine.evaluate import merge_shards
 from robench.engine.evaluation import Evaluation
 from robench.engine.settings import RunSettings
 from robench.pipeline.evaluate import evaluate
@@ -31,7 +31,7 @@ def test_square_stage_is_independent_of_batch_size_and_sharding(tiny_digits_mode
     assert outcomes(small) == outcomes(large)
     for world in (2, 3):
         evaluation = Evaluation(tiny_digits_model, data, THREAT, RunSettings(batch_size=16, **settings))
-        shards = [evaluate_shard(evaluation, r, world) for r in range(world)]
+        shards = [evaluation.run(None, shard=(r, world)) for r in range(world)]
         merged = merge_shards(shards)
         assert outcomes(merged) == outcomes(small)
         counts = [(s.attacked, s.broken) for s in small.stages]

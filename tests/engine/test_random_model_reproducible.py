@@ -10,7 +10,7 @@ import torch
 from engine_toys import DropoutAtTest
 
 from robench.attacks.base import Attack
-from robench.engine.evaluate import evaluate_shard, merge_shards
+from robench.engine.evaluate import merge_shards
 from robench.engine.evaluation import Evaluation
 from robench.engine.settings import RunSettings
 from robench.pipeline.evaluate import evaluate
@@ -57,7 +57,7 @@ def test_results_do_not_depend_on_batch_size(model, digits_test):
 def test_results_do_not_depend_on_sharding(model, digits_test):
     whole = _run(model, digits_test)
     settings = RunSettings(suite=SUITE, n=N, seed=0, block_size=BLOCK, batch_size=16)
-    shards = [evaluate_shard(Evaluation(model, digits_test, THREAT, settings), r, 2) for r in range(2)]
+    shards = [Evaluation(model, digits_test, THREAT, settings).run(None, shard=(r, 2)) for r in range(2)]
     assert _decisions(merge_shards(shards)) == _decisions(whole)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from engine_toys import THREAT, RandomNoise, ToyModel, toy_dataset
 
-from robench.engine.evaluate import evaluate_shard, merge_shards
+from robench.engine.evaluate import merge_shards
 from robench.engine.evaluation import Evaluation
 from robench.engine.settings import RunSettings
 from robench.engine.state import FileState, MemoryState
@@ -44,7 +44,7 @@ def test_sharded_evaluation_merges_into_the_single_process_record():
     whole = _run(batch_size=5)
     settings = RunSettings(suite=_suite(), batch_size=4, block_size=BLOCK)
     outcomes = [
-        evaluate_shard(Evaluation(ToyModel(), toy_dataset(N), THREAT, settings), r, 3) for r in range(3)
+        Evaluation(ToyModel(), toy_dataset(N), THREAT, settings).run(None, shard=(r, 3)) for r in range(3)
     ]
     merged = merge_shards([o.to_dict() for o in reversed(outcomes)])
     assert _decisions(merged) == _decisions(whole)

@@ -11,8 +11,8 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
+from robench.core.identity import EvaluationKey
 from robench.engine.evaluation import SUITE_EOT_SAMPLES as EOT_SAMPLES
-from robench.engine.identity import EvaluationKey
 from robench.pipeline.gate import check_model
 from robench.store import ResultsStore
 
@@ -66,11 +66,20 @@ def test_a_stored_result_of_one_split_is_not_reused_for_another(
 
 def test_the_key_digest_covers_every_field_of_the_key():
     key = EvaluationKey(
-        "ab" * 32, "digits", "linf", 0.3, "quick", "1", "cd" * 32, 0, data_fingerprint="ef" * 32
+        checkpoint_sha256="ab" * 32,
+        dataset="digits",
+        threat="linf",
+        eps=0.3,
+        suite_name="quick",
+        suite_version="1",
+        subset_sha256="cd" * 32,
+        seed=0,
+        data_fingerprint="ef" * 32,
     )
     text = json.dumps(asdict(key) | {"eps": repr(0.3)}, sort_keys=True, separators=(",", ":"))
     assert key.digest() == hashlib.sha256(text.encode()).hexdigest()
     changes = {"split": "train", "block_size": 64, "data_fingerprint": "00" * 32, "eps": 8 / 255, "mode": "x"}
+    changes |= {"suite_version": None, "suite_digest": "ee" * 32, "checkpoint_sha256": None, "seed": 1}
     digests = {replace(key, **{name: value}).digest() for name, value in changes.items()}
     assert len(digests) == len(changes) and key.digest() not in digests
 

@@ -6,17 +6,41 @@ on sys.path).
 
 from __future__ import annotations
 
+import dataclasses
+
 from robench.attacks.suites import Suite
 from robench.core.cost import Cost
-from robench.core.record import EvaluationResult, Flag, SampleResult, StageResult
+from robench.core.identity import EvaluationKey
+from robench.core.record import DiagnosticsSummary, EvaluationResult, Flag, SampleResult, StageResult
 from robench.engine.identity import suite_description
 
 STANDARD = ["fgsm", "pgd-7", "pgd-20", "pgd-100x2", "cw", "autoattack"]
+KEY_FIELDS = {f.name for f in dataclasses.fields(EvaluationKey)}
+#: the error flag a record given verdict "unreliable" and no error flag of its own gets
+UNRELIABLE = Flag("synthetic_error", "error", "a synthetic evaluation error")
+
+
+def flat_record(*, verdict: str = "reliable", **fields) -> EvaluationResult:
+    """A record from its JSON's flat fields (``checkpoint_sha256``, ``eps``, ``suite``, ...: the key's
+    fields where records keep them) and ``verdict`` as the flags and diagnostics that give it: "reliable"
+    ran the diagnostics, "unreliable" also has an error flag (``UNRELIABLE`` unless ``flags`` has one),
+    "unchecked" did not run them."""
+    fields.setdefault("diagnostics", None if verdict == "unchecked" else DiagnosticsSummary())
+    flags = list(fields.pop("flags", []))
+    if verdict == "unreliable" and not any(f.severity == "error" and f.finding != "model" for f in flags):
+        flags.append(UNRELIABLE)
+    data = {"suite": fields.pop("suite"), "data_info": {"fingerprint": fields.pop("data_fingerprint", "")}}
+    data |= {k: fields.pop(k) for k in list(fields) if k in KEY_FIELDS}
+    key = EvaluationKey.from_record(data)
+    content = {k: v for k, v in data["suite"].items() if k not in ("name", "version", "digest")}
+    result = EvaluationResult(key=key, suite_content=content, flags=flags, **fields)
+    assert result.verdict == verdict
+    return result
 
 
 def digits_linf_record(**fields) -> EvaluationResult:
     """A record on the digits test split, linf, seed 0, cascade mode; ``fields`` give everything else."""
-    return EvaluationResult(dataset="digits", split="test", threat="linf", seed=0, mode="cascade", **fields)
+    return flat_record(dataset="digits", split="test", threat="linf", seed=0, mode="cascade", **fields)
 
 
 def build_result(

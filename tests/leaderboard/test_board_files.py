@@ -61,6 +61,7 @@ def test_csv_has_ranked_rows_and_numbers_as_numbers(board):
         "acc:pgd-100x2",
         "acc:cw",
         "acc:autoattack",
+        "acc:diagnostics",
     ]
     fgsm = frame[frame["model"] == "fgsm"].iloc[0]
     assert (fgsm["ranking_acc"], fgsm["verdict"], fgsm["model_findings"], fgsm["flags"]) == (
@@ -78,14 +79,15 @@ def test_markdown_marks_unreliable_rows_and_documents_the_rule(board):
     assert [r.split(" | ")[1] for r in rows] == ["trades", "pgd", "fgsm ⚠", "standard"]
     assert "⚠ UNRELIABLE" in rows[2] and "5.0 (catastrophic_overfitting: pgd20_acc)" in rows[2]
     # every cell of the top row, from the synthetic record: clean, certified (none: –), worst case,
-    # ranked-by, verdict, model findings, flags, six stages, architecture, recipe, eps, n, suite (a
+    # ranked-by, verdict, model findings, flags, six stages and the diagnostics (a reliable verdict is a
+    # checked one), architecture, recipe, eps, n, suite (a
     # "standard" v1 is not the built-in: marked and linked to its description), passes (6 stages x 19 x 20),
     # seconds (6 x 0.5), date, sha256 prefix
     sha = (b"trades".hex() * 64)[:12]
     suite = f"[standard v1 · {content_digest(STANDARD)[:8]} ⚑](#suite-1)"
     assert rows[0] == (
         "| 1 | trades | 85.0 | – | 50.0 | 50.0 | reliable |  |  | 65.0 | 60.0 | 55.0 | 55.0 | 50.0 "
-        f"| 50.0 | small_cnn | trades | 0.3 | 20 | {suite} | 2.28k | 3.0 | 2026-11-21 | {sha} |"
+        f"| 50.0 | 50.0 | small_cnn | trades | 0.3 | 20 | {suite} | 2.28k | 3.0 | 2026-11-21 | {sha} |"
     )
     assert f'<a id="suite-1"></a>standard v1 · {content_digest(STANDARD)[:8]} ⚑ (not built in)' in text
     # pgd: its best certificate (CROWN-IBP, 8 of 20) beside its worst case; still ranked by the worst case

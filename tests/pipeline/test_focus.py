@@ -9,6 +9,7 @@ import pytest
 
 from robench.attacks.suites import Focus, load_suite
 from robench.cli import main
+from robench.core.identity import EvaluationKey
 from robench.engine.outcome import Outcome, merge_outcomes
 from robench.errors import AttackError, RobenchError
 from robench.leaderboard.table import DIAGNOSTICS, ladder_rows
@@ -80,8 +81,18 @@ def test_closest_survivors_rank_by_margin_then_index():
 
 
 def test_outcomes_keep_the_smallest_margin_and_merge_it():
-    config = {"suite": {"attacks": ["a", "b"]}, "mode": "cascade"}
-    left, right = Outcome.start(config, [3, 1], [0, 0]), Outcome.start(config, [2], [1])
+    key = EvaluationKey(
+        checkpoint_sha256=None,
+        dataset="digits",
+        threat="linf",
+        eps=0.3,
+        seed=0,
+        subset_sha256="ab" * 32,
+        suite_name="custom",
+        suite_version=None,
+    )
+    identity = {"key": key, "model": "m", "n": 3, "suite": {"attacks": ["a", "b"]}, "eot_samples": 1}
+    left, right = Outcome.start([3, 1], [0, 0], **identity), Outcome.start([2], [1], **identity)
     for outcome in (left, right):
         outcome.clean_correct = [True] * len(outcome.indices)
     left.note_margin(0, 0.5)

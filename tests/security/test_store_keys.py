@@ -23,7 +23,8 @@ from robench.attacks.suites import (
     load_suite,
 )
 from robench.core.cost import Cost
-from robench.core.record import DataInfo, EvaluationResult, SampleResult, StageResult
+from robench.core.identity import EvaluationKey
+from robench.core.record import DataInfo, DiagnosticsSummary, EvaluationResult, SampleResult, StageResult
 from robench.errors import RobenchError
 from robench.store import ResultsStore
 from robench.store.db import MIGRATIONS
@@ -187,23 +188,20 @@ def _record(key, suite: dict, clean: int, robust: int, points, eot_samples: int 
     stages = [
         StageResult(a, robust / len(samples), len(samples), 0, Cost(1, 1, 0.1)) for a in suite["attacks"]
     ]
+    labels = {
+        "suite_name": suite["name"],
+        "suite_version": suite["version"],
+        "suite_digest": suite.get("digest"),
+    }
     return EvaluationResult(
         model="digits/linf/tiny",
-        checkpoint_sha256=key.checkpoint_sha256,
-        dataset=key.dataset,
-        split=key.split,
-        threat=key.threat,
-        eps=key.eps,
-        seed=key.seed,
-        subset_sha256=key.subset_sha256,
-        suite=suite,
-        mode=key.mode,
+        key=replace(key, **labels),
+        suite_content={k: v for k, v in suite.items() if k not in ("name", "version", "digest")},
         stages=stages,
         samples=samples,
-        verdict="reliable",
+        diagnostics=DiagnosticsSummary(),  # checked: the verdict is "reliable"
         eot_samples=eot_samples,
-        block_size=key.block_size,
-        data_info=DataInfo("digits", "none", key.data_fingerprint),
+        data_info=DataInfo("digits", "none"),
         created="2026-11-30T10:00:00+00:00",
     )
 
@@ -266,18 +264,17 @@ def test_an_old_store_is_migrated_built_in_runs_keep_their_key_anything_else_is_
     tiny_digits_card, tmp_path
 ):
     from robench.data import load_dataset
-    from robench.engine.identity import EvaluationKey
 
     points = load_dataset("digits", "test").subset(20, 0)
     key = EvaluationKey(
-        tiny_digits_card.sha256,
-        "digits",
-        "linf",
-        0.3,
-        "standard",
-        "3",
-        points.subset_sha256(),
-        0,
+        checkpoint_sha256=tiny_digits_card.sha256,
+        dataset="digits",
+        threat="linf",
+        eps=0.3,
+        suite_name="standard",
+        suite_version="3",
+        subset_sha256=points.subset_sha256(),
+        seed=0,
         data_fingerprint=points.fingerprint(),
         suite_digest=STANDARD.digest,
     )
@@ -297,10 +294,10 @@ def test_an_old_store_is_migrated_built_in_runs_keep_their_key_anything_else_is_
         assert store.lookup(key).robust_acc == 0.45  # the genuine run (9 of 20), not the newer poisoned one
         assert store.conn.execute("SELECT COUNT(*) FROM states").fetchone()[0] == 0
         assert (
-            store.conn.execute("PRAGMA user_version").fetchone()[0] == 2 and store.integrity_problems() == []
+            store.conn.execute("PRAGMA user_version").fetchone()[0] == 3 and store.integrity_problems() == []
         )
         stored = store.get(store.runs()[0].id)
-        assert stored.suite["definition"] == STANDARD.definition() and EvaluationKey.of(stored) == key
+        assert stored.suite["definition"] == STANDARD.definition() and stored.key == key
 
 
 # --- boards and reports say which suite produced each number
@@ -308,12 +305,12 @@ def test_an_old_store_is_migrated_built_in_runs_keep_their_key_anything_else_is_
 
 def test_boards_show_the_suite_and_mark_every_suite_that_is_not_the_built_in(tmp_path):
     from robench.data import load_dataset
-    from robench.engine.identity import EvaluationKey, suite_description
+    from robench.engine.identity import suite_description
     from robench.leaderboard.entries import make_entry, write_entry
     from robench.leaderboard.render import write_board
 
     points = load_dataset("digits", "test").subset(20, 0)
-    key = EvaluationKey("ab" * 32, "digits", "linf", 0.3, "x", "1", points.subset_sha256(), 0)
+    key = _key("ab" * 32, "x", "1", points.subset_sha256())
     mine = load_suite_text(tmp_path, 'name = "mine"\nversion = "1"\nattacks = ["fgsm", "pgd-20"]\n')
     suites = {
         "genuine": {**suite_description(STANDARD), "attacks": list(STANDARD.attacks)},
@@ -338,6 +335,20 @@ def test_boards_show_the_suite_and_mark_every_suite_that_is_not_the_built_in(tmp
     assert (frame["genuine"]["suite_builtin"], frame["forged"]["suite_digest"]) == ("True", UNKNOWN_DIGEST)
 
 
+def _key(checkpoint: str, suite: str, version: str | None, subset: str) -> EvaluationKey:
+    """A key on digits/test, linf 0.3, seed 0."""
+    return EvaluationKey(
+        checkpoint_sha256=checkpoint,
+        dataset="digits",
+        threat="linf",
+        eps=0.3,
+        suite_name=suite,
+        suite_version=version,
+        subset_sha256=subset,
+        seed=0,
+    )
+
+
 def load_suite_text(folder, text):
     path = folder / "mine.toml"
     path.write_text(text)
@@ -353,13 +364,13 @@ def _csv(path):
 
 def test_a_record_of_a_suite_given_as_attack_objects_is_never_reused(tmp_path, tiny_digits_card):
     from robench.attacks import build_attack
-    from robench.engine.identity import EvaluationKey, suite_description
+    from robench.engine.identity import suite_description
     from robench.threat import ThreatModel
 
     attack = build_attack("pgd-7", ThreatModel("linf", 0.3), step_size=0.2)  # settings its spec does not say
     suite = {**suite_description(["fgsm", attack]), "attacks": ["fgsm", "pgd-7"]}
     assert suite["digest"] == ""
-    key = EvaluationKey(tiny_digits_card.sha256, "digits", "linf", 0.3, "custom", "None", "cd" * 32, 0)
+    key = _key(tiny_digits_card.sha256, "custom", None, "cd" * 32)
     assert (
         not replace(key, suite_digest=suite["digest"]).reusable and replace(key, suite_digest="ab").reusable
     )
@@ -367,11 +378,11 @@ def test_a_record_of_a_suite_given_as_attack_objects_is_never_reused(tmp_path, t
 
 def test_a_gate_baseline_from_another_suite_content_is_named_in_the_warning(tmp_path):
     from robench.data import load_dataset
-    from robench.engine.identity import EvaluationKey, suite_description
+    from robench.engine.identity import suite_description
     from robench.gate.criteria import check_comparable
 
     points = load_dataset("digits", "test").subset(20, 0)
-    key = EvaluationKey("ab" * 32, "digits", "linf", 0.3, "x", "1", points.subset_sha256(), 0)
+    key = _key("ab" * 32, "x", "1", points.subset_sha256())
     mine = load_suite_text(tmp_path, 'name = "mine"\nversion = "1"\nattacks = ["fgsm"]\n')
     other = load_suite_text(tmp_path, 'name = "mine"\nversion = "1"\nattacks = ["fgsm", "pgd-20"]\n')
     ours = _record(key, {**suite_description(mine), "attacks": ["fgsm"]}, 18, 9, points)

@@ -12,8 +12,6 @@ import textwrap
 
 import pytest
 
-from robench.core.record import DataInfo
-from robench.engine.identity import EvaluationKey
 from robench.errors import RobenchError
 from robench.store import ResultsStore, SqliteState
 
@@ -28,9 +26,10 @@ def _counts(path) -> tuple[int, int, int]:
 def test_round_trip_keeps_record_stages_and_samples(store, make_result):
     result = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
     run_id = store.put(result)
-    again = store.lookup(EvaluationKey.of(result))
+    again = store.lookup(result.key)
     assert again is not None and again.to_dict() == result.to_dict()
-    assert [s["attack"] for s in store.stage_costs(run_id)] == [s.attack for s in result.stages]
+    stages = [s.attack for s in result.stages] + ["diagnostics"]
+    assert [s["attack"] for s in store.stage_costs(run_id)] == stages
     assert store.stage_costs(run_id)[2]["forward"] == result.stages[2].cost.forward
     assert sum(s.robust for s in again.samples) == 9  # 0.45 of 20
     assert store.integrity_problems() == []
@@ -43,20 +42,22 @@ def test_round_trip_keeps_record_stages_and_samples(store, make_result):
         {"eps": 0.2},
         {"subset_sha256": "cd" * 32},
         {"checkpoint_sha256": "ef" * 32},
-        {"suite": {"name": "standard", "version": 2, "attacks": []}},
+        {"suite_version": "2"},
+        {"suite_name": "other"},
+        {"suite_digest": "ee" * 32},
         {"mode": "independent"},
         {"split": "train"},
         {"block_size": 64},
-        {"data_info": DataInfo(spec="folder:/other", fingerprint="ee" * 32)},
+        {"data_fingerprint": "ee" * 32},
     ],
 )
 def test_any_key_field_changed_means_no_reuse(store, make_result, change):
     result = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
     store.put(result)
-    other = dataclasses.replace(result, **change)
-    assert EvaluationKey.of(other) != EvaluationKey.of(result)
-    assert store.lookup(EvaluationKey.of(other)) is None
-    assert store.lookup(EvaluationKey.of(result)) is not None
+    other = dataclasses.replace(result, key=dataclasses.replace(result.key, **change))
+    assert other.key != result.key
+    assert store.lookup(other.key) is None
+    assert store.lookup(result.key) is not None
 
 
 def test_reruns_are_kept_and_the_newest_is_returned(store, make_result):
@@ -65,20 +66,21 @@ def test_reruns_are_kept_and_the_newest_is_returned(store, make_result):
     store.put(first)
     store.put(second)
     assert [r.robust_acc for r in store.runs(model="digits/linf/pgd")] == [0.45, 0.4]
-    assert store.lookup(EvaluationKey.of(first)).robust_acc == 0.4
+    assert store.lookup(first.key).robust_acc == 0.4
 
 
 def test_unchecked_runs_are_skipped_when_a_verdict_is_required(store, make_result):
     result = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45], verdict="unchecked")
     store.put(result)
-    assert store.lookup(EvaluationKey.of(result), require_verdict=True) is None
-    assert store.lookup(EvaluationKey.of(result)) is not None
+    assert store.lookup(result.key, require_verdict=True) is None
+    assert store.lookup(result.key) is not None
 
 
 def test_results_without_a_checkpoint_hash_are_never_reused(store, make_result):
-    result = dataclasses.replace(make_result("pgd", 0.9, [0.5] * 6), checkpoint_sha256=None)
+    result = make_result("pgd", 0.9, [0.5] * 6)
+    result.key = dataclasses.replace(result.key, checkpoint_sha256=None)
     store.put(result)
-    assert store.lookup(EvaluationKey.of(result)) is None
+    assert store.lookup(result.key) is None
     assert len(store.runs()) == 1
 
 
@@ -91,9 +93,9 @@ def test_an_exception_inside_the_write_leaves_nothing_half_written(store, make_r
     )  # cannot be bound: fails mid-write
     with pytest.raises(sqlite3.Error):
         store.put(broken)
-    assert _counts(store.path) == (1, 6, 20)
-    assert store.lookup(EvaluationKey.of(broken)) is None
-    assert store.lookup(EvaluationKey.of(kept)).to_dict() == kept.to_dict()
+    assert _counts(store.path) == (1, 7, 20)  # six stages and the diagnostics
+    assert store.lookup(broken.key) is None
+    assert store.lookup(kept.key).to_dict() == kept.to_dict()
     assert store.integrity_problems() == []
 
 
@@ -140,17 +142,17 @@ def test_a_process_killed_mid_write_leaves_the_store_consistent(tmp_path):
         assert store.integrity_problems() == []
         assert [r.model for r in store.runs()] == ["digits/linf/standard"]
         assert len(store.get(store.runs()[0].id).samples) == 20
-        assert _counts(path) == (1, 6, 20)
+        assert _counts(path) == (1, 7, 20)  # six stages and the diagnostics
 
 
 def test_sqlite_state_round_trip_and_cleared_by_put(store, make_result):
     result = make_result("pgd", 0.9, [0.6, 0.55, 0.5, 0.5, 0.45, 0.45])
-    state = SqliteState(store, EvaluationKey.of(result))
+    state = SqliteState(store, result.key)
     assert state.load() is None
     state.save({"done": [1, 2, 3], "stage": "pgd-7"})
     state.save({"done": [1, 2, 3, 4], "stage": "pgd-20"})
     with ResultsStore(store.path) as other:  # persisted, visible to another connection
-        assert SqliteState(other, EvaluationKey.of(result)).load() == {
+        assert SqliteState(other, result.key).load() == {
             "done": [1, 2, 3, 4],
             "stage": "pgd-20",
         }

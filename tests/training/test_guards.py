@@ -58,7 +58,7 @@ def pgd_run(tmp_path_factory):
 @pytest.mark.slow
 def test_fgsm_triggers_the_guard_and_early_stop_restores_the_last_good_weights(fgsm_run):
     config, result = fgsm_run
-    flags = result.summary["flags"]
+    flags = result.summary.to_dict()["flags"]
     assert flags["catastrophic_overfitting"] and flags["stopped_early"]
     co_epoch = flags["catastrophic_overfitting_epoch"]
     flagged = result.rows[co_epoch - 1]
@@ -68,14 +68,14 @@ def test_fgsm_triggers_the_guard_and_early_stop_restores_the_last_good_weights(f
     )
     # the final checkpoint holds the weights of the epoch before the flag, not the overfit ones
     assert recompute(config, result.paths.final) == as_metrics(result.rows[co_epoch - 2])
-    assert result.summary["final"]["epoch"] == co_epoch - 1
+    assert result.summary.final_epoch == co_epoch - 1
 
 
 @pytest.mark.slow
 def test_pgd_does_not_trigger_the_guard_and_is_more_robust(pgd_run, fgsm_run):
     _, pgd = pgd_run
     _, fgsm = fgsm_run
-    assert not pgd.summary["flags"]["catastrophic_overfitting"]
+    assert not pgd.summary.flags.catastrophic_overfitting
     assert not any(row["catastrophic_overfitting"] for row in pgd.rows)
     assert pgd.rows[-1]["val_pgd_acc"] > 0.15
     assert pgd.rows[-1]["val_pgd_acc"] > fgsm.rows[-1]["val_pgd_acc"] + 0.1
@@ -86,12 +86,13 @@ def test_best_checkpoint_is_the_best_validation_pgd_epoch(pgd_run, fgsm_run):
     for config, result in (pgd_run, fgsm_run):
         pgd_accs = [row["val_pgd_acc"] for row in result.rows]
         best_epoch = pgd_accs.index(max(pgd_accs)) + 1  # first epoch reaching the maximum
-        assert result.summary["best"] == {"epoch": best_epoch, "val_pgd_acc": max(pgd_accs)}
+        summary = result.summary.to_dict()
+        assert summary["best"] == {"epoch": best_epoch, "val_pgd_acc": max(pgd_accs)}
         assert [row["best"] for row in result.rows].count(True) >= 1 and result.rows[best_epoch - 1]["best"]
         assert recompute(config, result.paths.best) == as_metrics(result.rows[best_epoch - 1])
-        gap = max(pgd_accs) - result.summary["final"]["val_pgd_acc"]
-        assert result.summary["best_minus_final_pgd"] == pytest.approx(gap)
-        assert result.summary["flags"]["robust_overfitting"] == (gap > config.ro_gap)
+        gap = max(pgd_accs) - summary["final"]["val_pgd_acc"]
+        assert summary["best_minus_final_pgd"] == pytest.approx(gap)
+        assert summary["flags"]["robust_overfitting"] == (gap > config.ro_gap)
         card_text = result.paths.card.read_text()
         assert f'best_checkpoint = "{result.paths.best.name}"' in card_text
 

@@ -52,8 +52,10 @@ class WideBlock(nn.Module):
 class WideStage(nn.Module):
     def __init__(self, count: int, in_planes: int, planes: int, stride: int, dropout: float) -> None:
         super().__init__()
-        blocks = [WideBlock(in_planes if i == 0 else planes, planes, stride if i == 0 else 1, dropout)
-                  for i in range(count)]  # fmt: skip
+        blocks = [
+            WideBlock(in_planes if i == 0 else planes, planes, stride if i == 0 else 1, dropout)
+            for i in range(count)
+        ]
         self.layer = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -56,8 +56,13 @@ class IBPRecipe(Recipe):
         return t * self.threat.eps, 1.0 - t * (1.0 - self.kappa_end)
 
     def describe(self) -> dict:
-        return {"recipe": self.name, "bound": self.bound, "warmup": self.warmup, "ramp": self.ramp,
-                "kappa_end": self.kappa_end}  # fmt: skip
+        return {
+            "recipe": self.name,
+            "bound": self.bound,
+            "warmup": self.warmup,
+            "ramp": self.ramp,
+            "kappa_end": self.kappa_end,
+        }
 
     def batch_loss(self, model, x, y, rng) -> BatchLoss:
         logits = model(x)  # through the (DDP) wrapper, so gradient synchronisation is set up
