@@ -40,6 +40,7 @@ class Flag:
 
 
 FOCUS = "focus"  # StageResult.escalated_by of a suite's focus stage (robench.pipeline.focus)
+ADAPTIVE = "adaptive"  # StageResult.escalated_by of an adaptive attack (robench.pipeline.adaptive)
 
 
 @dataclass

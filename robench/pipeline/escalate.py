@@ -20,8 +20,8 @@ import dataclasses
 
 from robench.attacks.suites import Suite
 from robench.core.record import EvaluationResult, Flag, StageResult
-from robench.diagnostics.catalog import check_of
 from robench.core.seeding import STAGE_BASE
+from robench.diagnostics.catalog import check_of
 from robench.diagnostics.verdict import verdict
 from robench.engine.evaluation import Evaluation, build_suite_attack
 
