@@ -88,7 +88,8 @@ def row(m: dict) -> str:
     return (
         f"| {m['mask']} | {', '.join(m['flags'])} | {m['before']:.1%} | {m['after']:.1%} | "
         f"{m['reference']:.1%} | {m['after'] - m['reference']:+.1%} | {attacks} | "
-        f"{', '.join(m['replaced']) or '-'} | {m['passes']:,} | {m['seconds']:.0f} | {m['total_seconds']:.0f} |"
+        f"{', '.join(m['replaced']) or '-'} | {m['passes']:,} | {m['seconds']:.0f} | "
+        f"{m['total_seconds']:.0f} |"
     )
 
 
