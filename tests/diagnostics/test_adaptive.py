@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from broken_models import THREAT, Masked
+from broken_models import THREAT, BrokenCNN, Masked
 
 from robench.attacks import build_attack
 from robench.core.record import ADAPTIVE
@@ -99,3 +99,12 @@ def test_a_reliable_model_gets_no_adaptive_stage(honest, run_evaluation):
     result = run_evaluation(honest, suite="quick", n=N)
     assert result.verdict == "reliable" and not masking_flags(result)
     assert all(stage.escalated_by != ADAPTIVE for stage in result.stages)
+
+
+def test_a_detached_model_survives_the_fast_suites_focus(tiny_net, run_evaluation):
+    """The focus's targeted APGD crashes on a forward without a graph: it breaks nothing there instead of
+    crashing the evaluation (an extra stage, like the adaptive ones, run by run_extra_stage)."""
+    result = run_evaluation(BrokenCNN.of(tiny_net, "detach"), suite="fast", n=30)
+    focus = [stage for stage in result.stages if stage.escalated_by == "focus"]
+    assert focus and focus[0].attacked > 0 and focus[0].broken == 0
+    assert result.verdict == "unreliable"
