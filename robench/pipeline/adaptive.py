@@ -14,7 +14,8 @@ like any stage (``robench.pipeline.escalate.run_extra_stage``), in this order:
 3. **estimated gradients** (``fd-apgd-100``: exact coordinate-wise finite differences for inputs of at
    most ``FD_INPUT_LIMIT`` values; ``spsa-apgd-100`` beyond) when ``gradient_inconsistent`` fired (a
    backward that lies: BPDA may not reach it, e.g. inside a custom autograd function), or when
-   ``unbounded_attack_fails`` or ``black_box_stronger`` fired and BPDA has nothing to replace;
+   ``unbounded_attack_fails`` or ``black_box_stronger`` fired and neither BPDA nor the margin loss
+   applies;
 4. **Square with a larger budget** (``square-10000``, twice the diagnostics' escalated probe) for every
    masking flag.
 
@@ -88,9 +89,9 @@ def plan(evaluation: Evaluation, fired: list[Flag], tracing: Tracing | None) -> 
     bpda = tracing is not None and tracing.usable and bool(tracing.replaced)
     specs = list(BPDA_ATTACKS) if bpda else []
     zero = next((flag for flag in fired if flag.code == "zero_gradients"), None)
-    if zero is not None and zero.evidence.get("margin_loss_usable"):
-        specs += MARGIN_ATTACKS
-    if "gradient_inconsistent" in codes or (not bpda and codes & set(ESTIMATE_FLAGS)):
+    margin = zero is not None and bool(zero.evidence.get("margin_loss_usable"))
+    specs += MARGIN_ATTACKS if margin else ()
+    if "gradient_inconsistent" in codes or not (bpda or margin) and codes & set(ESTIMATE_FLAGS):
         small = math.prod(evaluation.data.input_shape) <= FD_INPUT_LIMIT
         specs += FD_ATTACKS if small else SPSA_ATTACKS
     return specs + list(SQUARE_ATTACKS)
