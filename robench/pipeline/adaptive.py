@@ -14,8 +14,8 @@ like any stage (``robench.pipeline.escalate.run_extra_stage``), in this order:
 3. **estimated gradients** (``fd-apgd-100``: exact coordinate-wise finite differences for inputs of at
    most ``FD_INPUT_LIMIT`` values; ``spsa-apgd-100`` beyond) when ``gradient_inconsistent`` fired (a
    backward that lies: BPDA may not reach it, e.g. inside a custom autograd function), or when
-   ``unbounded_attack_fails`` or ``black_box_stronger`` fired and neither BPDA nor the margin loss
-   applies;
+   ``unbounded_attack_fails`` fired and neither BPDA nor the margin loss applies (``black_box_stronger``
+   or ``noise_stronger`` alone may only mean a short suite: Square answers them);
 4. **Square with a larger budget** (``square-10000``, twice the diagnostics' escalated probe) for every
    masking flag.
 
@@ -45,7 +45,7 @@ MASKING_FLAGS = (
     "gradient_inconsistent",
 )
 BPDA_FLAGS = ("zero_gradients", "unbounded_attack_fails", "gradient_inconsistent")
-ESTIMATE_FLAGS = ("gradient_inconsistent", "unbounded_attack_fails", "black_box_stronger")
+ESTIMATE_FLAGS = ("gradient_inconsistent", "unbounded_attack_fails")
 BPDA_ATTACKS = ("bpda-apgd-100", "bpda-apgd-t-100x9")
 MARGIN_ATTACKS = ("apgd-t-100x9",)
 FD_ATTACKS = ("fd-apgd-100",)
