@@ -36,6 +36,11 @@ ATTACKS.add("apgd-t", "robench.attacks.malt:TargetedAPGD")
 ATTACKS.add("fab-t", "robench.attacks.fab:TargetedFAB")
 ATTACKS.add("autoattack-t", "robench.attacks.autoattack_t:AutoAttackTail")
 ATTACKS.add("deepfool", "robench.attacks.deepfool:DeepFool")
+ATTACKS.add("bpda-apgd", "robench.attacks.bpda:bpda_apgd")
+ATTACKS.add("bpda-apgd-t", "robench.attacks.bpda:bpda_apgd_t")
+ATTACKS.add("fd-apgd", "robench.attacks.finite_differences:fd_apgd")
+ATTACKS.add("fd-apgd-t", "robench.attacks.finite_differences:fd_apgd_t")
+ATTACKS.add("spsa-apgd", "robench.attacks.spsa:spsa_apgd")
 
 #: which settings the numbers in a spec fill, per family ("pgd-50x10" -> steps=50, restarts=10)
 SPEC_COUNTS: dict[str, tuple[str, ...]] = {
@@ -46,6 +51,11 @@ SPEC_COUNTS: dict[str, tuple[str, ...]] = {
     "apgd-t": ("steps", "targets"),
     "fab-t": ("steps", "targets"),
     "deepfool": ("steps",),
+    "bpda-apgd": ("steps", "restarts"),
+    "bpda-apgd-t": ("steps", "targets"),
+    "fd-apgd": ("steps", "restarts"),
+    "fd-apgd-t": ("steps", "targets"),
+    "spsa-apgd": ("steps", "restarts"),
 }
 EXAMPLES = ("fgsm", "fgsm-rs", "pgd-7", "pgd-20", "pgd-100", "pgd-50x10", "cw", "autoattack", "square")
 _COUNTED = re.compile(r"(?P<family>[a-z][a-z0-9-]*?)-(?P<first>[0-9]+)(?:x(?P<second>[0-9]+))?")

@@ -52,6 +52,7 @@ def verdict_of(flags: Iterable[Flag], *, checked: bool = True) -> str:
 
 
 FOCUS = "focus"  # StageResult.escalated_by of a suite's focus stage (robench.pipeline.focus)
+ADAPTIVE = "adaptive"  # StageResult.escalated_by of an adaptive attack (robench.pipeline.adaptive)
 
 
 @dataclass
@@ -63,7 +64,8 @@ class StageResult:
     cost: Cost = field(default_factory=Cost)  # passes in samples, counted at the model, and seconds
     rejected: int = 0  # attack outputs that failed verification (never counted as successes)
     #: None: a cascade stage; FOCUS: the suite's focus (before the diagnostics); else what ran it after
-    #: the diagnostics (a flag code whose escalation rule asked for it, or "extra_rounds")
+    #: the diagnostics (a flag code whose escalation rule asked for it, "extra_rounds", or ADAPTIVE: an
+    #: adaptive attack on a model whose gradients the diagnostics found masked)
     escalated_by: str | None = None
 
     @property

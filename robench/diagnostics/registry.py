@@ -20,6 +20,7 @@ DEFAULT_CHECKS = (
     "non_finite_outputs",
     "probabilities_output",
     "zero_gradients",
+    "gradient_inconsistent",
     "catastrophic_overfitting",
     "unbounded_attack_fails",
     "non_monotonic_eps",

@@ -245,16 +245,27 @@ def run_stage(ctx: RunContext, attack: Attack, stage: int, outcome: Outcome) -> 
 
 def run_points(ctx: RunContext, attack: Attack, stage: int, positions: list[int]):
     """Attack the given positions as stage ``stage`` would (seeds, blocks, verification), outside the
-    cascade's bookkeeping: -> (broken bool per position, cost, rejected outputs)."""
+    cascade's bookkeeping: -> (broken bool per position, cost, rejected outputs). A gradient attack that
+    crashes on a batch whose forward broke the gradient graph (a detached model) breaks none of it."""
     broken, rejections, cost = [False] * len(positions), [], Cost()
     where = {p: k for k, p in enumerate(positions)}
 
     def work(batch: list[int]) -> None:
         nonlocal cost
-        with ctx.model.measure() as used:
-            check, error = _attack_batch(ctx, attack, stage, batch, set())
-        cost += used
         indices = ctx.data.indices[batch].tolist()
+        broken_graphs = ctx.model.broken_graph_calls
+        with ctx.model.measure() as used:
+            try:
+                check, _ = _attack_batch(ctx, attack, stage, batch, set())
+            except torch.cuda.OutOfMemoryError:
+                raise  # _Batches retries with a smaller batch
+            except RuntimeError:
+                if not attack.uses_gradients or ctx.model.broken_graph_calls == broken_graphs:
+                    raise
+                check = None
+        cost += used
+        if check is None:
+            return
         for j, pos in enumerate(batch):
             if check.reasons[j] is not None:
                 rejections.append(Rejection(attack.spec, indices[j], check.reasons[j]))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from robench.core.cost import Cost
-from robench.core.record import FOCUS, EvaluationResult, Flag, StageResult, best_certificate
+from robench.core.record import ADAPTIVE, FOCUS, EvaluationResult, Flag, StageResult, best_certificate
 from robench.diagnostics.verdict import model_findings
 from robench.leaderboard.entries import Entry
 from robench.leaderboard.ranking import ranking, sort_key
@@ -38,6 +38,7 @@ DIAGNOSTICS = "diagnostics"
 SUITE_COLUMNS = ("suite", "suite_digest", "suite_builtin", "suite_label", "suite_content")
 TAIL_COLUMNS = ("forward", "backward", "passes", "seconds", "date", "sha256")
 FOCUS_TAG = "(focus)"  # after a focus stage's spec: it attacked only the survivors closest to the boundary
+ADAPTIVE_TAG = "(adaptive)"  # after an adaptive attack's spec: run because the gradients were found masked
 
 
 def stage_label(spec: str) -> str:
@@ -56,8 +57,9 @@ class LadderRow:
 
 
 def row_name(stage: StageResult) -> str:
-    """A stage's name in tables: its spec, tagged when it was the suite's focus."""
-    return f"{stage.attack} {FOCUS_TAG}" if stage.escalated_by == FOCUS else stage.attack
+    """A stage's name in tables: its spec, tagged when it was the suite's focus or an adaptive attack."""
+    tag = {FOCUS: FOCUS_TAG, ADAPTIVE: ADAPTIVE_TAG}.get(stage.escalated_by)
+    return f"{stage.attack} {tag}" if tag else stage.attack
 
 
 def ladder_rows(result: EvaluationResult) -> list[LadderRow]:

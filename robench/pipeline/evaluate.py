@@ -28,6 +28,7 @@ from robench.engine.evaluation import Evaluation, resolve_device
 from robench.engine.settings import RunSettings
 from robench.engine.state import EvaluationState
 from robench.models.wrapper import kept_as_it_was
+from robench.pipeline.adaptive import adapt
 from robench.pipeline.certify import certify_record, require_certifiable
 from robench.pipeline.escalate import escalate
 from robench.pipeline.focus import run_focus
@@ -137,12 +138,14 @@ def finish(
     evaluation: Evaluation, target: Target, result: EvaluationResult, *, diagnostics: bool
 ) -> EvaluationResult:
     """What every entry point adds to the engine's record: the card, the suite's focus, then
-    (``diagnostics``) the checks and escalation."""
+    (``diagnostics``) the checks, escalation and, for a model found masking its gradients, the adaptive
+    attacks."""
     result.card, result.model_info = target.card_summary, target.model_info
     run_focus(evaluation, result)
     if diagnostics:
         diagnose(evaluation, result)
         escalate(evaluation, result)
+        adapt(evaluation, result)
     return result
 
 

@@ -61,3 +61,76 @@ def broken_cnn(
 ) -> BrokenCNN:
     """Architecture factory (``broken_models:broken_cnn``) for model cards in the CLI test."""
     return BrokenCNN(*small_cnn(num_classes, in_channels, width).children(), defect=defect)
+
+
+#: defences with known answers wrapping an honest trained network (``Masked``): what adaptive attacks
+#: must see through (tests/diagnostics/test_adaptive.py, benchmarks/adaptive.py)
+MASKS = ("decoy", "decoy-function", "quantize", "binarize", "detach", "saturate", "noise", "dropout")
+NOISE_STD = 0.1  # test-time Gaussian input noise of the "noise" mask
+DROPOUT = 0.2  # test-time dropout on the input pixels of the "dropout" mask
+
+
+def quantize(x: torch.Tensor) -> torch.Tensor:
+    """Round to 9 levels (0, 1/8, ..., 1)."""
+    return torch.round(x * 8) / 8
+
+
+def binarize(x: torch.Tensor) -> torch.Tensor:
+    return (x > 0.5).float()
+
+
+class _DecoyGradient(torch.autograd.Function):
+    """The honest network's outputs; on the backward, the input gradient of the decoy network instead."""
+
+    @staticmethod
+    def forward(ctx, x, net, decoy):
+        ctx.save_for_backward(x)
+        ctx.decoy = decoy
+        with torch.no_grad():
+            return net(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        with torch.enable_grad():
+            point = x.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(ctx.decoy(point), point, grad_out)
+        return grad, None, None
+
+
+class Masked(nn.Module):
+    """``net`` (an honest network) behind one masking defence; ``straight_through()`` is the same model with
+    the straight-through gradient written by hand (the reference's BPDA for quantize and binarize); for the
+    other masks the reference attacks ``net`` itself, whose gradients are the function's true ones."""
+
+    def __init__(self, net: nn.Module, mask: str, *, hand_bpda: bool = False, seed: int = 1) -> None:
+        super().__init__()
+        self.net, self.mask, self.hand_bpda = net, mask, hand_bpda
+        generator = torch.Generator().manual_seed(seed)  # the decoy: a fixed random network
+        self.decoy = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+        for parameter in self.decoy.parameters():
+            parameter.data = torch.randn(parameter.shape, generator=generator) * 0.5
+        self.requires_grad_(False).eval()
+
+    def straight_through(self) -> Masked:
+        return Masked(self.net, self.mask, hand_bpda=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mask == "decoy":  # detach-based: BPDA through detach recovers the true gradient
+            decoy = self.decoy(x)
+            return self.net(x).detach() + decoy - decoy.detach()
+        if self.mask == "decoy-function":  # a custom autograd function: only finite differences see through
+            return _DecoyGradient.apply(x, self.net, self.decoy)
+        if self.mask in ("quantize", "binarize"):
+            step = quantize(x) if self.mask == "quantize" else binarize(x)
+            x = x + (step - x).detach() if self.hand_bpda else step
+        if self.mask == "detach" and not self.hand_bpda:
+            x = x.detach()
+        if self.mask == "noise":
+            x = x + NOISE_STD * torch.randn_like(x)
+        if self.mask == "dropout":
+            x = F.dropout(x, DROPOUT, training=True)
+        logits = self.net(x)
+        if self.mask == "saturate":  # huge logits in float32: softmax and cross-entropy saturate
+            return logits * 1e4
+        return logits
