@@ -18,6 +18,7 @@ from torch import nn
 
 from robench.attacks.losses import cw_margin
 from robench.attacks.straight_through import REPLACEABLE, StraightThrough, op_name
+from robench.core.counting import CountingModel
 
 _FX_NAMES = {op_name(func) for func in REPLACEABLE} | {"greater", "less", "greater_equal", "less_equal"}
 _OPERATORS = {operator.gt: "gt", operator.lt: "lt", operator.ge: "ge", operator.le: "le"}
@@ -72,7 +73,8 @@ def trace_masking(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Tracing
     except (RuntimeError, TypeError):  # the forward leaves torch (.numpy() of a tensor that needs grad)
         grad = None
     usable = grad is not None and bool(torch.isfinite(grad).all()) and bool((grad != 0).any())
-    traced = fx_operations(model)
+    # the pass counter's bookkeeping does not trace with torch.fx; the network inside it does
+    traced = fx_operations(model.model if isinstance(model, CountingModel) else model)
     if traced is None:
         return Tracing(tuple(surrogate.replaced), "forward", usable)
     recorded = tuple(name for name in surrogate.replaced if name not in traced)  # e.g. no-grad regions
