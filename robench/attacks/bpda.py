@@ -11,10 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from robench.attacks.apgd import STEPS
 from robench.attacks.straight_through import StraightThrough
-from robench.attacks.surrogate import Surrogated, inner_apgd, inner_apgd_t
-from robench.threat import ThreatModel
+from robench.attacks.surrogate import Surrogated
 
 
 class BPDA(Surrogated):
@@ -24,29 +22,5 @@ class BPDA(Surrogated):
         return StraightThrough(model)
 
 
-def bpda_apgd(
-    threat: ThreatModel,
-    spec: str | None = None,
-    *,
-    steps: int = STEPS,
-    restarts: int = 1,
-    loss: str = "ce",
-    eot_samples: int = 1,
-) -> BPDA:
-    spec = spec or "bpda-apgd"
-    inner = inner_apgd(threat, spec, steps=steps, restarts=restarts, loss=loss, eot_samples=eot_samples)
-    return BPDA(threat, spec, inner=inner)
-
-
-def bpda_apgd_t(
-    threat: ThreatModel,
-    spec: str | None = None,
-    *,
-    steps: int = STEPS,
-    targets: int = 3,
-    eot_samples: int = 1,
-) -> BPDA:
-    spec = spec or "bpda-apgd-t"
-    return BPDA(
-        threat, spec, inner=inner_apgd_t(threat, spec, steps=steps, targets=targets, eot_samples=eot_samples)
-    )
+bpda_apgd = BPDA.apgd  # registered factories: the surrogate's APGD and targeted APGD
+bpda_apgd_t = BPDA.apgd_t

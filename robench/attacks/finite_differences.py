@@ -14,9 +14,7 @@ import math
 import torch
 from torch import nn
 
-from robench.attacks.apgd import STEPS
-from robench.attacks.surrogate import GradientEstimate, Surrogated, inner_apgd, inner_apgd_t
-from robench.threat import ThreatModel
+from robench.attacks.surrogate import GradientEstimate, Surrogated
 
 STEP = 1e-3  # h: small against eps, large against float32 rounding of the logits
 
@@ -46,28 +44,5 @@ class FDAttack(Surrogated):
         return FiniteDifferences(model)
 
 
-def fd_apgd(
-    threat: ThreatModel,
-    spec: str | None = None,
-    *,
-    steps: int = STEPS,
-    restarts: int = 1,
-    loss: str = "ce",
-    eot_samples: int = 1,
-) -> FDAttack:
-    spec = spec or "fd-apgd"
-    inner = inner_apgd(threat, spec, steps=steps, restarts=restarts, loss=loss, eot_samples=eot_samples)
-    return FDAttack(threat, spec, inner=inner)
-
-
-def fd_apgd_t(
-    threat: ThreatModel,
-    spec: str | None = None,
-    *,
-    steps: int = STEPS,
-    targets: int = 3,
-    eot_samples: int = 1,
-) -> FDAttack:
-    spec = spec or "fd-apgd-t"
-    inner = inner_apgd_t(threat, spec, steps=steps, targets=targets, eot_samples=eot_samples)
-    return FDAttack(threat, spec, inner=inner)
+fd_apgd = FDAttack.apgd  # registered factories: the surrogate's APGD and targeted APGD
+fd_apgd_t = FDAttack.apgd_t

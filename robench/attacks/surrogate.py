@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from robench.attacks.apgd import APGD
+from robench.attacks.apgd import APGD, STEPS
 from robench.attacks.base import Attack
 from robench.attacks.malt import TargetedAPGD
 from robench.threat import ThreatModel
@@ -32,6 +32,37 @@ class Surrogated(Attack):
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, seeds: torch.Tensor
     ) -> torch.Tensor:
         return self.inner.perturb(self.surrogate(model, seeds), x, y, seeds)
+
+    @classmethod
+    def apgd(
+        cls,
+        threat: ThreatModel,
+        spec: str | None = None,
+        *,
+        steps: int = STEPS,
+        restarts: int = 1,
+        loss: str = "ce",
+        eot_samples: int = 1,
+    ) -> Surrogated:
+        """``<family>-K[xR]``: APGD (CE, or DLR with ``loss="dlr"``) on the surrogate."""
+        spec = spec or cls.family
+        inner = inner_apgd(threat, spec, steps=steps, restarts=restarts, loss=loss, eot_samples=eot_samples)
+        return cls(threat, spec, inner=inner)
+
+    @classmethod
+    def apgd_t(
+        cls,
+        threat: ThreatModel,
+        spec: str | None = None,
+        *,
+        steps: int = STEPS,
+        targets: int = 3,
+        eot_samples: int = 1,
+    ) -> Surrogated:
+        """``<family>-t-KxT``: targeted APGD on the surrogate."""
+        spec = spec or f"{cls.family}-t"
+        inner = inner_apgd_t(threat, spec, steps=steps, targets=targets, eot_samples=eot_samples)
+        return cls(threat, spec, inner=inner)
 
 
 def inner_apgd(
