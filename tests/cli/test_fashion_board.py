@@ -37,9 +37,12 @@ def test_the_committed_fashion_board_tells_the_story():
     for name in ("pgd", "trades"):  # the targets, on the board's 1,000 points
         assert entries[name]["verdict"] == "reliable"
         assert entries[name]["clean_acc"] >= 0.80 and entries[name]["robust_acc"] >= 0.60
-    # the single-step model's overfitting is a model finding, measured on the board's own points
-    assert "catastrophic_overfitting" in {f["code"] for f in entries["fgsm"]["flags"]}
-    assert entries["fgsm"]["robust_acc"] < entries["pgd"]["robust_acc"]
+    # FGSM training at eps 0.1 overfits to its attack only in part (docs/training.md): FGSM leaves far
+    # more than the worst case, which sits well below the PGD-trained model's
+    fgsm = entries["fgsm"]
+    assert fgsm["stages"][0]["attack"] == "fgsm"
+    assert fgsm["stages"][0]["robust_acc"] - fgsm["robust_acc"] > 0.15
+    assert fgsm["robust_acc"] < entries["pgd"]["robust_acc"] - 0.10
     certified = [c["certified_acc"] for c in entries["ibp"]["certificates"] if c["eps"] == 0.1]
     assert max(certified) > 0.3  # a certificate that says something
     for suffix in ("md", "csv", "html"):
