@@ -170,18 +170,29 @@ def run_clean(ctx: RunContext, outcome: Outcome) -> None:
     ctx.save(outcome)
 
 
-def _attack_batch(ctx: RunContext, attack: Attack, stage: int, batch: list[int], gradient_trouble: set[int]):
-    """Attack and verify one batch: the verification, or the first line of the error of an attack that
-    crashed on points whose gradients are unusable (then nothing is verified)."""
+def _attack_batch(
+    ctx: RunContext,
+    attack: Attack,
+    stage: int,
+    batch: list[int],
+    gradient_trouble: set[int],
+    graph_breaks_tolerated: bool = False,
+):
+    """Attack and verify one batch: the verification, or the first line of the error of a gradient
+    attack that crashed on points whose gradients are unusable (then nothing is verified): points the
+    clean pass found so (``gradient_trouble``), or, with ``graph_breaks_tolerated``, any batch on which
+    the model's forward broke the gradient graph during this attack (a detached model)."""
     data = ctx.data
     indices = data.indices[batch].tolist()
     x, y = data.images[batch].to(ctx.device), data.labels[batch].to(ctx.device)
+    graph_breaks = ctx.model.broken_graph_calls
     try:
         x_adv = attack.perturb(ctx.model, x.clone(), y.clone(), point_seeds(ctx.seed, indices, stage))
     except torch.cuda.OutOfMemoryError:
         raise  # a RuntimeError too: _Batches retries with a smaller batch
     except RuntimeError as exc:
-        if not (attack.uses_gradients and gradient_trouble.intersection(indices)):
+        graph_broke = graph_breaks_tolerated and ctx.model.broken_graph_calls != graph_breaks
+        if not (attack.uses_gradients and (gradient_trouble.intersection(indices) or graph_broke)):
             raise
         return None, f"{type(exc).__name__}: {exc}".splitlines()[0]
     return verify(ctx.model, x, x_adv, y, ctx.threat), None
@@ -246,25 +257,23 @@ def run_stage(ctx: RunContext, attack: Attack, stage: int, outcome: Outcome) -> 
 def run_points(ctx: RunContext, attack: Attack, stage: int, positions: list[int]):
     """Attack the given positions as stage ``stage`` would (seeds, blocks, verification), outside the
     cascade's bookkeeping: -> (broken bool per position, cost, rejected outputs). A gradient attack that
-    crashes on a batch whose forward broke the gradient graph (a detached model) breaks none of it."""
+    crashes on a batch whose forward broke the gradient graph (a detached model) breaks none of it, with a
+    warning (the cascade's own stages have recorded that model's unusable gradients as problems)."""
     broken, rejections, cost = [False] * len(positions), [], Cost()
     where = {p: k for k, p in enumerate(positions)}
 
     def work(batch: list[int]) -> None:
         nonlocal cost
         indices = ctx.data.indices[batch].tolist()
-        broken_graphs = ctx.model.broken_graph_calls
         with ctx.model.measure() as used:
-            try:
-                check, _ = _attack_batch(ctx, attack, stage, batch, set())
-            except torch.cuda.OutOfMemoryError:
-                raise  # _Batches retries with a smaller batch
-            except RuntimeError:
-                if not attack.uses_gradients or ctx.model.broken_graph_calls == broken_graphs:
-                    raise
-                check = None
+            check, error = _attack_batch(ctx, attack, stage, batch, set(), graph_breaks_tolerated=True)
         cost += used
-        if check is None:
+        if error is not None:
+            warnings.warn(
+                f"{attack.spec} failed on {len(batch)} points with unusable gradients: {error}; "
+                "it broke none of them",
+                stacklevel=4,
+            )
             return
         for j, pos in enumerate(batch):
             if check.reasons[j] is not None:
